@@ -1,0 +1,39 @@
+# copilot-index: `make demo` installs and runs the main job; `make test` installs and runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/copilot-index index .
+	$(BIN)/copilot-index status
+	$(BIN)/copilot-index search "where are secrets redacted before storing" -k 3
+	$(BIN)/copilot-index search "lock that stops two indexers writing at once" -k 3 --mode hybrid
+
+test: install
+	$(BIN)/ruff check indexer conventions server tests
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check indexer conventions server tests
+	$(BIN)/mypy indexer
+
+bench: install
+	$(BIN)/python tests/benchmarks/bench_search_quality.py
+	$(BIN)/python tests/benchmarks/bench_indexing.py
+	$(BIN)/python tests/benchmarks/bench_search_latency.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""copilot-index conventions package."""

@@ -1,0 +1,1 @@
+"""copilot-index indexer package."""

@@ -1,0 +1,395 @@
+"""Split files into chunks for embedding and keyword search.
+
+Source files in a language with a query file (`queries/<language>.scm`) are chunked at definition
+level with tree-sitter: each function, class, struct, ... becomes one chunk, together with the doc
+comments, decorators and attributes directly above it. A class longer than `large_class_lines`
+becomes one chunk per method, each carrying the class header as context, plus chunks for the rest
+of the class (header, fields). Top-level code between definitions becomes "module" chunks, so every
+non-blank line of a file lands in some chunk. Everything else is cut into overlapping line windows.
+
+The queries capture a definition as `@definition.<kind>` and its name as `@name` (optionally a
+`@scope`, such as a Go receiver type, that prefixes the name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field, replace
+from importlib import resources
+
+from tree_sitter import Node, Parser, Query, QueryCursor
+from tree_sitter_language_pack import get_language, get_parser
+
+from .languages import language_for_path
+
+log = logging.getLogger(__name__)
+
+MAX_EMBEDDING_CHARS = 4000
+"""`Chunk.embedding_text` is cut to this many characters; the embedder truncates far earlier anyway."""
+
+MAX_PARSE_CHARS = 2_000_000
+"""Files longer than this are not parsed (minified bundles, generated code); they get line windows."""
+
+_MAX_HEADER_LINES = 4
+_CONTAINER_KINDS = frozenset({"class", "struct", "interface", "enum", "trait", "impl", "namespace"})
+# Nodes that wrap a definition and belong to its chunk: `@decorator` lines, `export`, `template<...>`.
+_WRAPPER_TYPES = frozenset({"decorated_definition", "export_statement", "template_declaration"})
+# Siblings directly above a definition that belong to it (besides comments).
+_LEADING_TYPES = frozenset({"attribute_item", "decorator", "attribute_list", "annotation"})
+_PUNCTUATION = str.maketrans("", "", "{}()[];,")
+_COMMENT_STARTS = ("#", "//", "/*", "*", "--")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One piece of a file, as it is stored, embedded and returned by search."""
+
+    path: str
+    """Repository-relative POSIX path."""
+    language: str
+    """Language name from `languages.py`, or "text"."""
+    symbol: str
+    """Dotted symbol path ("Class.method", "func"); "" for module code and plain windows."""
+    kind: str
+    """"function", "method", "class", "struct", "interface", "enum", "trait", "impl", "namespace",
+    "type", "module" (top-level code between definitions) or "window" (a plain line window)."""
+    start_line: int
+    """First line, 1-based, inclusive."""
+    end_line: int
+    """Last line, 1-based, inclusive."""
+    text: str
+    """The source text of exactly those lines."""
+    context: str = ""
+    """For a method of a split class, the class header; for a later window of a long definition,
+    also its definition line; else ""."""
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 over language, symbol, kind, context and text.
+
+        Not over the path or the line numbers, so a moved or shifted chunk keeps its hash."""
+        digest = hashlib.sha256()
+        for part in (self.language, self.symbol, self.kind, self.context, self.text):
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+        return digest.hexdigest()
+
+    def embedding_text(self) -> str:
+        """The text to embed: a one-line header naming path and symbol, the context, then the text."""
+        header = f"# {self.path} :: {self.symbol}\n" if self.symbol else f"# {self.path}\n"
+        if self.context:
+            header += self.context + "\n"
+        return (header + self.text)[:MAX_EMBEDDING_CHARS]
+
+
+@dataclass
+class _Definition:
+    name: str
+    kind: str
+    node: Node
+    """The definition including wrappers (decorators, export, template)."""
+    core: Node
+    """The node the query captured; its first line is the definition line."""
+    start: int
+    """0-based first row, including leading doc comments and attributes."""
+    end: int
+    """0-based last row."""
+    children: list[_Definition] = field(default_factory=list)
+    chunked: bool = True
+    """False when nested in a function: it stays inside its parent's chunk."""
+
+
+class Chunker:
+    """Cuts files into `Chunk`s. Parsers and compiled queries are cached per language.
+
+    A Chunker is not thread-safe (tree-sitter parsers are not); use one per thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_chunk_lines: int = 120,
+        window_lines: int = 40,
+        window_overlap: int = 10,
+        large_class_lines: int = 80,
+    ) -> None:
+        self.max_chunk_lines = max(1, max_chunk_lines)
+        self.window_lines = max(1, window_lines)
+        self.window_overlap = max(0, min(window_overlap, self.window_lines - 1))
+        self.large_class_lines = max(1, large_class_lines)
+        self._parsers: dict[str, Parser] = {}
+        self._queries: dict[str, Query | None] = {}
+
+    def chunk(self, path: str, text: str) -> list[Chunk]:
+        """Chunk one file. Never raises: anything that cannot be parsed becomes line windows."""
+        if not text.strip():
+            return []
+        language = language_for_path(path)
+        lines = text.split("\n")
+        chunks: list[Chunk] | None = None
+        if language is not None:
+            try:
+                chunks = self._chunk_code(path, language, text, lines)
+            except Exception:
+                log.warning("could not chunk %s by definitions; using line windows", path, exc_info=True)
+        if not chunks:
+            builder = _FileChunks(self, path, language or "text", lines)
+            builder.windows(0, len(lines) - 1, self.window_lines, "", "window", "")
+            chunks = builder.out
+        return chunks
+
+    def _chunk_code(self, path: str, language: str, text: str, lines: list[str]) -> list[Chunk] | None:
+        query = self._query(language)
+        if query is None or len(text) > MAX_PARSE_CHARS:
+            return None
+        source = text.encode("utf-8", "replace")
+        root = self._parser(language).parse(source).root_node
+        if root.has_error and _error_bytes(root) * 2 > len(source):
+            return None
+        builder = _FileChunks(self, path, language, lines)
+        builder.region(0, len(lines) - 1, _definitions(query, root), "", "module", "", "")
+        return builder.out
+
+    def _parser(self, language: str) -> Parser:
+        if language not in self._parsers:
+            self._parsers[language] = get_parser(language)  # type: ignore[arg-type]
+        return self._parsers[language]
+
+    def _query(self, language: str) -> Query | None:
+        if language not in self._queries:
+            self._queries[language] = _load_query(language)
+        return self._queries[language]
+
+
+def _load_query(language: str) -> Query | None:
+    resource = resources.files(__package__).joinpath("queries").joinpath(f"{language}.scm")
+    try:
+        if not resource.is_file():
+            return None
+        return Query(get_language(language), resource.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+    except Exception:
+        log.warning("could not load the tree-sitter query for %s", language, exc_info=True)
+        return None
+
+
+class _FileChunks:
+    """Collects the chunks of one file in line order."""
+
+    def __init__(self, chunker: Chunker, path: str, language: str, lines: list[str]) -> None:
+        self.chunker = chunker
+        self.path = path
+        self.language = language
+        self.lines = lines
+        self.out: list[Chunk] = []
+
+    def region(
+        self,
+        first: int,
+        last: int,
+        defs: list[_Definition],
+        symbol: str,
+        gap_kind: str,
+        gap_context: str,
+        child_context: str,
+    ) -> None:
+        """Chunk rows first..last: each definition in `defs`, and the code between them as `gap_kind`."""
+        cursor = first
+        for definition in defs:
+            start = max(definition.start, cursor)
+            if start > definition.end:
+                continue  # shares its only line with the previous definition, which holds it
+            self.gap(cursor, start - 1, symbol, gap_kind, gap_context)
+            self.definition(definition, start, symbol, child_context)
+            cursor = definition.end + 1
+        self.gap(cursor, last, symbol, gap_kind, gap_context)
+
+    def definition(self, definition: _Definition, start: int, prefix: str, context: str) -> None:
+        symbol = ".".join(part for part in (prefix, definition.name) if part)
+        size = definition.end - start + 1
+        if (
+            definition.kind in _CONTAINER_KINDS
+            and definition.children
+            and size > self.chunker.large_class_lines
+        ):
+            header = _header(definition, self.lines)
+            child_context = f"{context}\n{header}" if context else header
+            self.region(
+                start, definition.end, definition.children, symbol, definition.kind, context, child_context
+            )
+            return
+        def_row = definition.core.start_point.row
+        later_context = "\n".join(part for part in (context, self.lines[def_row].strip()) if part)
+        spans = _spans(start, definition.end, self.chunker.max_chunk_lines, self.chunker.window_overlap)
+        for index, (a, b) in enumerate(spans):
+            a, b = self.trim(a, b)
+            if a <= b:
+                self.emit(symbol, definition.kind, a, b, context if index == 0 else later_context)
+
+    def gap(self, first: int, last: int, symbol: str, kind: str, context: str) -> None:
+        """Chunk code outside definitions; lines of only braces or `end` join the chunk before them."""
+        first, last = self.trim(first, last)
+        if first > last:
+            return
+        if self.out and all(self.trivial(row) for row in range(first, last + 1)):
+            previous = self.out[-1]
+            self.out[-1] = replace(previous, end_line=last + 1, text=self.text(previous.start_line - 1, last))
+            return
+        size = self.chunker.window_lines if kind == "module" else self.chunker.max_chunk_lines
+        self.windows(first, last, size, symbol, kind, context)
+
+    def windows(self, first: int, last: int, size: int, symbol: str, kind: str, context: str) -> None:
+        first, last = self.trim(first, last)
+        for a, b in _spans(first, last, size, self.chunker.window_overlap):
+            a, b = self.trim(a, b)
+            if a <= b:
+                self.emit(symbol, kind, a, b, context)
+
+    def emit(self, symbol: str, kind: str, first: int, last: int, context: str) -> None:
+        text = self.text(first, last)
+        self.out.append(Chunk(self.path, self.language, symbol, kind, first + 1, last + 1, text, context))
+
+    def text(self, first: int, last: int) -> str:
+        return "\n".join(self.lines[first : last + 1])
+
+    def trim(self, first: int, last: int) -> tuple[int, int]:
+        """Drop blank rows at both ends of first..last (rows past the end of the file count as blank)."""
+        last = min(last, len(self.lines) - 1)
+        while first <= last and not self.lines[first].strip():
+            first += 1
+        while last >= first and not self.lines[last].strip():
+            last -= 1
+        return first, last
+
+    def trivial(self, row: int) -> bool:
+        """Whether a row only closes something: `}`, `};`, `end`, `}  // namespace foo`."""
+        line = self.lines[row].strip()
+        rest = line.translate(_PUNCTUATION).strip()
+        if rest.startswith(_COMMENT_STARTS) and line[:1] in "})]":
+            return True
+        return rest in ("", "end") or (rest.startswith("end ") and rest[4:].lstrip().startswith("#"))
+
+
+def _spans(first: int, last: int, size: int, overlap: int) -> list[tuple[int, int]]:
+    """Windows of `size` rows over first..last, each overlapping the one before by `overlap` rows."""
+    size = max(1, size)
+    step = max(1, size - max(0, min(overlap, size - 1)))
+    spans: list[tuple[int, int]] = []
+    start = first
+    while start <= last:
+        end = min(last, start + size - 1)
+        spans.append((start, end))
+        if end >= last:
+            break
+        start += step
+    return spans
+
+
+def _definitions(query: Query, root: Node) -> list[_Definition]:
+    """The top-level definitions of a tree, each with its nested definitions if it is a container.
+
+    Definitions inside a function are not returned: they stay inside their parent's chunk.
+    """
+    found: dict[tuple[int, int], _Definition] = {}
+    for _, captures in QueryCursor(query).matches(root):
+        kind = next((name.split(".", 1)[1] for name in captures if name.startswith("definition.")), None)
+        if kind is None:
+            continue
+        core = captures[f"definition.{kind}"][0]
+        names = [_node_text(node) for key in ("scope", "name") for node in captures.get(key, [])[:1]]
+        name = ".".join(part for part in names if part).replace("::", ".")
+        node = core
+        while node.parent is not None and node.parent.type in _WRAPPER_TYPES:
+            node = node.parent
+        key = (node.start_byte, node.end_byte)
+        if key not in found:
+            found[key] = _Definition(name, kind, node, core, _leading_row(node), _last_row(node))
+
+    top: list[_Definition] = []
+    stack: list[_Definition] = []
+    for definition in sorted(found.values(), key=lambda d: (d.node.start_byte, -d.node.end_byte)):
+        while stack and definition.node.start_byte >= stack[-1].node.end_byte:
+            stack.pop()
+        if not stack:
+            top.append(definition)
+        else:
+            parent = stack[-1]
+            if _rows(definition.node) == _rows(parent.node):
+                continue  # the same lines twice, e.g. `typedef struct foo {...} foo_t;`
+            definition.chunked = parent.chunked and parent.kind in _CONTAINER_KINDS
+            if definition.chunked:
+                if definition.kind == "function" and parent.kind != "namespace":
+                    definition.kind = "method"
+                parent.children.append(definition)
+        stack.append(definition)
+    return top
+
+
+def _leading_row(node: Node) -> int:
+    """The first row of `node` including doc comments and attributes directly above it."""
+    row = node.start_point.row
+    while (
+        node.prev_named_sibling is None
+        and node.parent is not None
+        and node.parent.start_byte == node.start_byte
+    ):
+        node = node.parent  # e.g. the first method in a Ruby class body: the comment precedes the body
+    sibling = node.prev_named_sibling
+    while sibling is not None and ("comment" in sibling.type or sibling.type in _LEADING_TYPES):
+        if _last_row(sibling) < row - 1:
+            break  # a blank line separates them
+        before = sibling.prev_sibling
+        if before is not None and _last_row(before) >= sibling.start_point.row:
+            break  # a trailing comment of the code before
+        row = sibling.start_point.row
+        sibling = sibling.prev_named_sibling
+    return row
+
+
+def _rows(node: Node) -> tuple[int, int]:
+    return node.start_point.row, _last_row(node)
+
+
+def _last_row(node: Node) -> int:
+    end = node.end_point
+    if end.column == 0 and end.row > node.start_point.row:
+        return end.row - 1  # the node ends with its newline (e.g. Rust line comments)
+    return end.row
+
+
+def _header(definition: _Definition, lines: list[str]) -> str:
+    """The lines that introduce a container ("class Foo(Base):"), plus a Python docstring's first line."""
+    core = definition.core
+    first = core.start_point.row
+    body = core.child_by_field_name("body")
+    last = first
+    if body is not None and body.start_point.row > first:
+        last = body.start_point.row - 1
+    header = [line.rstrip() for line in lines[first : min(last, first + _MAX_HEADER_LINES - 1) + 1]]
+    header = [line for line in header if not line.lstrip().startswith(_COMMENT_STARTS)]
+    if body is not None and body.type == "block" and body.named_child_count:
+        statement = body.named_children[0]
+        if statement.type == "expression_statement" and statement.named_child_count:
+            statement = statement.named_children[0]
+        if statement.type == "string":
+            doc = (statement.text or b"").decode("utf-8", "replace").strip().split("\n")[0]
+            header.append(lines[statement.start_point.row][: statement.start_point.column] + doc)
+    return "\n".join(line for line in header if line.strip())
+
+
+def _node_text(node: Node) -> str:
+    return " ".join((node.text or b"").decode("utf-8", "replace").split())
+
+
+def _error_bytes(root: Node) -> int:
+    """How many bytes of the tree are inside ERROR nodes (outermost ones only)."""
+    total = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error:
+            total += node.end_byte - node.start_byte
+        elif node.has_error:
+            stack.extend(node.children)
+    return total

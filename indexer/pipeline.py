@@ -1,0 +1,234 @@
+"""Indexer: scan -> read -> redact -> chunk -> embed (new chunk hashes only) -> store, incrementally."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .chunker import Chunk, Chunker
+from .config import IndexConfig
+from .embedder import Embedder
+from .errors import EmbedderMismatchError
+from .languages import language_for_path
+from .lock import IndexLock
+from .redact import Redactor
+from .repo import RepoInfo
+from .scanner import FileEntry, Scanner, read_source
+from .store import DB_NAME, ChunkStore, StoredFile, vector_blob
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH_CHUNKS = 256
+"""Chunks embedded (and files written, in one transaction) per step."""
+
+ProgressCallback = Callable[[str, int, int], None]
+"""Called as (description, done, total)."""
+
+
+@dataclass
+class IndexSummary:
+    """What one run did; the first seven fields are the `--json` contract."""
+
+    files_scanned: int = 0
+    files_changed: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    chunks_deleted: int = 0
+    seconds: float = 0.0
+    commit: str | None = None
+    files_renamed: int = 0
+    files_skipped: int = 0
+    secrets_redacted: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data.pop("skipped")
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+@dataclass
+class _Pending:
+    stored: StoredFile
+    language: str
+    chunks: list[Chunk]
+    redactions: int
+    digests: set[str]
+
+
+def database_path(data_dir: Path) -> Path:
+    return data_dir / DB_NAME
+
+
+def remove_database(data_dir: Path) -> None:
+    """Delete the index database and its WAL files (for --rebuild)."""
+    db = database_path(data_dir)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+
+
+class Indexer:
+    """Brings one repository's index up to date with its working tree."""
+
+    def __init__(
+        self,
+        repo: RepoInfo,
+        data_dir: Path,
+        config: IndexConfig | None = None,
+        embedder: Embedder | None = None,
+        progress: ProgressCallback | None = None,
+        lock_wait_seconds: float = 0.0,
+    ) -> None:
+        self.repo = repo
+        self.data_dir = data_dir
+        self.config = config or IndexConfig.load(repo.root)
+        self.embedder = embedder or Embedder(
+            self.config.embedder, max_seq_length=self.config.max_seq_length, batch_size=self.config.batch_size
+        )
+        self.progress = progress or (lambda description, done, total: None)
+        self.lock_wait_seconds = lock_wait_seconds
+        self.chunker = Chunker(window_lines=self.config.window_lines, window_overlap=self.config.window_overlap)
+        self.redactor = Redactor()
+
+    def run(self, rebuild: bool = False) -> IndexSummary:
+        started = time.monotonic()
+        with IndexLock(self.data_dir / "index.lock", wait_seconds=self.lock_wait_seconds):
+            if rebuild:
+                remove_database(self.data_dir)
+            store = ChunkStore(database_path(self.data_dir))
+            try:
+                summary = self._run(store)
+            finally:
+                store.close()
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _prepare_embedder(self, store: ChunkStore) -> None:
+        stored = store.get_meta("embedder")
+        if stored is not None and stored != self.embedder.model_id:
+            raise EmbedderMismatchError(
+                f"The index was built with embedder '{stored}' but '{self.embedder.model_id}' is configured; "
+                "run `copilot-index index --rebuild` to re-embed with it."
+            )
+        if stored is None:
+            store.ensure_embedder(self.embedder.model_id, self.embedder.dimension)
+
+    def _run(self, store: ChunkStore) -> IndexSummary:
+        self._prepare_embedder(store)
+        summary = IndexSummary(commit=self.repo.head_commit())
+        scan = Scanner(self.repo, self.config).scan()
+        summary.files_scanned = len(scan.files)
+        summary.skipped = list(scan.skipped)
+        known = store.files()
+        current = {entry.path for entry in scan.files}
+        candidates = [
+            e for e in scan.files
+            if (old := known.get(e.path)) is None or (old.size, old.mtime_ns) != (e.size, e.mtime_ns)
+        ]
+        gone = sorted(set(known) - current)
+        summary.files_renamed = self._count_renames(store)
+
+        pending: list[_Pending] = []
+        pending_chunks = 0
+        total = len(candidates)
+        self.progress("Indexing", 0, total)
+        for done, entry in enumerate(candidates, 1):
+            item = self._prepare(entry, known.get(entry.path), store, summary)
+            if item is not None:
+                pending.append(item)
+                pending_chunks += len(item.chunks)
+            if pending_chunks >= EMBED_BATCH_CHUNKS:
+                self._flush(store, pending, summary)
+                pending, pending_chunks = [], 0
+            self.progress("Indexing", done, total)
+        self._flush(store, pending, summary)
+
+        with store.transaction():
+            for path in gone:
+                summary.chunks_deleted += store.delete_file(path)
+            summary.files_changed += len(gone)
+            if summary.commit:
+                store.set_meta("commit", summary.commit)
+            store.set_meta("indexed_at", str(int(time.time())))
+            store.prune_cache()
+        summary.files_skipped = len(summary.skipped)
+        return summary
+
+    def _prepare(
+        self, entry: FileEntry, old: StoredFile | None, store: ChunkStore, summary: IndexSummary
+    ) -> _Pending | None:
+        full = self.repo.root / entry.path
+        try:
+            read = read_source(full, self.config)
+        except OSError:
+            log.info("%s vanished while indexing; it will be dropped from the index", entry.path)
+            read = "vanished while indexing"
+        if isinstance(read, str):
+            summary.skipped.append((entry.path, read))
+            if old is not None:
+                with store.transaction():
+                    summary.chunks_deleted += store.delete_file(entry.path)
+                summary.files_changed += 1
+            return None
+        raw, text = read
+        stored = StoredFile(entry.path, hashlib.sha256(raw).hexdigest(), entry.size, entry.mtime_ns)
+        if old is not None and old.content_hash == stored.content_hash:
+            with store.transaction():
+                store.touch_file(stored)
+            return None
+        redaction = self.redactor.redact(text, entry.path)
+        summary.secrets_redacted += redaction.count
+        chunks = self.chunker.chunk(entry.path, redaction.text)
+        language = language_for_path(entry.path) or "text"
+        summary.files_changed += 1
+        return _Pending(stored, language, chunks, redaction.count, redaction.digests)
+
+    def _flush(self, store: ChunkStore, pending: list[_Pending], summary: IndexSummary) -> None:
+        if not pending:
+            return
+        hashes = [c.content_hash for item in pending for c in item.chunks]
+        vectors = store.live_vectors(hashes)
+        to_embed: dict[str, str] = {}
+        for item in pending:
+            for chunk in item.chunks:
+                if chunk.content_hash not in vectors:
+                    to_embed.setdefault(chunk.content_hash, chunk.embedding_text())
+        if to_embed:
+            embedded = self.embedder.embed(list(to_embed.values()))
+            for h, vector in zip(to_embed, embedded, strict=True):
+                vectors[h] = vector_blob(vector)
+        summary.chunks_embedded += len(to_embed)
+        summary.chunks_reused += len(hashes) - len(to_embed)
+        with store.transaction():
+            for item in pending:
+                old_hashes = store.chunk_hashes(item.stored.path)
+                new_hashes = {c.content_hash for c in item.chunks}
+                summary.chunks_deleted += sum(1 for h in old_hashes if h not in new_hashes)
+                store.write_file(
+                    item.stored,
+                    item.language,
+                    item.chunks,
+                    [vectors[c.content_hash] for c in item.chunks],
+                    item.redactions,
+                    item.digests,
+                )
+
+    def _count_renames(self, store: ChunkStore) -> int:
+        """Renames between the indexed commit and HEAD, as git reports them (-M), for the summary."""
+        old, new = store.get_meta("commit"), self.repo.head_commit()
+        if not (self.repo.is_git and old and new) or old == new:
+            return 0
+        try:
+            status = self.repo.open_git().git.diff("--name-status", "-M", old, new)
+        except Exception as exc:  # the old commit may be gone (rebased away, gc'd)
+            log.info("could not diff %s..%s: %s", old[:12], new[:12], exc)
+            return 0
+        renames = [line for line in status.splitlines() if line.startswith("R")]
+        for line in renames:
+            log.info("renamed: %s", line.split("\t", 1)[-1].replace("\t", " -> "))
+        return len(renames)

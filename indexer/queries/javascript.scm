@@ -1,0 +1,38 @@
+; Definition-level chunks for JavaScript (also used for JSX).
+
+(function_declaration
+  name: (identifier) @name) @definition.function
+
+(generator_function_declaration
+  name: (identifier) @name) @definition.function
+
+(class_declaration
+  name: (identifier) @name) @definition.class
+
+(class_body
+  (method_definition
+    name: (_) @name) @definition.method)
+
+(class_body
+  (field_definition
+    property: (property_identifier) @name
+    value: [(arrow_function) (function_expression)]) @definition.method)
+
+; const handler = (req) => { ... }   /   let f = function () { ... }
+(program
+  (lexical_declaration
+    (variable_declarator
+      name: (identifier) @name
+      value: [(arrow_function) (function_expression) (generator_function)])) @definition.function)
+
+(program
+  (variable_declaration
+    (variable_declarator
+      name: (identifier) @name
+      value: [(arrow_function) (function_expression) (generator_function)])) @definition.function)
+
+(export_statement
+  (lexical_declaration
+    (variable_declarator
+      name: (identifier) @name
+      value: [(arrow_function) (function_expression) (generator_function)])) @definition.function)

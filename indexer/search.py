@@ -1,0 +1,212 @@
+"""HybridSearch: dense (sqlite-vec), keyword (FTS5 bm25) and a tuned fusion of both.
+
+Dense search over large indexes uses a bit-quantized prefilter (Hamming KNN on the
+`chunk_bits` vec0 table) and rescores the survivors with exact float cosine. Results
+never overlap: a chunk whose lines overlap a better result of the same file is dropped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+
+from .embedder import Embedder
+from .keywords import fts_query
+from .store import ChunkStore
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "dense", "keyword"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "keyword")
+
+EXACT_LIMIT = 20_000
+"""Up to this many chunks, dense search is an exact float scan; above, bit prefilter + rescoring."""
+PREFILTER_FACTOR = 16
+"""Candidates taken from the bit prefilter per result wanted (at least PREFILTER_MIN)."""
+PREFILTER_MIN = 200
+CANDIDATES = 60
+"""Candidates each retriever contributes to hybrid fusion."""
+
+
+@dataclass
+class SearchResult:
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str
+    kind: str
+    language: str
+    score: float
+    text: str
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["score"] = round(self.score, 6)
+        return data
+
+
+class HybridSearch:
+    """Answers queries over one ChunkStore."""
+
+    def __init__(self, store: ChunkStore, embedder: Embedder, *, dense_weight: float = 0.7) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.dense_weight = dense_weight
+
+    def query(
+        self,
+        text: str,
+        k: int = 10,
+        mode: Mode = "hybrid",
+        language: str | None = None,
+        path_glob: str | None = None,
+    ) -> list[SearchResult]:
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}")
+        allowed = self._filter_ids(language, path_glob)
+        if allowed is not None and not allowed:
+            return []
+        want = max(k * 4, CANDIDATES)
+        if mode == "keyword":
+            scores = self._keyword(text, want, allowed)
+        elif mode == "dense":
+            scores = self._dense(text, want, allowed)
+        else:
+            scores = self._hybrid(text, want, allowed)
+        ranked = sorted(scores.items(), key=lambda item: -item[1])
+        return self._materialise(ranked, k)
+
+    # -- retrievers ---------------------------------------------------------------------------------
+
+    def _dense(self, text: str, want: int, allowed: set[int] | None) -> dict[int, float]:
+        if self.store.dimension is None:
+            return {}
+        vector = self.embedder.embed_query(text).astype(np.float32).tobytes()
+        conn = self.store.conn
+        if allowed is not None and len(allowed) <= EXACT_LIMIT:
+            return self._rescore(vector, allowed, want)
+        total = self.store.count("chunks")
+        fetch = want if allowed is None else want * 8
+        if total <= EXACT_LIMIT:
+            rows = conn.execute(
+                "SELECT rowid, distance FROM chunk_vectors WHERE embedding MATCH ? AND k = ?", (vector, fetch)
+            ).fetchall()
+            scores = {rowid: 1.0 - dist for rowid, dist in rows}
+        else:
+            prefilter = max(PREFILTER_MIN, fetch * PREFILTER_FACTOR // 4)
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT rowid FROM chunk_bits WHERE embedding MATCH vec_quantize_binary(?) AND k = ?",
+                    (vector, prefilter),
+                )
+            ]
+            scores = self._rescore(vector, ids, fetch)
+        if allowed is not None:
+            scores = {i: s for i, s in scores.items() if i in allowed}
+        return scores
+
+    def _rescore(self, vector: bytes, ids: set[int] | list[int], want: int) -> dict[int, float]:
+        """Exact cosine similarity for the given chunk ids; the best `want` of them."""
+        scores: dict[int, float] = {}
+        id_list = list(ids)
+        for i in range(0, len(id_list), 500):
+            part = id_list[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for rowid, dist in self.store.conn.execute(
+                f"SELECT rowid, vec_distance_cosine(embedding, ?) FROM chunk_vectors WHERE rowid IN ({marks})",
+                [vector, *part],
+            ):
+                scores[rowid] = 1.0 - dist
+        best = sorted(scores.items(), key=lambda item: -item[1])[:want]
+        return dict(best)
+
+    def _keyword(self, text: str, want: int, allowed: set[int] | None, only: list[int] | None = None) -> dict[int, float]:
+        match = fts_query(text)
+        if match is None:
+            return {}
+        sql = "SELECT rowid, bm25(chunks_fts, 4.0, 1.0, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ?"
+        params: list[object] = [match]
+        if only is not None:
+            if not only:
+                return {}
+            sql += f" AND rowid IN ({','.join('?' * len(only))})"
+            params.extend(only)
+        sql += " ORDER BY rank LIMIT ?"
+        params.append(want if allowed is None else want * 8)
+        rows = self.store.conn.execute(sql, params).fetchall()
+        # bm25() is lower-is-better and negative; flip the sign so larger is better.
+        scores = {rowid: -score for rowid, score in rows}
+        if allowed is not None:
+            scores = {i: s for i, s in scores.items() if i in allowed}
+        return dict(sorted(scores.items(), key=lambda item: -item[1])[:want])
+
+    def _hybrid(self, text: str, want: int, allowed: set[int] | None) -> dict[int, float]:
+        """Weighted sum of the dense cosine and the max-normalised bm25 score over both candidate sets."""
+        dense = self._dense(text, want, allowed)
+        keyword = self._keyword(text, want, allowed)
+        union = set(dense) | set(keyword)
+        if not union:
+            return {}
+        vector = self.embedder.embed_query(text).astype(np.float32).tobytes()
+        missing_dense = [i for i in union if i not in dense]
+        if missing_dense:
+            dense.update(self._rescore(vector, missing_dense, len(missing_dense)))
+        missing_kw = [i for i in union if i not in keyword]
+        if missing_kw and keyword:
+            keyword.update(self._keyword(text, len(missing_kw), None, only=missing_kw))
+        top_kw = max(keyword.values(), default=0.0)
+        w = self.dense_weight
+        fused = {}
+        for i in union:
+            kw = keyword.get(i, 0.0) / top_kw if top_kw > 0 else 0.0
+            fused[i] = w * dense.get(i, 0.0) + (1.0 - w) * kw
+        return fused
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _filter_ids(self, language: str | None, path_glob: str | None) -> set[int] | None:
+        if not language and not path_glob:
+            return None
+        sql = "SELECT c.id, f.path FROM chunks c JOIN files f ON f.id = c.file_id"
+        params: list[object] = []
+        if language:
+            sql += " WHERE c.language = ?"
+            params.append(language.lower())
+        rows = self.store.conn.execute(sql, params)
+        if path_glob:
+            return {cid for cid, path in rows if fnmatch.fnmatchcase(path, path_glob)}
+        return {cid for cid, _ in rows}
+
+    def _materialise(self, ranked: list[tuple[int, float]], k: int) -> list[SearchResult]:
+        results: list[SearchResult] = []
+        taken: dict[str, list[tuple[int, int]]] = {}
+        for start in range(0, len(ranked), 100):
+            part = ranked[start : start + 100]
+            ids = [i for i, _ in part]
+            marks = ",".join("?" * len(ids))
+            rows = {
+                r[0]: r[1:]
+                for r in self.store.conn.execute(
+                    "SELECT c.id, f.path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.text "
+                    f"FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})",
+                    ids,
+                )
+            }
+            for chunk_id, score in part:
+                row = rows.get(chunk_id)
+                if row is None:
+                    continue  # deleted by a concurrent indexer since it was ranked
+                path, first, last = row[0], row[1], row[2]
+                spans = taken.setdefault(path, [])
+                if any(first <= b and a <= last for a, b in spans):
+                    continue
+                spans.append((first, last))
+                results.append(SearchResult(path, first, last, row[3], row[4], row[5], float(score), row[6]))
+                if len(results) >= k:
+                    return results
+        return results

@@ -1,0 +1,296 @@
+"""ChunkStore: the SQLite index (sqlean + sqlite-vec vec0 + FTS5), with numbered migrations.
+
+WAL mode lets searches run while an indexer writes. Every file is written in one
+transaction together with its chunks, vectors and keyword rows, so a kill at any moment
+leaves each file either fully old or fully new; the next run finishes the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import sqlean
+import sqlite_vec
+
+from .chunker import Chunk
+from .errors import EmbedderMismatchError, IndexCorruptError
+from .keywords import keyword_text
+
+log = logging.getLogger(__name__)
+
+APPLICATION_ID = 0x43504958  # "CPIX": marks the file as a copilot-index database
+DB_NAME = "index.db"
+CACHE_LIMIT = 200_000
+"""Most vectors kept for chunks that left the index; the least recently used go first."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: str
+    content_hash: str
+    size: int
+    mtime_ns: int
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("copilot_index.indexer") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _rebuild_hint(path: Path) -> str:
+    return f"run `copilot-index index --rebuild` to recreate {path}"
+
+
+class ChunkStore:
+    """Files, chunks, vectors and keyword rows of one repository's index."""
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = path
+        self._dimension: int | None = None
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlean.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+            self.conn.enable_load_extension(True)
+            sqlite_vec.load(self.conn)
+            self.conn.enable_load_extension(False)
+            self._check_identity()
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlean.DatabaseError as exc:
+            raise IndexCorruptError(f"The index database is corrupt or unreadable ({exc}); {_rebuild_hint(path)}.") from exc
+        dim = self.get_meta("embedder_dimension")
+        self._dimension = int(dim) if dim else None
+
+    # -- setup -----------------------------------------------------------------------------------
+
+    def _check_identity(self) -> None:
+        app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id != APPLICATION_ID and tables:
+            raise IndexCorruptError(
+                f"{self.path} is not a copilot-index database (it belongs to another program); {_rebuild_hint(self.path)}."
+            )
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, sql in _migrations():
+            if number <= version:
+                continue
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(sql):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {int(number)}")
+                self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(number),))
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    def ensure_embedder(self, embedder_id: str, dimension: int) -> None:
+        """Record the embedder on first use; refuse a different one (its vectors would not compare)."""
+        stored = self.get_meta("embedder")
+        if stored is None:
+            with self.transaction():
+                self.set_meta("embedder", embedder_id)
+                self.set_meta("embedder_dimension", str(dimension))
+                self._create_vector_tables(dimension)
+            self._dimension = dimension
+            return
+        if stored != embedder_id or self._dimension != dimension:
+            raise EmbedderMismatchError(
+                f"The index was built with embedder '{stored}' but '{embedder_id}' is configured; "
+                "run `copilot-index index --rebuild` to re-embed with it."
+            )
+
+    def _create_vector_tables(self, dimension: int) -> None:
+        dim = int(dimension)  # DDL cannot take bound parameters; this is our own integer
+        self.conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vectors USING vec0(embedding float[{dim}] distance_metric=cosine)"
+        )
+        self.conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS chunk_bits USING vec0(embedding bit[{dim}])")
+
+    @property
+    def dimension(self) -> int | None:
+        return self._dimension
+
+    # -- meta ------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.conn)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def files(self) -> dict[str, StoredFile]:
+        rows = self.conn.execute("SELECT path, content_hash, size, mtime_ns FROM files")
+        return {r[0]: StoredFile(*r) for r in rows}
+
+    def live_vectors(self, hashes: Iterable[str]) -> dict[str, bytes]:
+        """Vectors already in the index or the cache for these chunk hashes."""
+        wanted = list(set(hashes))
+        found: dict[str, bytes] = {}
+        embedder = self.get_meta("embedder") or ""
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for h, blob in self.conn.execute(
+                f"SELECT c.chunk_hash, v.embedding FROM chunks c JOIN chunk_vectors v ON v.rowid = c.id "
+                f"WHERE c.chunk_hash IN ({marks})",
+                part,
+            ):
+                found.setdefault(h, blob)
+            missing = [h for h in part if h not in found]
+            if missing:
+                marks = ",".join("?" * len(missing))
+                rows = self.conn.execute(
+                    f"SELECT chunk_hash, embedding FROM embedding_cache WHERE embedder = ? AND chunk_hash IN ({marks})",
+                    [embedder, *missing],
+                ).fetchall()
+                for h, blob in rows:
+                    found[h] = blob
+        return found
+
+    def chunk_hashes(self, path: str) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT c.chunk_hash FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = ?", (path,)
+        )
+        return [r[0] for r in rows]
+
+    def count(self, table: str) -> int:
+        assert table in {"files", "chunks", "embedding_cache", "redacted_digests"}
+        return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def chunks_per_language(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT language, count(*) FROM chunks GROUP BY language ORDER BY 2 DESC")
+        return {lang: n for lang, n in rows}
+
+    # -- writes (call inside transaction()) -------------------------------------------------------
+
+    def delete_file(self, path: str) -> int:
+        """Remove a file and its chunks; their vectors move to the cache. Returns the chunks removed."""
+        row = self.conn.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+        if row is None:
+            return 0
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE file_id = ?", (row[0],))]
+        self._retire_chunks(ids)
+        self.conn.execute("DELETE FROM files WHERE id = ?", (row[0],))
+        return len(ids)
+
+    def _retire_chunks(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        embedder = self.get_meta("embedder") or ""
+        now = int(time.time())
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            if self._dimension is not None:
+                self.conn.execute(
+                    f"INSERT OR REPLACE INTO embedding_cache(embedder, chunk_hash, embedding, last_used) "
+                    f"SELECT ?, c.chunk_hash, v.embedding, ? FROM chunks c JOIN chunk_vectors v ON v.rowid = c.id "
+                    f"WHERE c.id IN ({marks})",
+                    [embedder, now, *part],
+                )
+                self.conn.execute(f"DELETE FROM chunk_vectors WHERE rowid IN ({marks})", part)
+                self.conn.execute(f"DELETE FROM chunk_bits WHERE rowid IN ({marks})", part)
+            self.conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", part)
+            self.conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", part)
+
+    def write_file(
+        self,
+        stored: StoredFile,
+        language: str,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[bytes],
+        redactions: int = 0,
+        digests: Iterable[str] = (),
+    ) -> int:
+        """Replace a file's chunks with new ones. Returns how many old chunks were removed."""
+        assert len(chunks) == len(vectors)
+        removed = self.delete_file(stored.path)
+        cur = self.conn.execute(
+            "INSERT INTO files(path, content_hash, size, mtime_ns, language, chunk_count, redactions) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (stored.path, stored.content_hash, stored.size, stored.mtime_ns, language, len(chunks), redactions),
+        )
+        file_id = cur.lastrowid
+        path_words = keyword_text(stored.path)
+        for chunk, blob in zip(chunks, vectors, strict=True):
+            cur = self.conn.execute(
+                "INSERT INTO chunks(file_id, language, symbol, kind, start_line, end_line, context, text, chunk_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (file_id, chunk.language, chunk.symbol, chunk.kind, chunk.start_line, chunk.end_line,
+                 chunk.context, chunk.text, chunk.content_hash),
+            )
+            chunk_id = cur.lastrowid
+            self.conn.execute("INSERT INTO chunk_vectors(rowid, embedding) VALUES (?, ?)", (chunk_id, blob))
+            self.conn.execute(
+                "INSERT INTO chunk_bits(rowid, embedding) VALUES (?, vec_quantize_binary(?))", (chunk_id, blob)
+            )
+            self.conn.execute(
+                "INSERT INTO chunks_fts(rowid, symbol, path, body) VALUES (?, ?, ?, ?)",
+                (chunk_id, keyword_text(chunk.symbol), path_words, keyword_text(chunk.context + "\n" + chunk.text)),
+            )
+        self.conn.executemany("INSERT OR IGNORE INTO redacted_digests(digest) VALUES (?)", [(d,) for d in digests])
+        return removed
+
+    def touch_file(self, stored: StoredFile) -> None:
+        """Record a new mtime/size for a file whose content did not change."""
+        self.conn.execute(
+            "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (stored.size, stored.mtime_ns, stored.path)
+        )
+
+    def prune_cache(self, limit: int = CACHE_LIMIT) -> None:
+        excess = self.count("embedding_cache") - limit
+        if excess > 0:
+            self.conn.execute(
+                "DELETE FROM embedding_cache WHERE (embedder, chunk_hash) IN "
+                "(SELECT embedder, chunk_hash FROM embedding_cache ORDER BY last_used LIMIT ?)",
+                (excess,),
+            )
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _Transaction:
+    def __init__(self, conn: sqlean.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlean.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (our migrations hold no semicolons inside literals)."""
+    body = "\n".join(line for line in script.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+def vector_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()

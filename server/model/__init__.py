@@ -1,0 +1,1 @@
+"""Default generator model, its loader and the script that pre-trains it."""

@@ -1,0 +1,292 @@
+"""Pre-train the default code model: tokenizer, small Llama-style decoder, FIM causal LM.
+
+    python -m copilot_index.server.model.pretrain --out server/model/default --minutes 85
+
+The run is reproducible for a given `--max-steps` (fixed seeds, deterministic data order). With
+`--minutes`, the number of steps is fixed after a short calibration so that the cosine schedule
+ends inside the wall-clock budget; the step count used is recorded in `training_metrics.json`.
+A usable model directory is exported every `--export-minutes` and at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import logging
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+from .corpus import Corpus, build_corpus, collect_directory, collect_site_packages, collect_stdlib
+from .dataset import epoch_rows, special_ids, tokenize_corpus
+from .tokenizer_train import train_tokenizer
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_NAME = "copilot-index-default"
+
+
+@dataclass
+class PretrainArgs:
+    """Arguments of one pre-training run; every field is also a command-line flag."""
+
+    out: Path = Path("server/model/default")
+    minutes: float = 0.0  # wall-clock training budget; 0 means train for exactly max_steps
+    max_steps: int = 4000
+    corpus_dir: Path | None = None  # train on this directory (licence below) instead of stdlib
+    corpus_license: str = "unknown"
+    site_packages: bool = False  # add the environment's permissively licensed packages
+    max_chars_per_distribution: int = 2_000_000
+    held_out_fraction: float = 0.04
+    vocab_size: int = 8192
+    context: int = 512
+    hidden_size: int = 320
+    intermediate_size: int = 864
+    layers: int = 6
+    heads: int = 5
+    batch_size: int = 16
+    learning_rate: float = 1.5e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    fim_rate: float = 0.5
+    line_aligned_rate: float = 0.5
+    bf16: bool = True
+    threads: int = 2
+    seed: int = 1234
+    calibrate_steps: int = 8
+    log_every: int = 20
+    export_minutes: float = 15.0
+    eval_cases: int = 200
+    evaluate: bool = True
+
+
+def parse_args(argv: list[str] | None = None) -> PretrainArgs:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for f in dataclasses.fields(PretrainArgs):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        elif f.name == "corpus_dir":
+            parser.add_argument(flag, type=Path, default=None)
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
+    return PretrainArgs(**vars(parser.parse_args(argv)))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def gather_corpus(args: PretrainArgs) -> Corpus:
+    if args.corpus_dir is not None:
+        files = collect_directory(args.corpus_dir, args.corpus_license, "corpus")
+    else:
+        files = collect_stdlib()
+    corpus = build_corpus(files, args.held_out_fraction)
+    if args.site_packages and args.corpus_dir is None:
+        extra = build_corpus(
+            collect_site_packages(max_chars_per_distribution=args.max_chars_per_distribution),
+            args.held_out_fraction,
+        )
+        known = {f.sha256 for f in corpus.train + corpus.held_out}
+        corpus.train += [f for f in extra.train if f.sha256 not in known]
+        corpus.held_out += [f for f in extra.held_out if f.sha256 not in known]
+        corpus.skipped.update(extra.skipped)
+    return corpus
+
+
+def build_model(args: PretrainArgs, tokenizer) -> LlamaForCausalLM:
+    ids = special_ids(tokenizer)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=args.hidden_size,
+        intermediate_size=args.intermediate_size,
+        num_hidden_layers=args.layers,
+        num_attention_heads=args.heads,
+        num_key_value_heads=args.heads,
+        max_position_embeddings=args.context,
+        tie_word_embeddings=True,
+        rope_theta=10_000.0,
+        bos_token_id=ids.end_of_text,
+        eos_token_id=ids.end_of_text,
+        pad_token_id=ids.pad,
+    )
+    config.fim_template = TEMPLATE_NAME
+    return LlamaForCausalLM(config)
+
+
+def learning_rate(args: PretrainArgs, step: int, total_steps: int) -> float:
+    """Linear warm-up, then cosine decay to `min_lr_ratio` of the peak at `total_steps`."""
+    if step < args.warmup_steps:
+        return args.learning_rate * (step + 1) / args.warmup_steps
+    progress = min(1.0, (step - args.warmup_steps) / max(1, total_steps - args.warmup_steps))
+    cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+    return args.learning_rate * (args.min_lr_ratio + (1.0 - args.min_lr_ratio) * cosine)
+
+
+def make_optimizer(model: torch.nn.Module, args: PretrainArgs) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [
+        {"params": decay, "weight_decay": args.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=args.learning_rate, betas=(0.9, 0.95), eps=1e-8)
+
+
+def export(model, tokenizer, out: Path, metrics: dict) -> None:
+    """Write a Hugging Face model directory with bf16 safetensors weights."""
+    out.mkdir(parents=True, exist_ok=True)
+    half = copy.deepcopy(model).to(torch.bfloat16).eval()
+    half.generation_config = GenerationConfig(
+        eos_token_id=sorted(set(tokenizer.all_special_ids) - {tokenizer.pad_token_id}),
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        max_new_tokens=32,
+        do_sample=False,
+    )
+    half.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    (out / "training_metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
+    log.info("exported model to %s (step %s)", out, metrics.get("steps"))
+
+
+def corpus_summary(corpus: Corpus) -> dict:
+    return {
+        "train_files": len(corpus.train),
+        "held_out_files": len(corpus.held_out),
+        "train_chars": sum(len(f.text) for f in corpus.train),
+        "licenses": corpus.licenses(),
+        "origins": corpus.origins(),
+        "skipped": dict(corpus.skipped),
+        "held_out_paths": sorted(f.path for f in corpus.held_out),
+    }
+
+
+def train(args: PretrainArgs) -> dict:
+    """Run the whole pipeline and return the metrics written next to the model."""
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    started = time.monotonic()
+    corpus = gather_corpus(args)
+    tokenizer = train_tokenizer((f.text for f in corpus.train), args.vocab_size, args.context)
+    data = tokenize_corpus([f.text for f in corpus.train], tokenizer, args.context)
+    model = build_model(args, tokenizer)
+    n_params = sum(p.numel() for p in model.parameters())
+    log.info("model: %d parameters; corpus: %d tokens", n_params, data.tokens)
+    optimizer = make_optimizer(model, args)
+    pad = tokenizer.pad_token_id
+    metrics: dict = {
+        "args": dataclasses.asdict(args),
+        "parameters": n_params,
+        "corpus": corpus_summary(corpus),
+        "corpus_tokens": data.tokens,
+        "fim_template": TEMPLATE_NAME,
+        "losses": [],
+    }
+    total_steps = args.max_steps
+    budget = args.minutes * 60.0
+    epoch, rows, cursor, tokens_seen = 0, epoch_rows(data, tokenizer, args.context, args.seed), 0, 0
+    train_started = time.monotonic()
+    last_export = train_started
+    step, loss_value, window_losses = 0, float("nan"), []
+    model.train()
+    while step < total_steps:
+        if cursor + args.batch_size > len(rows):
+            epoch += 1
+            rows = epoch_rows(data, tokenizer, args.context, args.seed + epoch, args.fim_rate,
+                              args.line_aligned_rate)
+            cursor = 0
+        batch = torch.from_numpy(rows[cursor : cursor + args.batch_size])
+        if len(batch) < args.batch_size:  # corpus smaller than one batch
+            batch = batch.repeat((args.batch_size + len(batch) - 1) // len(batch), 1)
+            batch = batch[: args.batch_size]
+        cursor += args.batch_size
+        labels = batch.clone()
+        labels[labels == pad] = -100
+        lr = learning_rate(args, step, total_steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            loss = model(input_ids=batch, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        tokens_seen += batch.numel()
+        loss_value = loss.item()
+        window_losses.append(loss_value)
+        elapsed = time.monotonic() - train_started
+        if budget and step == args.calibrate_steps:
+            per_step = elapsed / step
+            total_steps = min(args.max_steps, max(step + 1, int(budget / per_step)))
+            log.info("calibrated: %.2f s/step -> %d steps in %.0f min", per_step, total_steps,
+                     args.minutes)
+        if step % args.log_every == 0 or step == total_steps:
+            mean = sum(window_losses) / len(window_losses)
+            window_losses = []
+            metrics["losses"].append({"step": step, "loss": round(mean, 4), "lr": lr,
+                                      "tokens": tokens_seen, "seconds": round(elapsed, 1)})
+            log.info("step %d/%d epoch %d loss %.4f lr %.2e %.0f tok/s", step, total_steps, epoch,
+                     mean, lr, tokens_seen / max(elapsed, 1e-9))
+        if budget and elapsed > budget * 1.02:
+            log.warning("wall-clock budget spent at step %d of %d; stopping", step, total_steps)
+            break
+        if time.monotonic() - last_export > args.export_minutes * 60 and step < total_steps:
+            metrics.update(steps=step, tokens_seen=tokens_seen, final_loss=loss_value, epochs=epoch)
+            export(model, tokenizer, args.out, metrics)
+            last_export = time.monotonic()
+    train_seconds = time.monotonic() - train_started
+    last = metrics["losses"][-1]["loss"] if metrics["losses"] else loss_value
+    metrics.update(
+        steps=step,
+        planned_steps=total_steps,
+        tokens_seen=tokens_seen,
+        epochs=epoch + (cursor / max(1, len(rows))),
+        final_loss=last,
+        train_seconds=round(train_seconds, 1),
+        tokens_per_second=round(tokens_seen / max(train_seconds, 1e-9), 1),
+        total_seconds=round(time.monotonic() - started, 1),
+    )
+    export(model, tokenizer, args.out, metrics)
+    if args.evaluate:
+        finalize_safely(args, corpus)
+    return metrics
+
+
+def finalize_safely(args: PretrainArgs, corpus: Corpus) -> None:
+    """Evaluate the exported model and write its model card; a failure here keeps the model."""
+    try:
+        from .model_card import finalize
+
+        finalize(args.out, cases=args.eval_cases, threads=args.threads)
+    except Exception:  # the trained weights are already on disk; say what went wrong
+        log.exception("evaluation or model card failed; rerun `python -m %s.model_card %s`",
+                      __package__, args.out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    train(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

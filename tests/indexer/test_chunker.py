@@ -1,0 +1,634 @@
+"""Tests for definition-level chunking (tree-sitter) and the line-window fallback."""
+
+from __future__ import annotations
+
+import pytest
+from copilot_index.indexer.chunker import Chunk, Chunker
+from copilot_index.indexer.languages import comment_prefix, language_for_path
+
+# Small realistic files, one per language. Classes longer than 6 lines are split into methods
+# (large_class_lines=6) so that the method chunks and their class-header context are exercised.
+
+PYTHON = '''\
+import os
+
+LIMIT = 3
+
+
+@cached
+def load(path):
+    """Read a file."""
+    def inner():
+        return path
+    return open(inner()).read()
+
+
+# A greeter.
+class Greeter(Base):
+    """Says hello."""
+
+    def hello(self, name):
+        return f"hi {name}"
+
+    @property
+    def name(self):
+        return "g"
+
+
+print(load(os.sep))
+'''
+
+GO = """\
+package server
+
+import "fmt"
+
+// Server serves requests.
+type Server struct {
+	addr string
+}
+
+type Handler interface {
+	Serve() error
+}
+
+// NewServer creates a Server.
+// It never fails.
+func NewServer(addr string) *Server {
+	return &Server{addr: addr}
+}
+
+func (s *Server) Serve() error {
+	fmt.Println(s.addr)
+	return nil
+}
+"""
+
+RUST = """\
+use std::fmt;
+
+/// A point.
+#[derive(Debug)]
+pub struct Point {
+    x: f64,
+}
+
+impl Point {
+    /// Makes a point.
+    pub fn new(x: f64) -> Self {
+        Point { x }
+    }
+
+    #[inline]
+    pub fn x(&self) -> f64 {
+        self.x
+    }
+}
+
+pub trait Shape {
+    fn area(&self) -> f64;
+}
+
+fn main() {
+    println!("{:?}", Point::new(1.0));
+}
+"""
+
+JAVA = """\
+package com.example;
+
+import java.util.List;
+
+/**
+ * Keeps users.
+ */
+public class Users extends Base {
+    private final List<String> names;
+
+    /** Creates it. */
+    public Users(List<String> names) {
+        this.names = names;
+    }
+
+    @Override
+    @Deprecated
+    public int count() {
+        return names.size();
+    }
+}
+
+interface Counter {
+    int count();
+}
+"""
+
+C = """\
+#include <stdlib.h>
+
+/* A growable buffer. */
+typedef struct buffer {
+    char *data;
+    size_t len;
+} buffer_t;
+
+enum color { RED, GREEN };
+
+/**
+ * Allocates a buffer.
+ */
+buffer_t *buffer_new(size_t cap) {
+    buffer_t *b = malloc(sizeof *b);
+    b->len = cap;
+    return b;
+}
+
+int main(void) {
+    return 0;
+}
+"""
+
+CPP = """\
+#include <vector>
+
+namespace geo {
+
+// A circle.
+class Circle : public Shape {
+public:
+    explicit Circle(double r) : r_(r) {}
+    double area() const override {
+        return 3.14 * r_ * r_;
+    }
+private:
+    double r_;
+};
+
+template <typename T>
+T clamp(T v, T lo, T hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+}  // namespace geo
+
+double Shape::total() const {
+    return 0;
+}
+"""
+
+RUBY = """\
+require "json"
+
+# Shapes.
+module Shapes
+  # A circle.
+  class Circle < Shape
+    attr_reader :radius
+
+    def initialize(radius)
+      @radius = radius
+    end
+
+    # The area.
+    def area
+      3.14 * radius**2
+    end
+  end
+end
+
+def helper(x)
+  x * 2
+end
+"""
+
+CSHARP = """\
+using System;
+
+namespace App.Services
+{
+    /// <summary>Keeps orders.</summary>
+    public class OrderService
+    {
+        private readonly int _count;
+
+        /// <summary>Adds an order.</summary>
+        [Obsolete("use AddAsync")]
+        public void Add(Order order)
+        {
+            Console.WriteLine(order);
+        }
+    }
+
+    public enum State { Open, Closed }
+}
+"""
+
+JAVASCRIPT = """\
+import fs from "fs";
+
+/**
+ * Reads a file.
+ */
+export function readFile(path) {
+  return fs.readFileSync(path, "utf8");
+}
+
+const double = (x) => x * 2;
+
+class Cache extends Map {
+  // Gets a value.
+  get(key) {
+    this.hits++;
+    return super.get(key);
+  }
+}
+
+module.exports = { Cache, double };
+"""
+
+TYPESCRIPT = """\
+import { readFileSync } from "fs";
+
+export interface User {
+  id: number;
+}
+
+export type Id = number | string;
+
+/** Stores users. */
+export class UserStore {
+  private users: User[] = [];
+
+  @logged
+  add(user: User): void {
+    this.users.push(user);
+  }
+}
+
+export function load(path: string): User[] {
+  return JSON.parse(readFileSync(path, "utf8"));
+}
+"""
+
+TSX = """\
+import React from "react";
+
+type Props = { name: string };
+
+// Greets someone.
+export function Greeting({ name }: Props) {
+  return <div className="greeting">Hello, {name}!</div>;
+}
+
+export default class App extends React.Component<Props> {
+  render() {
+    return <Greeting name={this.props.name} />;
+  }
+}
+"""
+
+# language: (path, source, expected chunks as "symbol kind first-last", "-" for no symbol)
+CASES = {
+    "python": (
+        "pkg/sample.py",
+        PYTHON,
+        """
+        - module 1-3
+        load function 6-11
+        Greeter class 14-16
+        Greeter.hello method 18-19
+        Greeter.name method 21-23
+        - module 26-26
+        """,
+    ),
+    "go": (
+        "server/main.go",
+        GO,
+        """
+        - module 1-3
+        Server struct 5-8
+        Handler interface 10-12
+        NewServer function 14-18
+        Server.Serve method 20-23
+        """,
+    ),
+    "rust": (
+        "src/lib.rs",
+        RUST,
+        """
+        - module 1-1
+        Point struct 3-7
+        Point impl 9-9
+        Point.new method 10-13
+        Point.x method 15-19
+        Shape trait 21-23
+        main function 25-27
+        """,
+    ),
+    "java": (
+        "src/Users.java",
+        JAVA,
+        """
+        - module 1-3
+        Users class 5-9
+        Users.Users method 11-14
+        Users.count method 16-21
+        Counter interface 23-25
+        """,
+    ),
+    "c": (
+        "src/buf.c",
+        C,
+        """
+        - module 1-1
+        buffer_t struct 3-7
+        color enum 9-9
+        buffer_new function 11-18
+        main function 20-22
+        """,
+    ),
+    "cpp": (
+        "src/shapes.cpp",
+        CPP,
+        """
+        - module 1-1
+        geo namespace 3-3
+        geo.Circle class 5-7
+        geo.Circle.Circle method 8-8
+        geo.Circle.area method 9-11
+        geo.Circle class 12-14
+        geo.clamp function 16-21
+        Shape.total function 23-25
+        """,
+    ),
+    "ruby": (
+        "lib/circle.rb",
+        RUBY,
+        """
+        - module 1-1
+        Shapes namespace 3-4
+        Shapes.Circle class 5-7
+        Shapes.Circle.initialize method 9-11
+        Shapes.Circle.area method 13-18
+        helper function 20-22
+        """,
+    ),
+    "csharp": (
+        "App/Orders.cs",
+        CSHARP,
+        """
+        - module 1-1
+        App.Services namespace 3-4
+        App.Services.OrderService class 5-8
+        App.Services.OrderService.Add method 10-16
+        App.Services.State enum 18-19
+        """,
+    ),
+    "javascript": (
+        "web/cache.js",
+        JAVASCRIPT,
+        """
+        - module 1-1
+        readFile function 3-8
+        double function 10-10
+        Cache class 12-12
+        Cache.get method 13-18
+        - module 20-20
+        """,
+    ),
+    "typescript": (
+        "web/store.ts",
+        TYPESCRIPT,
+        """
+        - module 1-1
+        User interface 3-5
+        Id type 7-7
+        UserStore class 9-11
+        UserStore.add method 13-17
+        load function 19-21
+        """,
+    ),
+    "tsx": (
+        "web/app.tsx",
+        TSX,
+        """
+        - module 1-1
+        Props type 3-3
+        Greeting function 5-8
+        App class 10-14
+        """,
+    ),
+}
+
+
+def expected_chunks(table: str) -> list[tuple[str, str, int, int]]:
+    rows = []
+    for line in table.strip().splitlines():
+        symbol, kind, span = line.split()
+        first, last = span.split("-")
+        rows.append(("" if symbol == "-" else symbol, kind, int(first), int(last)))
+    return rows
+
+
+def split_chunks(path: str, text: str) -> list[Chunk]:
+    return Chunker(large_class_lines=6).chunk(path, text)
+
+
+@pytest.mark.parametrize("language", sorted(CASES))
+def test_definitions_per_language(language: str) -> None:
+    path, text, expected = CASES[language]
+    chunks = split_chunks(path, text)
+    assert [(c.symbol, c.kind, c.start_line, c.end_line) for c in chunks] == expected_chunks(expected)
+    assert {c.language for c in chunks} == {language}
+    assert {c.path for c in chunks} == {path}
+
+
+@pytest.mark.parametrize("language", sorted(CASES))
+def test_chunks_cover_every_non_blank_line_with_exact_text(language: str) -> None:
+    path, text, _ = CASES[language]
+    lines = text.split("\n")
+    for chunker in (Chunker(), Chunker(large_class_lines=6), Chunker(max_chunk_lines=4, window_overlap=1)):
+        covered: set[int] = set()
+        for chunk in chunker.chunk(path, text):
+            assert 1 <= chunk.start_line <= chunk.end_line <= len(lines)
+            assert chunk.text == "\n".join(lines[chunk.start_line - 1 : chunk.end_line])
+            covered.update(range(chunk.start_line, chunk.end_line + 1))
+        assert {n for n, line in enumerate(lines, 1) if line.strip()} <= covered
+
+
+@pytest.mark.parametrize(
+    "language, symbol, start",
+    [
+        ("go", "NewServer", "// NewServer creates a Server.\n// It never fails.\nfunc"),
+        ("python", "load", "@cached\ndef load(path):"),
+        ("rust", "Point", "/// A point.\n#[derive(Debug)]\npub struct"),
+        ("rust", "Point.x", "    #[inline]\n    pub fn x"),
+        ("java", "Users.count", "    @Override\n    @Deprecated\n    public int count()"),
+        ("java", "Users", "/**\n * Keeps users."),
+        ("c", "buffer_new", "/**\n * Allocates a buffer."),
+        ("c", "buffer_t", "/* A growable buffer. */\ntypedef struct buffer {"),
+        ("ruby", "Shapes.Circle.area", "    # The area.\n    def area"),
+        ("ruby", "Shapes.Circle", "  # A circle.\n  class Circle < Shape"),
+        (
+            "csharp",
+            "App.Services.OrderService.Add",
+            "        /// <summary>Adds an order.</summary>\n        [Obsolete",
+        ),
+        ("typescript", "UserStore.add", "  @logged\n  add(user: User)"),
+        ("cpp", "geo.clamp", "template <typename T>\nT clamp"),
+        ("javascript", "readFile", "/**\n * Reads a file.\n */\nexport function readFile"),
+    ],
+)
+def test_doc_comments_decorators_and_annotations_start_the_chunk(
+    language: str, symbol: str, start: str
+) -> None:
+    path, text, _ = CASES[language]
+    chunk = next(c for c in split_chunks(path, text) if c.symbol == symbol)
+    assert chunk.text.startswith(start)
+
+
+def test_method_chunks_carry_the_class_header() -> None:
+    by_symbol = {c.symbol: c for c in split_chunks("src/Users.java", JAVA)}
+    assert by_symbol["Users.count"].context == "public class Users extends Base {"
+    assert by_symbol["Users"].context == ""
+    ruby = {c.symbol: c for c in split_chunks("lib/circle.rb", RUBY)}
+    assert ruby["Shapes.Circle.area"].context == "module Shapes\n  class Circle < Shape"
+    rust = {c.symbol: c for c in split_chunks("src/lib.rs", RUST)}
+    assert rust["Point.new"].context == "impl Point {"
+
+
+def test_nested_function_stays_inside_its_parent() -> None:
+    chunks = split_chunks("pkg/sample.py", PYTHON)
+    assert "inner" not in {c.symbol.split(".")[-1] for c in chunks}
+    assert "def inner():" in next(c for c in chunks if c.symbol == "load").text
+
+
+def test_small_class_is_one_chunk() -> None:
+    chunks = Chunker().chunk("src/lib.rs", RUST)
+    impl = next(c for c in chunks if c.kind == "impl")
+    assert (impl.symbol, impl.start_line, impl.end_line, impl.context) == ("Point", 9, 19, "")
+    assert not [c for c in chunks if c.kind == "method"]
+
+
+def test_large_class_becomes_methods_with_class_header_context() -> None:
+    methods = "\n".join(f"    def m{i}(self):\n        return {i}\n" for i in range(40))
+    big = 'class Big(Base):\n    """A big class.\n\n    Details.\n    """\n\n    size = 3\n\n'
+    text = f"import os\n\n\n{big}{methods}"
+    chunks = Chunker().chunk("big.py", text)
+    header, *rest = chunks[1:]
+    assert (header.symbol, header.kind, header.start_line, header.end_line) == ("Big", "class", 4, 10)
+    assert [c.symbol for c in rest] == [f"Big.m{i}" for i in range(40)]
+    assert {c.kind for c in rest} == {"method"}
+    assert {c.context for c in rest} == {'class Big(Base):\n    """A big class.'}
+    assert rest[0].text == "    def m0(self):\n        return 0"
+    assert (
+        rest[0]
+        .embedding_text()
+        .startswith('# big.py :: Big.m0\nclass Big(Base):\n    """A big class.\n    def m0')
+    )
+
+
+def test_long_definition_is_windowed_with_its_def_line_as_context() -> None:
+    body = "".join(f"    x{i} = {i}\n" for i in range(30))
+    text = f"def long(a):\n{body}    return a\n"
+    chunks = Chunker(max_chunk_lines=10, window_overlap=2).chunk("long.py", text)
+    assert [(c.start_line, c.end_line) for c in chunks] == [(1, 10), (9, 18), (17, 26), (25, 32)]
+    assert {(c.symbol, c.kind) for c in chunks} == {("long", "function")}
+    assert chunks[0].context == ""
+    assert {c.context for c in chunks[1:]} == {"def long(a):"}
+
+
+def test_content_hash_ignores_path_and_line_shift_but_not_text() -> None:
+    chunker = Chunker()
+    before = {c.symbol: c for c in chunker.chunk("src/buf.c", C)}
+    moved = {c.symbol: c for c in chunker.chunk("lib/other.c", "// moved\n\n\n" + C)}
+    assert moved["buffer_new"].start_line == before["buffer_new"].start_line + 3
+    assert moved["buffer_new"].content_hash == before["buffer_new"].content_hash
+    assert moved["main"].content_hash == before["main"].content_hash
+    edited = {c.symbol: c for c in chunker.chunk("src/buf.c", C.replace("return 0;", "return 1;"))}
+    assert edited["main"].content_hash != before["main"].content_hash
+    assert edited["buffer_new"].content_hash == before["buffer_new"].content_hash
+    assert len(before["main"].content_hash) == 64
+
+
+@pytest.mark.parametrize(
+    "path, language", [("notes.txt", "text"), ("LICENSE", "text"), ("docs/guide.md", "markdown")]
+)
+def test_plain_files_become_overlapping_windows(path: str, language: str) -> None:
+    text = "\n".join(f"line {n}" for n in range(1, 101)) + "\n"
+    chunks = Chunker(window_lines=40, window_overlap=10).chunk(path, text)
+    assert [(c.start_line, c.end_line) for c in chunks] == [(1, 40), (31, 70), (61, 100)]
+    assert {(c.kind, c.symbol, c.language) for c in chunks} == {("window", "", language)}
+    assert chunks[1].text.split("\n")[0] == "line 31"
+
+
+def test_unparseable_source_falls_back_to_windows_in_its_language() -> None:
+    chunks = Chunker().chunk("bad.py", "def f(:\n  ))) ]]\n{{{ <<< >>>\n")
+    assert [(c.kind, c.language, c.start_line, c.end_line) for c in chunks] == [("window", "python", 1, 3)]
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t\n", "\n\n\n"])
+def test_blank_text_has_no_chunks(text: str) -> None:
+    assert Chunker().chunk("a.py", text) == []
+
+
+GARBAGE = [
+    "\x00\x00def (((\x00",
+    "x" * 300_000,
+    "\ud800 lone surrogate\n" * 3,
+    "}}}}\n{{{{\n" * 50,
+    "class " * 2000,
+    "a\r\nb\r\n\r\n",
+    "\x0b\x0c\u2028\u0085 odd line breaks\n",
+    'fn main() { let x = "unterminated;\n',
+]
+
+
+@pytest.mark.parametrize(
+    "path", ["a.py", "a.rs", "a.go", "a.java", "a.c", "a.cpp", "a.rb", "a.cs", "a.tsx", "a.txt", "x"]
+)
+def test_garbage_never_raises(path: str) -> None:
+    chunker = Chunker(max_chunk_lines=20)
+    for text in GARBAGE:
+        for chunk in chunker.chunk(path, text):
+            assert chunk.text.strip() and chunk.start_line <= chunk.end_line
+            assert chunk.content_hash and chunk.embedding_text()
+
+
+@pytest.mark.parametrize(
+    "path, language",
+    [
+        ("a/b.py", "python"),
+        ("x.js", "javascript"),
+        ("x.mjs", "javascript"),
+        ("x.ts", "typescript"),
+        ("x.tsx", "tsx"),
+        ("x.go", "go"),
+        ("x.rs", "rust"),
+        ("X.java", "java"),
+        ("x.c", "c"),
+        ("x.h", "c"),
+        ("x.cpp", "cpp"),
+        ("x.hpp", "cpp"),
+        ("x.rb", "ruby"),
+        ("Rakefile", "ruby"),
+        ("X.cs", "csharp"),
+        ("Makefile", "make"),
+        ("Dockerfile", "dockerfile"),
+        ("X.PY", "python"),
+        ("notes.txt", None),
+        ("LICENSE", None),
+    ],
+)
+def test_language_for_path(path: str, language: str | None) -> None:
+    assert language_for_path(path) == language
+
+
+def test_comment_prefix() -> None:
+    assert [comment_prefix(lang) for lang in ("python", "ruby", "go", "cpp", "csharp", None)] == [
+        "#",
+        "#",
+        "//",
+        "//",
+        "//",
+        "#",
+    ]
