@@ -208,16 +208,10 @@ class _FileChunks:
     def definition(self, definition: _Definition, start: int, prefix: str, context: str) -> None:
         symbol = ".".join(part for part in (prefix, definition.name) if part)
         size = definition.end - start + 1
-        if (
-            definition.kind in _CONTAINER_KINDS
-            and definition.children
-            and size > self.chunker.large_class_lines
-        ):
+        if definition.kind in _CONTAINER_KINDS and definition.children and size > self.chunker.large_class_lines:
             header = _header(definition, self.lines)
             child_context = f"{context}\n{header}" if context else header
-            self.region(
-                start, definition.end, definition.children, symbol, definition.kind, context, child_context
-            )
+            self.region(start, definition.end, definition.children, symbol, definition.kind, context, child_context)
             return
         def_row = definition.core.start_point.row
         later_context = "\n".join(part for part in (context, self.lines[def_row].strip()) if part)
@@ -329,11 +323,7 @@ def _definitions(query: Query, root: Node) -> list[_Definition]:
 def _leading_row(node: Node) -> int:
     """The first row of `node` including doc comments and attributes directly above it."""
     row = node.start_point.row
-    while (
-        node.prev_named_sibling is None
-        and node.parent is not None
-        and node.parent.start_byte == node.start_byte
-    ):
+    while node.prev_named_sibling is None and node.parent is not None and node.parent.start_byte == node.start_byte:
         node = node.parent  # e.g. the first method in a Ruby class body: the comment precedes the body
     sibling = node.prev_named_sibling
     while sibling is not None and ("comment" in sibling.type or sibling.type in _LEADING_TYPES):

