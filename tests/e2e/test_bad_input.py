@@ -1,0 +1,202 @@
+"""Bad input gets one clear sentence, a non-zero exit where it is an error, and loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fixtures_code import GEOMETRY, HTTP
+
+from copilot_index.indexer.lock import IndexLock
+from copilot_index.indexer.pipeline import Indexer
+from copilot_index.indexer.repo import resolve_repo
+from copilot_index.server.cli import main as cli_main
+
+
+def _cli(data_dir: Path, *args: str) -> int:
+    return cli_main(["--data-dir", str(data_dir), *args])
+
+
+def _one_sentence(text: str) -> str:
+    line = text.strip()
+    assert line.startswith("error:"), line
+    assert "\n" not in line and "Traceback" not in line
+    return line
+
+
+def test_not_a_folder(tmp_path, data_dir, capsys):
+    assert _cli(data_dir, "index", str(tmp_path / "missing")) == 2
+    assert "does not exist" in _one_sentence(capsys.readouterr().err)
+    (tmp_path / "file.txt").write_text("x")
+    assert _cli(data_dir, "index", str(tmp_path / "file.txt")) == 2
+    assert "is not a folder" in _one_sentence(capsys.readouterr().err)
+
+
+def test_search_before_index_says_what_to_do(repo, data_dir, capsys):
+    repo.write("a.py", "x = 1\n")
+    assert _cli(data_dir, "search", "anything", "--repo", str(repo.root)) == 2
+    assert "copilot-index index" in _one_sentence(capsys.readouterr().err)
+
+
+def test_empty_repository_and_detached_head(repo, data_dir, run_index):
+    empty = run_index(repo.root)
+    assert empty.files_scanned == 0 and empty.commit is None
+    repo.write("geometry.py", GEOMETRY)
+    first = run_index(repo.root)  # no commit yet: the untracked file is indexed all the same
+    assert first.files_scanned == 1 and first.commit is None and first.chunks_embedded >= 2
+    c1 = repo.commit("one")
+    repo.write("net/http.py", HTTP)
+    repo.commit("two")
+    assert run_index(repo.root).files_changed == 1
+    repo.git("checkout", "-q", "--detach", c1)
+    detached = run_index(repo.root)
+    assert detached.commit == c1 and detached.files_changed == 1 and detached.chunks_deleted >= 1
+
+
+def test_odd_files_are_skipped_or_decoded(repo, data_dir, run_index):
+    repo.write("latin1.py", b"def caf\xe9():\n    return 'd\xe9j\xe0 vu'\n")
+    repo.write("huge_line.js", "var a=" + "1," * (5 * 1024 * 1024) + "1;")
+    repo.write("minified.js", ("function a(b){return b+1};" * 40 + "\n") * 20)
+    repo.write("blob.bin", b"\x00\x01\x02" * 100)
+    repo.write("vendor/lib.py", "def vendored():\n    pass\n")
+    repo.write("private/notes.py", "def private_notes():\n    pass\n")
+    repo.write(".copilotignore", "private/\n")
+    repo.write(".gitignore", "ignored.py\n")
+    repo.write("ignored.py", "def ignored():\n    pass\n")
+    repo.commit("odd files")
+    summary = run_index(repo.root)
+    skipped = dict(summary.skipped)
+    assert "larger than" in skipped["huge_line.js"]
+    assert "minified" in skipped["minified.js"]
+    assert skipped["blob.bin"] == "binary file"
+    assert skipped["vendor/lib.py"] == "vendored or generated path"
+    assert skipped["private/notes.py"] == "listed in .copilotignore"
+    assert "ignored.py" not in skipped  # git already ignores it: never even listed
+    conn = sqlite3.connect(data_dir / "index.db")
+    paths = {row[0] for row in conn.execute("SELECT path FROM files")}
+    assert "latin1.py" in paths and "ignored.py" not in paths and "vendor/lib.py" not in paths
+    text = conn.execute("SELECT text FROM chunks JOIN files ON files.id = chunks.file_id WHERE path='latin1.py'").fetchone()
+    assert "caf\ufffd" in text[0]
+
+
+def test_symlink_outside_and_submodule_are_skipped(repo, tmp_path, run_index):
+    outside = tmp_path / "outside.py"
+    outside.write_text("SECRET_PLAN = 1\n")
+    os.symlink(outside, repo.root / "link.py")
+    sub = tmp_path / "subrepo"
+    sub.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=sub, check=True)
+    (sub / "s.py").write_text("x = 1\n")
+    subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=a", "add", "-A"], cwd=sub, check=True)
+    subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "s"], cwd=sub, check=True)
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "deps/sub")
+    repo.write("main.py", "def main():\n    pass\n")
+    repo.commit("with submodule and link")
+    skipped = dict(run_index(repo.root).skipped)
+    assert skipped["link.py"] == "symlink pointing outside the repository"
+    assert skipped["deps/sub"] == "git submodule"
+
+
+def test_file_vanishing_mid_index(repo, data_dir, embedder):
+    repo.write("a.py", GEOMETRY)
+    repo.write("z.py", HTTP)
+    repo.commit("two files")
+
+    def vanish(description: str, done: int, total: int) -> None:
+        if done == 1:
+            (repo.root / "z.py").unlink(missing_ok=True)
+
+    summary = Indexer(resolve_repo(repo.root), data_dir, embedder=embedder, progress=vanish).run()
+    assert summary.files_scanned == 2
+    conn = sqlite3.connect(data_dir / "index.db")
+    assert {r[0] for r in conn.execute("SELECT path FROM files")} == {"a.py"}
+
+
+def test_corrupt_and_foreign_database(repo, data_dir, run_index, capsys):
+    repo.write("a.py", GEOMETRY)
+    repo.commit()
+    data_dir.mkdir(parents=True)
+    (data_dir / "index.db").write_bytes(b"this is not a database at all" * 100)
+    assert _cli(data_dir, "index", str(repo.root)) == 2
+    assert "--rebuild" in _one_sentence(capsys.readouterr().err)
+    assert _cli(data_dir, "index", str(repo.root), "--rebuild", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["files_scanned"] == 1
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(data_dir / "index.db") + suffix).unlink(missing_ok=True)
+    foreign = sqlite3.connect(data_dir / "index.db")
+    foreign.execute("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT)")
+    foreign.commit()
+    foreign.close()
+    assert _cli(data_dir, "status", "--repo", str(repo.root)) == 2
+    assert "not a copilot-index database" in _one_sentence(capsys.readouterr().err)
+    still = sqlite3.connect(data_dir / "index.db")  # the foreign file was not touched
+    assert still.execute("SELECT name FROM sqlite_master").fetchall() == [("customers",)]
+
+
+def test_embedder_change_asks_for_rebuild(repo, data_dir, run_index, capsys):
+    repo.write("a.py", GEOMETRY)
+    repo.commit()
+    run_index(repo.root)
+    repo.write(".copilot-index.toml", '[index]\nembedder = "some-other-model"\nbatch_size = "many"\n')
+    assert _cli(data_dir, "index", str(repo.root)) == 2
+    err = capsys.readouterr().err
+    assert "batch_size" in err  # the bad value is reported, and the default is used
+    assert "--rebuild" in err.strip().splitlines()[-1]
+
+
+def test_two_indexers_at_once(repo, data_dir, capsys):
+    repo.write("a.py", GEOMETRY)
+    repo.commit()
+    with IndexLock(data_dir / "index.lock"):
+        assert _cli(data_dir, "index", str(repo.root)) == 3
+        assert "Another copilot-index process" in _one_sentence(capsys.readouterr().err)
+    assert not (data_dir / "index.db").exists()  # nothing was written by the refused run
+
+
+def _many_files(repo) -> int:  # type: ignore[no-untyped-def]
+    for i in range(120):
+        repo.write(f"pkg/mod_{i:03d}.py", GEOMETRY.replace("circle_area", f"circle_area_{i}") + f"\nVALUE_{i} = {i}\n")
+    repo.commit("many files")
+    return 120
+
+
+def _files_in_db(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        return int(conn.execute("SELECT count(*) FROM files").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_mid_index_converges(repo, data_dir, run_index, sig):
+    total = _many_files(repo)
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "copilot_index.server.cli", "--data-dir", str(data_dir), "index", str(repo.root), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _files_in_db(data_dir / "index.db") == 0 and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    done_before = _files_in_db(data_dir / "index.db")
+    assert 0 < done_before < total, "the run was not interrupted mid-index"
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "Interrupted" in err
+    resumed = run_index(repo.root)
+    assert resumed.files_changed == total - done_before
+    assert run_index(repo.root).files_changed == 0
+    conn = sqlite3.connect(data_dir / "index.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == total
+    assert conn.execute("SELECT count(*) FROM files WHERE chunk_count = 0").fetchone()[0] == 0
