@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from detect_secrets.core.scan import _process_line_based_plugins
 from detect_secrets.settings import default_settings
 
+from .keywords import split_identifier
+
 PLACEHOLDER = "<redacted-secret>"
 
 # Lines without any of these cannot hold a secret detect-secrets would report, so the
@@ -55,8 +57,9 @@ def looks_random(value: str) -> bool:
     classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
     if classes < 3:
         return False
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", value) and not re.search(r"\d{3,}", value):
-        return False  # CamelCase or dotted identifiers
+    parts = split_identifier(value)
+    if parts and sum(len(p) for p in parts) / len(parts) >= 3.0:
+        return False  # words: CamelCase, snake_case or dotted identifiers, not random characters
     return shannon_entropy(value) >= 4.2
 
 

@@ -56,6 +56,13 @@ class HybridSearch:
         self.store = store
         self.embedder = embedder
         self.dense_weight = dense_weight
+        self._last_query: tuple[str, bytes] | None = None
+
+    def _query_vector(self, text: str) -> bytes:
+        """The query's embedding, computed once per query text (hybrid asks for it twice)."""
+        if self._last_query is None or self._last_query[0] != text:
+            self._last_query = (text, self.embedder.embed_query(text).astype(np.float32).tobytes())
+        return self._last_query[1]
 
     def query(
         self,
@@ -85,7 +92,7 @@ class HybridSearch:
     def _dense(self, text: str, want: int, allowed: set[int] | None) -> dict[int, float]:
         if self.store.dimension is None:
             return {}
-        vector = self.embedder.embed_query(text).astype(np.float32).tobytes()
+        vector = self._query_vector(text)
         conn = self.store.conn
         if allowed is not None and len(allowed) <= EXACT_LIMIT:
             return self._rescore(vector, allowed, want)
@@ -152,7 +159,7 @@ class HybridSearch:
         union = set(dense) | set(keyword)
         if not union:
             return {}
-        vector = self.embedder.embed_query(text).astype(np.float32).tobytes()
+        vector = self._query_vector(text)
         missing_dense = [i for i in union if i not in dense]
         if missing_dense:
             dense.update(self._rescore(vector, missing_dense, len(missing_dense)))

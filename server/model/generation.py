@@ -1,0 +1,130 @@
+"""Greedy completion with a KV cache: FIM or prefix-only prompts, stop tokens, cancellation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .loader import LoadedGenerator
+
+# Prompt characters kept per prompt token before tokenizing, so huge files are not tokenized whole.
+CHARS_PER_TOKEN_BOUND = 8
+SUFFIX_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Generated text and how generation ended."""
+
+    text: str
+    tokens: int
+    stop_reason: str  # "stop_token", "newline", "max_tokens" or "cancelled"
+    prompt_tokens: int
+    seconds: float
+
+
+def encode(generator: LoadedGenerator, text: str) -> list[int]:
+    return generator.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def fit_context(
+    generator: LoadedGenerator, prefix: str, suffix: str, budget: int
+) -> tuple[str, str]:
+    """The tail of `prefix` and head of `suffix` that fit in `budget` tokens together."""
+    prefix = prefix[-budget * CHARS_PER_TOKEN_BOUND :]
+    suffix = suffix[: budget * CHARS_PER_TOKEN_BOUND]
+    suffix_ids = encode(generator, suffix) if suffix else []
+    suffix_ids = suffix_ids[: min(len(suffix_ids), int(budget * SUFFIX_SHARE))]
+    prefix_ids = encode(generator, prefix)
+    keep = budget - len(suffix_ids)
+    if len(prefix_ids) > keep:
+        prefix = generator.tokenizer.decode(prefix_ids[len(prefix_ids) - keep :])
+        prefix = prefix[prefix.find("\n") + 1 :] if "\n" in prefix else prefix
+    if suffix_ids and len(suffix_ids) < len(encode(generator, suffix)):
+        suffix = generator.tokenizer.decode(suffix_ids)
+        suffix = suffix[: suffix.rfind("\n") + 1] if "\n" in suffix else suffix
+    return prefix, suffix
+
+
+def build_prompt(
+    generator: LoadedGenerator, prefix: str, suffix: str, use_fim: bool, budget: int
+) -> tuple[list[int], str]:
+    """Prompt token ids, and the whitespace taken off a prefix-only prompt's end.
+
+    A prefix-only prompt ending in whitespace (the cursor at a line start) is cut back to its
+    last non-blank character: byte-level BPE joins a newline with the next line's indentation,
+    so a prompt that ends in a bare newline is one the model never saw in training. The model
+    then writes the newline and indentation itself, and that much is dropped from its output.
+    """
+    template = generator.template
+    if use_fim and template.supports_fim:
+        prefix, suffix = fit_context(generator, prefix, suffix, budget)
+        ids = generator.tokenizer(template.prompt(prefix, suffix))["input_ids"]
+        return ids, ""
+    prefix, _ = fit_context(generator, prefix, "", budget)
+    stripped = prefix.rstrip(" \t\n")
+    healed = prefix[len(stripped) :] if stripped else ""
+    ids = generator.tokenizer(stripped if stripped else prefix)["input_ids"]
+    return ids, healed
+
+
+def visible_text(generated: str, healed: str) -> str:
+    """Generated text with the whitespace a healed prompt left out removed from its start."""
+    if not healed:
+        return generated
+    if generated.startswith(healed):
+        return generated[len(healed) :]
+    if healed.startswith(generated):
+        return ""
+    return generated.lstrip("\n") if "\n" in healed else generated
+
+
+@torch.inference_mode()
+def complete(
+    generator: LoadedGenerator,
+    prefix: str,
+    suffix: str = "",
+    *,
+    max_new_tokens: int = 32,
+    single_line: bool = False,
+    use_fim: bool = True,
+    max_prompt_tokens: int | None = None,
+    ignore_stop: bool = False,
+    cancelled: Callable[[], bool] | None = None,
+) -> Completion:
+    """Greedy completion between `prefix` and `suffix` (the suffix is used only with FIM).
+
+    Stops at a stop token (never part of the text), at the first newline when `single_line`,
+    after `max_new_tokens`, or before the next token once `cancelled()` is true.
+    """
+    started = time.perf_counter()
+    budget = (max_prompt_tokens or generator.context_length - max_new_tokens) - 8
+    ids, healed = build_prompt(generator, prefix, suffix, use_fim, max(16, budget))
+    model = generator.model
+    output = model(input_ids=torch.tensor([ids]), use_cache=True, logits_to_keep=1)
+    generated: list[int] = []
+    reason, text = "max_tokens", ""
+    for _ in range(max_new_tokens):
+        if cancelled is not None and cancelled():
+            reason = "cancelled"
+            break
+        token = int(output.logits[0, -1].argmax())
+        if token in generator.stop_ids and not ignore_stop:
+            reason = "stop_token"
+            break
+        generated.append(token)
+        text = visible_text(generator.tokenizer.decode(generated, skip_special_tokens=True), healed)
+        if single_line and "\n" in text:
+            reason = "newline"
+            break
+        output = model(
+            input_ids=torch.tensor([[token]]),
+            past_key_values=output.past_key_values,
+            use_cache=True,
+        )
+    if single_line:
+        text = text.split("\n", 1)[0]
+    return Completion(text, len(generated), reason, len(ids), time.perf_counter() - started)

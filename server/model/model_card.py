@@ -1,0 +1,170 @@
+"""Evaluate a freshly trained default model and write its `MODEL_CARD.md`.
+
+    python -m copilot_index.server.model.model_card server/model/default [--cases 200]
+
+`pretrain` calls `finalize` at the end of a run; the command redoes it for an exported model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .evaluate import held_out_files, run_evaluation
+from .loader import load_generator
+
+log = logging.getLogger(__name__)
+
+TARGETS = {
+    "load_seconds": 1.0,
+    "latency_ms_p50": 100.0,
+}
+
+
+def finalize(out: Path, cases: int = 200, threads: int = 2) -> dict:
+    """Run the sanity evaluation on `out`, store it in training_metrics.json, write the card."""
+    torch.set_num_threads(threads)
+    out = Path(out)
+    metrics_path = out / "training_metrics.json"
+    metrics = json.loads(metrics_path.read_text("utf-8"))
+    started = time.perf_counter()
+    generator = load_generator(out)
+    load_seconds = time.perf_counter() - started
+    evaluation = run_evaluation(generator, held_out_files(out), cases)
+    evaluation["load_seconds"] = round(load_seconds, 3)
+    metrics["evaluation"] = evaluation
+    metrics_path.write_text(json.dumps(metrics, indent=2, default=str) + "\n")
+    (out / "MODEL_CARD.md").write_text(render_card(metrics, out), encoding="utf-8")
+    log.info("wrote %s", out / "MODEL_CARD.md")
+    return metrics
+
+
+def size_on_disk(out: Path) -> float:
+    return sum(p.stat().st_size for p in out.iterdir() if p.is_file()) / 1e6
+
+
+def render_card(metrics: dict, out: Path) -> str:
+    args, corpus, ev = metrics["args"], metrics["corpus"], metrics.get("evaluation", {})
+    prefix, fim = ev.get("next_line_prefix_only", {}), ev.get("next_line_fim", {})
+    ppl, speed = ev.get("perplexity", {}), ev.get("speed", {})
+    licenses = "\n".join(f"| {name} | {count} |" for name, count in corpus["licenses"].items())
+    origins = ", ".join(f"{name} ({count})" for name, count in corpus["origins"].items())
+    load_ok = ev.get("load_seconds", 99) <= TARGETS["load_seconds"]
+    latency_ok = (fim.get("latency_ms_p50") or 1e9) <= TARGETS["latency_ms_p50"]
+    held_out = "\n".join(f"- `{p}`" for p in corpus["held_out_paths"])
+    samples = "\n".join(
+        f"- `{s['path']}:{s['line']}`: target `{s['target'].strip()}` → FIM `{s['predicted'].strip()}`"
+        for s in fim.get("samples", [])
+    )
+    hyper = "\n".join(f"| `{k}` | `{v}` |" for k, v in args.items() if k != "out")
+    return f"""# copilot-index default code model
+
+A small decoder-only (Llama-style) Python code model, pre-trained from scratch on this machine
+by `copilot_index.server.model.pretrain`, so that an offline install can complete code without
+downloading anything. It is the fallback generator: any Hugging Face causal LM (local directory
+or hub id) replaces it for real use. **It is small and weak**; the figures below are measured,
+not hoped for.
+
+## Model
+
+- Architecture: `LlamaForCausalLM`, {args['layers']} layers, hidden {args['hidden_size']},
+  MLP {args['intermediate_size']}, {args['heads']} heads, context {args['context']} tokens, tied
+  embeddings; **{metrics['parameters']:,} parameters**; weights stored as bf16 safetensors
+  ({size_on_disk(out):.1f} MB for the whole directory).
+- Tokenizer: byte-level BPE (`tokenizers`), {args['vocab_size']} tokens, trained on the training
+  files. Special tokens, each a single token: `<|endoftext|>` (0), `<|fim_prefix|>` (1),
+  `<|fim_middle|>` (2), `<|fim_suffix|>` (3), `<|file_sep|>` (4), `<|fim_pad|>` (5, padding).
+- FIM template `{metrics['fim_template']}` (named in `config.json` as `fim_template`):
+  `<|fim_prefix|>{{prefix}}<|fim_suffix|>{{suffix}}<|fim_middle|>`; the model writes the middle
+  and then `<|endoftext|>`.
+
+## Training data and licences
+
+Python source present on the training machine: the CPython {sys.version.split()[0]} standard
+library (PSF licence){' plus permissively licensed packages of the environment, at most '
+    + format(args['max_chars_per_distribution'], ',') + ' characters each' if args['site_packages'] else ''}.
+Test directories and files, test data, generated files (codecs tables, token lists, files
+marked generated or "do not edit"), vendored code, files with data-sized lines and files over
+400 kB were skipped; files were de-duplicated by content hash. Origins: {origins}.
+
+| Licence | Files |
+|---|---|
+{licenses}
+
+Training files: {corpus['train_files']} ({corpus['train_chars']:,} characters,
+{metrics['corpus_tokens']:,} tokens). Skipped: {corpus['skipped']}.
+
+Held-out split: a file is held out when `sha256(path)` falls in the lowest
+{args['held_out_fraction']:.0%} ({corpus['held_out_files']} files); they were never trained on.
+
+## Training
+
+- Causal LM with fill-in-the-middle: {args['fim_rate']:.0%} of the samples in prefix-suffix-middle
+  order (half of those cut at line starts, half at any character), the rest left-to-right.
+- {metrics['steps']} steps of {args['batch_size']} × {args['context']} tokens:
+  **{metrics['tokens_seen']:,} tokens seen** ({metrics['epochs']:.2f} epochs),
+  {metrics['train_seconds'] / 60:.0f} minutes on {args['threads']} CPU cores, bf16 autocast
+  ({metrics['tokens_per_second']:.0f} tokens/s).
+- AdamW (β 0.9/0.95, weight decay {args['weight_decay']}), peak learning rate
+  {args['learning_rate']}, {args['warmup_steps']} warm-up steps, cosine decay to
+  {args['min_lr_ratio']:.0%}; gradient clipping {args['grad_clip']}; seed {args['seed']}.
+- **Final training loss {metrics['final_loss']:.3f}.**
+
+| Hyperparameter | Value |
+|---|---|
+{hyper}
+
+## Evaluation (held-out stdlib files, {ev.get('threads', args['threads'])} CPU threads)
+
+- Held-out perplexity (left-to-right, {ppl.get('tokens', 0):,} tokens): **{ppl.get('perplexity')}**
+  (loss {ppl.get('loss')}).
+- Next-line completion of {fim.get('cases', 0)} random non-blank lines (greedy, one line):
+
+| Prompt | Exact match | Edit similarity | Latency p50 / p95 (ms) |
+|---|---|---|---|
+| prefix only | {prefix.get('exact_match', 0):.1%} | {prefix.get('edit_similarity', 0):.3f} | {prefix.get('latency_ms_p50')} / {prefix.get('latency_ms_p95')} |
+| FIM (prefix + suffix) | {fim.get('exact_match', 0):.1%} | {fim.get('edit_similarity', 0):.3f} | {fim.get('latency_ms_p50')} / {fim.get('latency_ms_p95')} |
+
+- FIM beats prefix-only on exact match: **{'yes' if ev.get('fim_beats_prefix_only') else 'no'}**.
+- Generation speed: {speed.get('tokens_per_second')} tokens/s ({speed.get('new_tokens')}-token
+  completions, prompt included).
+
+Targets: load ≤ {TARGETS['load_seconds']} s — {ev.get('load_seconds')} s
+({'met' if load_ok else 'not met'}); single-line p50 ≤ {TARGETS['latency_ms_p50']:.0f} ms —
+{fim.get('latency_ms_p50')} ms with FIM ({'met' if latency_ok else 'not met'}).
+`tests/benchmarks/bench_default_model.py` prints these figures again.
+
+Examples:
+{samples}
+
+## Limitations
+
+A {metrics['parameters'] / 1e6:.0f}M-parameter model trained for about an hour on two CPU cores
+knows common Python idioms and the shape of the standard library, and little else. Expect
+short, plausible completions that are often wrong. It has seen Python only.
+
+## Held-out files (all origins; the evaluation uses the stdlib ones)
+
+{held_out}
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    finalize(args.out, args.cases, args.threads)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
