@@ -92,7 +92,10 @@ class HybridSearch:
     def _dense(self, text: str, want: int, allowed: set[int] | None) -> dict[int, float]:
         if self.store.dimension is None:
             return {}
-        vector = self._query_vector(text)
+        return self.dense_by_vector(self._query_vector(text), want, allowed)
+
+    def dense_by_vector(self, vector: bytes, want: int, allowed: set[int] | None = None) -> dict[int, float]:
+        """Chunk id -> cosine similarity of the `want` nearest chunks to a float32 query vector."""
         conn = self.store.conn
         if allowed is not None and len(allowed) <= EXACT_LIMIT:
             return self._rescore(vector, allowed, want)
@@ -125,7 +128,7 @@ class HybridSearch:
             part = id_list[i : i + 500]
             marks = ",".join("?" * len(part))
             for rowid, dist in self.store.conn.execute(
-                f"SELECT rowid, vec_distance_cosine(embedding, ?) FROM chunk_vectors WHERE rowid IN ({marks})",
+                f"SELECT chunk_id, vec_distance_cosine(embedding, ?) FROM chunk_embeddings WHERE chunk_id IN ({marks})",
                 [vector, *part],
             ):
                 scores[rowid] = 1.0 - dist

@@ -155,7 +155,7 @@ class ChunkStore:
             part = wanted[i : i + 500]
             marks = ",".join("?" * len(part))
             for h, blob in self.conn.execute(
-                f"SELECT c.chunk_hash, v.embedding FROM chunks c JOIN chunk_vectors v ON v.rowid = c.id "
+                f"SELECT c.chunk_hash, v.embedding FROM chunks c JOIN chunk_embeddings v ON v.chunk_id = c.id "
                 f"WHERE c.chunk_hash IN ({marks})",
                 part,
             ):
@@ -208,10 +208,11 @@ class ChunkStore:
             if self._dimension is not None:
                 self.conn.execute(
                     f"INSERT OR REPLACE INTO embedding_cache(embedder, chunk_hash, embedding, last_used) "
-                    f"SELECT ?, c.chunk_hash, v.embedding, ? FROM chunks c JOIN chunk_vectors v ON v.rowid = c.id "
+                    f"SELECT ?, c.chunk_hash, v.embedding, ? FROM chunks c JOIN chunk_embeddings v ON v.chunk_id = c.id "
                     f"WHERE c.id IN ({marks})",
                     [embedder, now, *part],
                 )
+                self.conn.execute(f"DELETE FROM chunk_embeddings WHERE chunk_id IN ({marks})", part)
                 self.conn.execute(f"DELETE FROM chunk_vectors WHERE rowid IN ({marks})", part)
                 self.conn.execute(f"DELETE FROM chunk_bits WHERE rowid IN ({marks})", part)
             self.conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", part)
@@ -244,6 +245,7 @@ class ChunkStore:
                  chunk.context, chunk.text, chunk.content_hash),
             )
             chunk_id = cur.lastrowid
+            self.conn.execute("INSERT INTO chunk_embeddings(chunk_id, embedding) VALUES (?, ?)", (chunk_id, blob))
             self.conn.execute("INSERT INTO chunk_vectors(rowid, embedding) VALUES (?, ?)", (chunk_id, blob))
             self.conn.execute(
                 "INSERT INTO chunk_bits(rowid, embedding) VALUES (?, vec_quantize_binary(?))", (chunk_id, blob)

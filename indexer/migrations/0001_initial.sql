@@ -32,6 +32,13 @@ CREATE INDEX chunks_file ON chunks(file_id);
 CREATE INDEX chunks_hash ON chunks(chunk_hash);
 CREATE INDEX chunks_language ON chunks(language);
 
+-- Float vectors by chunk id, for exact rescoring of prefilter candidates and for reuse by hash.
+-- (sqlite-vec's vec0 tables answer KNN scans; point lookups by rowid are much faster here.)
+CREATE TABLE chunk_embeddings (
+    chunk_id INTEGER PRIMARY KEY,
+    embedding BLOB NOT NULL
+);
+
 -- Vectors of chunks that left the index (branch switch, edit), kept so that coming back re-embeds nothing.
 CREATE TABLE embedding_cache (
     embedder TEXT NOT NULL,

@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import random
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -124,7 +123,7 @@ def held_out_perplexity(
     total_loss, total_tokens = 0.0, 0
     context = generator.context_length
     for _, text in files:
-        ids = generator.tokenizer(text, add_special_tokens=False)["input_ids"]
+        ids = generator.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
         for start in range(0, len(ids), context):
             chunk = ids[start : start + context]
             if len(chunk) < 2 or total_tokens >= max_tokens:

@@ -27,7 +27,7 @@ class Completion:
 
 
 def encode(generator: LoadedGenerator, text: str) -> list[int]:
-    return generator.tokenizer(text, add_special_tokens=False)["input_ids"]
+    return generator.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
 
 
 def fit_context(
@@ -62,13 +62,20 @@ def build_prompt(
     template = generator.template
     if use_fim and template.supports_fim:
         prefix, suffix = fit_context(generator, prefix, suffix, budget)
-        ids = generator.tokenizer(template.prompt(prefix, suffix))["input_ids"]
+        ids = generator.tokenizer(template.prompt(prefix, suffix), verbose=False)["input_ids"]
         return ids, ""
     prefix, _ = fit_context(generator, prefix, "", budget)
     stripped = prefix.rstrip(" \t\n")
     healed = prefix[len(stripped) :] if stripped else ""
-    ids = generator.tokenizer(stripped if stripped else prefix)["input_ids"]
+    ids = generator.tokenizer(stripped if stripped else prefix, verbose=False)["input_ids"]
     return ids, healed
+
+
+def start_ids(generator: LoadedGenerator) -> list[int]:
+    """One token to start from when the prompt is empty."""
+    tokenizer = generator.tokenizer
+    first = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    return [first if first is not None else 0]
 
 
 def visible_text(generated: str, healed: str) -> str:
@@ -103,6 +110,7 @@ def complete(
     started = time.perf_counter()
     budget = (max_prompt_tokens or generator.context_length - max_new_tokens) - 8
     ids, healed = build_prompt(generator, prefix, suffix, use_fim, max(16, budget))
+    ids = ids or start_ids(generator)
     model = generator.model
     output = model(input_ids=torch.tensor([ids]), use_cache=True, logits_to_keep=1)
     generated: list[int] = []
@@ -122,7 +130,7 @@ def complete(
             break
         output = model(
             input_ids=torch.tensor([[token]]),
-            past_key_values=output.past_key_values,
+            cache=output.cache,
             use_cache=True,
         )
     if single_line:

@@ -121,7 +121,9 @@ def load_generator(
                 f"Model {source!r} was not found locally; {CONFIG_HINT}, or unset "
                 "HF_HUB_OFFLINE to download it."
             ) from exc
-        raise ModelNotFoundError(f"Model {source!r} could not be loaded ({exc}); {CONFIG_HINT}.")
+        raise ModelNotFoundError(
+            f"Model {source!r} could not be loaded ({exc}); {CONFIG_HINT}."
+        ) from exc
     template = template_for(source, tokenizer, model.config)
     if adapter is not None:
         model = attach_adapter(model, str(adapter))

@@ -49,6 +49,13 @@ def size_on_disk(out: Path) -> float:
     return sum(p.stat().st_size for p in out.iterdir() if p.is_file()) / 1e6
 
 
+def result_row(label: str, result: dict) -> str:
+    return (
+        f"| {label} | {result.get('exact_match', 0):.1%} | {result.get('edit_similarity', 0):.3f} "
+        f"| {result.get('latency_ms_p50')} / {result.get('latency_ms_p95')} |"
+    )
+
+
 def render_card(metrics: dict, out: Path) -> str:
     args, corpus, ev = metrics["args"], metrics["corpus"], metrics.get("evaluation", {})
     prefix, fim = ev.get("next_line_prefix_only", {}), ev.get("next_line_fim", {})
@@ -128,8 +135,8 @@ Held-out split: a file is held out when `sha256(path)` falls in the lowest
 
 | Prompt | Exact match | Edit similarity | Latency p50 / p95 (ms) |
 |---|---|---|---|
-| prefix only | {prefix.get('exact_match', 0):.1%} | {prefix.get('edit_similarity', 0):.3f} | {prefix.get('latency_ms_p50')} / {prefix.get('latency_ms_p95')} |
-| FIM (prefix + suffix) | {fim.get('exact_match', 0):.1%} | {fim.get('edit_similarity', 0):.3f} | {fim.get('latency_ms_p50')} / {fim.get('latency_ms_p95')} |
+{result_row('prefix only', prefix)}
+{result_row('FIM (prefix + suffix)', fim)}
 
 - FIM beats prefix-only on exact match: **{'yes' if ev.get('fim_beats_prefix_only') else 'no'}**.
 - Generation speed: {speed.get('tokens_per_second')} tokens/s ({speed.get('new_tokens')}-token
