@@ -28,7 +28,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check indexer conventions server tests
-	$(BIN)/mypy indexer
+	$(BIN)/mypy indexer server/cli
 
 bench: install
 	$(BIN)/python tests/benchmarks/bench_search_quality.py

@@ -1,4 +1,10 @@
-"""Sentence-transformers embedder: the bundled all-MiniLM-L6-v2 by default, any model by path or id."""
+"""Sentence-transformers embedder: the bundled all-MiniLM-L6-v2 by default, any model by path or id.
+
+Two backends compute the same embeddings: PyTorch (fp32, the reference) and ONNX Runtime with
+dynamic int8 quantization (`onnx_backend.py`), exported locally from the configured model into a
+folder under the data directory. `backend="auto"` measures both once per model and keeps the ONNX
+export only when it is faster and its embeddings stay close to PyTorch's.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,12 @@ import numpy as np
 
 from .config import DEFAULT_EMBEDDER
 from .errors import CopilotIndexError
+from .onnx_backend import OnnxEncoder, choose_backend
 
 log = logging.getLogger(__name__)
+
+
+BACKENDS = ("torch", "onnx", "auto")
 
 
 class EmbedderNotFoundError(CopilotIndexError):
@@ -34,12 +44,57 @@ def resolve_embedder_path(model_id: str) -> str:
 class Embedder:
     """Embeds chunk texts into L2-normalised float32 vectors."""
 
-    def __init__(self, model_id: str = DEFAULT_EMBEDDER, *, max_seq_length: int = 256, batch_size: int = 32):
+    def __init__(
+        self,
+        model_id: str = DEFAULT_EMBEDDER,
+        *,
+        max_seq_length: int = 256,
+        batch_size: int = 32,
+        backend: str = "torch",
+        onnx_dir: Path | None = None,
+    ):
+        """`backend` is "torch", "onnx" or "auto"; the ONNX ones export into `onnx_dir` (under the data dir)."""
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown embedder backend {backend!r}")
         self.model_id = model_id
         self.batch_size = batch_size
         self._max_seq_length = max_seq_length
         self._model = None
         self._dimension: int | None = None
+        self._requested_backend = backend if onnx_dir is not None else "torch"
+        self._onnx_dir = onnx_dir
+        self._onnx: OnnxEncoder | None = None
+        self._resolved_backend: str | None = None
+        if backend == "onnx" and onnx_dir is None:
+            raise ValueError("the onnx backend needs onnx_dir, the folder to export the model into")
+
+    @property
+    def backend(self) -> str:
+        """The backend in use: "torch" or "onnx" (deciding "auto" on first use)."""
+        if self._resolved_backend is None:
+            self._resolved_backend = self._resolve_backend()
+        return self._resolved_backend
+
+    def _resolve_backend(self) -> str:
+        if self._requested_backend == "torch" or self._onnx_dir is None:
+            return "torch"
+        path = resolve_embedder_path(self.model_id)
+        try:
+            if self._requested_backend == "auto":
+                chosen, encoder = choose_backend(lambda: self.model, path, self._onnx_dir, self._max_seq_length)
+            else:
+                chosen, encoder = "onnx", OnnxEncoder.for_model(lambda: self.model, path, self._onnx_dir, self._max_seq_length)
+        except Exception as exc:  # an export or runtime problem must not stop indexing: PyTorch still works
+            if self._requested_backend == "onnx":
+                raise EmbedderNotFoundError(
+                    f"Embedder '{self.model_id}' could not be exported to ONNX ({type(exc).__name__}: {exc}); "
+                    "use the torch backend."
+                ) from exc
+            log.warning("ONNX export of %s failed (%s); using PyTorch", self.model_id, exc, exc_info=True)
+            return "torch"
+        self._onnx = encoder
+        log.info("embedder %s uses the %s backend", self.model_id, chosen)
+        return chosen
 
     @property
     def model(self):  # type: ignore[no-untyped-def]
@@ -51,7 +106,10 @@ class Embedder:
     @property
     def dimension(self) -> int:
         if self._dimension is None:
-            self._dimension = int(self.model.get_embedding_dimension())
+            if self.backend == "onnx" and self._onnx is not None:
+                self._dimension = self._onnx.dimension
+            else:
+                self._dimension = int(self.model.get_embedding_dimension())
         return self._dimension
 
     def _load(self):  # type: ignore[no-untyped-def]
@@ -67,9 +125,11 @@ class Embedder:
         return model
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Embed texts (sentence-transformers sorts each call by length to limit padding)."""
+        """Embed texts; both backends sort each call by length to limit padding."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.backend == "onnx" and self._onnx is not None:
+            return self._onnx.encode(texts, self.batch_size)
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,

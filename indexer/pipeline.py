@@ -14,6 +14,7 @@ from .config import IndexConfig
 from .embedder import Embedder
 from .errors import EmbedderMismatchError
 from .languages import language_for_path
+from .licenses import LicenseDetector
 from .lock import IndexLock
 from .redact import Redactor
 from .repo import RepoInfo
@@ -59,6 +60,7 @@ class _Pending:
     chunks: list[Chunk]
     redactions: int
     digests: set[str]
+    license: str | None = None
 
 
 def database_path(data_dir: Path) -> Path:
@@ -94,6 +96,7 @@ class Indexer:
         self.lock_wait_seconds = lock_wait_seconds
         self.chunker = Chunker(window_lines=self.config.window_lines, window_overlap=self.config.window_overlap)
         self.redactor = Redactor()
+        self.licenses = LicenseDetector(repo.root)
 
     def run(self, rebuild: bool = False) -> IndexSummary:
         started = time.monotonic()
@@ -120,6 +123,8 @@ class Indexer:
 
     def _run(self, store: ChunkStore) -> IndexSummary:
         self._prepare_embedder(store)
+        with store.transaction():
+            store.backfill_guard_data(self.licenses.detect)
         summary = IndexSummary(commit=self.repo.head_commit())
         scan = Scanner(self.repo, self.config).scan()
         summary.files_scanned = len(scan.files)
@@ -186,7 +191,8 @@ class Indexer:
         chunks = self.chunker.chunk(entry.path, redaction.text)
         language = language_for_path(entry.path) or "text"
         summary.files_changed += 1
-        return _Pending(stored, language, chunks, redaction.count, redaction.digests)
+        license = self.licenses.detect(entry.path, text)
+        return _Pending(stored, language, chunks, redaction.count, redaction.digests, license)
 
     def _flush(self, store: ChunkStore, pending: list[_Pending], summary: IndexSummary) -> None:
         if not pending:
@@ -216,6 +222,7 @@ class Indexer:
                     [vectors[c.content_hash] for c in item.chunks],
                     item.redactions,
                     item.digests,
+                    item.license,
                 )
 
     def _count_renames(self, store: ChunkStore) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,6 +18,7 @@ import numpy as np
 import sqlean
 import sqlite_vec
 
+from . import fingerprints
 from .chunker import Chunk
 from .errors import EmbedderMismatchError, IndexCorruptError
 from .keywords import keyword_text
@@ -36,6 +37,21 @@ class StoredFile:
     content_hash: str
     size: int
     mtime_ns: int
+
+
+@dataclass(frozen=True)
+class FingerprintHit:
+    """An indexed chunk sharing fingerprints with a query text."""
+
+    chunk_id: int
+    path: str
+    start_line: int
+    end_line: int
+    text: str
+    license: str | None
+    """SPDX id or expression of the chunk's file, or None when unknown."""
+    hits: int
+    """How many of the query's k-gram hashes the chunk's fingerprints matched."""
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -177,8 +193,39 @@ class ChunkStore:
         )
         return [r[0] for r in rows]
 
+    def redacted_digests(self) -> set[str]:
+        """SHA-256 digests of every value the indexer redacted (never the values)."""
+        return {r[0] for r in self.conn.execute("SELECT digest FROM redacted_digests")}
+
+    def file_license(self, path: str) -> str | None:
+        row = self.conn.execute("SELECT license FROM files WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def fingerprint_matches(self, hashes: Iterable[int], limit: int = 5) -> list[FingerprintHit]:
+        """Chunks holding any of these k-gram hashes among their fingerprints, most hits first."""
+        wanted = list(set(hashes))
+        counts: dict[int, int] = {}
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for chunk_id, n in self.conn.execute(
+                f"SELECT chunk_id, count(*) FROM chunk_fingerprints WHERE hash IN ({marks}) GROUP BY chunk_id", part
+            ):
+                counts[chunk_id] = counts.get(chunk_id, 0) + n
+        best = sorted(counts, key=lambda c: -counts[c])[:limit]
+        hits = []
+        for chunk_id in best:
+            row = self.conn.execute(
+                "SELECT f.path, c.start_line, c.end_line, c.text, f.license FROM chunks c "
+                "JOIN files f ON f.id = c.file_id WHERE c.id = ?",
+                (chunk_id,),
+            ).fetchone()
+            if row:
+                hits.append(FingerprintHit(chunk_id, *row, hits=counts[chunk_id]))
+        return hits
+
     def count(self, table: str) -> int:
-        assert table in {"files", "chunks", "embedding_cache", "redacted_digests"}
+        assert table in {"files", "chunks", "embedding_cache", "redacted_digests", "chunk_fingerprints"}
         return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     def chunks_per_language(self) -> dict[str, int]:
@@ -216,6 +263,7 @@ class ChunkStore:
                 self.conn.execute(f"DELETE FROM chunk_vectors WHERE rowid IN ({marks})", part)
                 self.conn.execute(f"DELETE FROM chunk_bits WHERE rowid IN ({marks})", part)
             self.conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", part)
+            self.conn.execute(f"DELETE FROM chunk_fingerprints WHERE chunk_id IN ({marks})", part)
             self.conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", part)
 
     def write_file(
@@ -226,14 +274,15 @@ class ChunkStore:
         vectors: Sequence[bytes],
         redactions: int = 0,
         digests: Iterable[str] = (),
+        license: str | None = None,
     ) -> int:
         """Replace a file's chunks with new ones. Returns how many old chunks were removed."""
         assert len(chunks) == len(vectors)
         removed = self.delete_file(stored.path)
         cur = self.conn.execute(
-            "INSERT INTO files(path, content_hash, size, mtime_ns, language, chunk_count, redactions) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (stored.path, stored.content_hash, stored.size, stored.mtime_ns, language, len(chunks), redactions),
+            "INSERT INTO files(path, content_hash, size, mtime_ns, language, chunk_count, redactions, license) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (stored.path, stored.content_hash, stored.size, stored.mtime_ns, language, len(chunks), redactions, license),
         )
         file_id = cur.lastrowid
         path_words = keyword_text(stored.path)
@@ -254,8 +303,34 @@ class ChunkStore:
                 "INSERT INTO chunks_fts(rowid, symbol, path, body) VALUES (?, ?, ?, ?)",
                 (chunk_id, keyword_text(chunk.symbol), path_words, keyword_text(chunk.context + "\n" + chunk.text)),
             )
+            self._write_fingerprints(chunk_id, chunk.text)
         self.conn.executemany("INSERT OR IGNORE INTO redacted_digests(digest) VALUES (?)", [(d,) for d in digests])
         return removed
+
+    def _write_fingerprints(self, chunk_id: int | None, text: str) -> None:
+        self.conn.executemany(
+            "INSERT INTO chunk_fingerprints(hash, chunk_id, position) VALUES (?, ?, ?)",
+            [(h, chunk_id, pos) for h, pos in fingerprints.fingerprints(text)],
+        )
+
+    def backfill_guard_data(self, license_of: Callable[[str, str], str | None]) -> int:
+        """Compute fingerprints and licences for chunks indexed before they were kept (or by another version).
+
+        `license_of(path, first_chunk_text)` gives a file's licence. Returns the chunks fingerprinted.
+        """
+        if self.get_meta("fingerprints") == fingerprints.VERSION:
+            return 0
+        self.conn.execute("DELETE FROM chunk_fingerprints")
+        rows = self.conn.execute("SELECT id, text FROM chunks").fetchall()
+        for chunk_id, text in rows:
+            self._write_fingerprints(chunk_id, text)
+        for file_id, path, head in self.conn.execute(
+            "SELECT f.id, f.path, (SELECT text FROM chunks c WHERE c.file_id = f.id ORDER BY start_line LIMIT 1) "
+            "FROM files f WHERE f.license IS NULL"
+        ).fetchall():
+            self.conn.execute("UPDATE files SET license = ? WHERE id = ?", (license_of(path, head or ""), file_id))
+        self.set_meta("fingerprints", fingerprints.VERSION)
+        return len(rows)
 
     def touch_file(self, stored: StoredFile) -> None:
         """Record a new mtime/size for a file whose content did not change."""

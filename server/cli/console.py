@@ -17,7 +17,7 @@ class Console:
 
     def __init__(self, json_mode: bool = False) -> None:
         self.json_mode = json_mode
-        self.out = RichConsole(file=sys.stdout, highlight=False, soft_wrap=True)
+        self.out = RichConsole(file=sys.stdout, highlight=False)
         self.err = RichConsole(file=sys.stderr, highlight=False, soft_wrap=True)
 
     @property

@@ -57,6 +57,10 @@ def result_row(label: str, result: dict) -> str:
 
 
 def render_card(metrics: dict, out: Path) -> str:
+    metrics = {"epochs": 0.0, "train_seconds": 0.0, "tokens_per_second": 0.0, **metrics}
+    if "train_seconds" not in metrics or not metrics["train_seconds"]:
+        last = metrics.get("losses") or [{}]
+        metrics["train_seconds"] = last[-1].get("seconds", 0.0)
     args, corpus, ev = metrics["args"], metrics["corpus"], metrics.get("evaluation", {})
     prefix, fim = ev.get("next_line_prefix_only", {}), ev.get("next_line_fim", {})
     ppl, speed = ev.get("perplexity", {}), ev.get("speed", {})
@@ -152,7 +156,7 @@ Examples:
 
 ## Limitations
 
-A {metrics['parameters'] / 1e6:.0f}M-parameter model trained for about an hour on two CPU cores
+A {metrics['parameters'] / 1e6:.0f}M-parameter model trained for about an hour on two shared CPU cores
 knows common Python idioms and the shape of the standard library, and little else. Expect
 short, plausible completions that are often wrong. It has seen Python only.
 

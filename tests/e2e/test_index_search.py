@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fixtures_code import GEOMETRY, HTTP, SECRET_VALUE, SETTINGS, STORAGE_GO
 
+from copilot_index.indexer.repo import resolve_repo
 from copilot_index.indexer.search import HybridSearch
 from copilot_index.indexer.status import index_status, open_existing_store
-from copilot_index.indexer.repo import resolve_repo
 from copilot_index.server.cli import main as cli_main
 
 

@@ -97,3 +97,17 @@ def test_pretrain_end_to_end_writes_a_loadable_model_with_card(tiny_model, monke
     assert generator.template.name == "copilot-index-default"
     result = complete(generator, "def f(x):\n    ", "\n", max_new_tokens=8)
     assert result.tokens <= 8 and not any(t in result.text for t in SPECIAL_TOKENS)
+
+
+def test_loader_puts_a_peft_adapter_on_top(tiny_model, tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    base = load_generator(tiny_model)
+    adapted = get_peft_model(base.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    adapted.save_pretrained(tmp_path / "adapter")
+    generator = load_generator(tiny_model, adapter=tmp_path / "adapter")
+    assert generator.adapter == str(tmp_path / "adapter")
+    assert type(generator.model).__name__.startswith("Peft")
+    assert generator.template.name == "copilot-index-default"
+    result = complete(generator, "import os\n", "\n", max_new_tokens=4)
+    assert result.tokens <= 4

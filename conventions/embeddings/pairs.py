@@ -1,0 +1,321 @@
+"""Mine (query, code) training pairs from a repository's working tree and history.
+
+Four sources, each a way the repository already says what a piece of code is for:
+
+- ``doc``: the first sentence of a docstring or doc comment -> the definition without its doc;
+- ``name``: a function's name split into words -> its body (without the signature, so the name is not
+  simply repeated);
+- ``commit``: a commit's subject line -> the chunks its diff touched (focused commits only);
+- ``test``: a test's name split into words -> the body of the function it exercises, when exactly one
+  function of that name is called in the test.
+
+Everything passes the secret redactor before it is used; duplicate pairs are dropped, and queries that
+point at too many different pieces of code ("fix typo") are dropped as noise.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import logging
+import re
+import textwrap
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, replace
+
+from copilot_index.indexer.chunker import Chunk, Chunker
+from copilot_index.indexer.config import IndexConfig
+from copilot_index.indexer.keywords import split_identifier
+from copilot_index.indexer.redact import Redactor
+from copilot_index.indexer.repo import RepoInfo
+from copilot_index.indexer.scanner import Scanner, read_source
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int], None]
+
+SOURCES = ("doc", "name", "commit", "test")
+_DEFINITION_KINDS = frozenset({"function", "method", "class", "struct", "interface", "trait", "enum", "type"})
+_CALLABLE_KINDS = frozenset({"function", "method"})
+_COMMENT_MARK = re.compile(r"^\s*(?:/\*\*?|\*/|\*(?!\*)|///?|#(?![\[!])|--)\s?")
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
+_TEST_PATH = re.compile(r"(^|/)(tests?|__tests__|spec)/|(^|/)test_[^/]+$|_test\.\w+$|\.(test|spec)\.\w+$|Tests?\.\w+$")
+_TEST_NAME = re.compile(r"^(?:test_?|Test)(?=[A-Za-z0-9_])")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One training example: a natural-language query and the code text it should retrieve."""
+
+    query: str
+    positive: str
+    """The text the embedder reads for the code side."""
+    path: str
+    """File the code comes from; the held-out split is made per file."""
+    source: str
+    """One of SOURCES."""
+
+
+@dataclass
+class MiningOptions:
+    max_commits: int = 500
+    """Most recent commits whose messages are mined."""
+    max_chunks_per_commit: int = 6
+    """Commits touching more chunks than this are too broad to say what each chunk does."""
+    max_positives_per_query: int = 3
+    """A query text pointing at more pieces of code than this is dropped as noise."""
+    min_body_chars: int = 40
+    """Bodies shorter than this carry too little to learn from."""
+
+
+def sentence_of(doc: str) -> str | None:
+    """The first sentence of a doc text, or None when it is too short or too long to be a query."""
+    paragraph = " ".join(doc.strip().split("\n\n", 1)[0].split())
+    sentence = re.split(r"(?<=[.!?])\s", paragraph, maxsplit=1)[0].strip()
+    if len(sentence.split()) < 3 or len(sentence) > 300:
+        return None
+    return sentence
+
+
+def split_doc(chunk: Chunk) -> tuple[str, str, str] | None:
+    """(doc, code without the doc, body without the signature) of a definition chunk, or None without a doc."""
+    if chunk.language == "python":
+        found = _python_doc(chunk.text)
+        if found is not None:
+            return found
+    return _comment_doc(chunk)
+
+
+def _python_doc(text: str) -> tuple[str, str, str] | None:
+    try:
+        tree = ast.parse(textwrap.dedent(text))
+    except (SyntaxError, ValueError):
+        return None
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return None
+    lines = text.splitlines()
+    doc = ast.get_docstring(node, clean=True)
+    first = node.body[0]
+    if doc is None:
+        return None
+    rest = node.body[1:]
+    code = lines[: first.lineno - 1] + lines[(first.end_lineno or first.lineno) :]
+    body = lines[rest[0].lineno - 1 :] if rest else []
+    return doc, "\n".join(code), "\n".join(body)
+
+
+def _comment_doc(chunk: Chunk) -> tuple[str, str, str] | None:
+    lines = chunk.text.splitlines()
+    doc_lines: list[str] = []
+    for line in lines:
+        if not line.strip() or not _COMMENT_MARK.match(line):
+            break
+        doc_lines.append(_COMMENT_MARK.sub("", line).removesuffix("*/").strip())
+    code = lines[len(doc_lines) :]
+    if not doc_lines or not code:
+        return None
+    return "\n".join(doc_lines), "\n".join(code), "\n".join(_after_signature(code, chunk.symbol))
+
+
+def _after_signature(code: list[str], symbol: str) -> list[str]:
+    name = symbol.rsplit(".", 1)[-1]
+    for i, line in enumerate(code):
+        if name and name in line:
+            return code[i + 1 :]
+    return code[1:]
+
+
+def body_of(chunk: Chunk) -> str:
+    """A definition's code after its signature line, without its doc."""
+    split = split_doc(chunk)
+    if split is not None:
+        return split[2]
+    if chunk.language == "python":
+        try:
+            node = ast.parse(textwrap.dedent(chunk.text)).body[0]
+        except (SyntaxError, ValueError, IndexError):
+            node = None
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            return "\n".join(chunk.text.splitlines()[node.body[0].lineno - 1 :])
+    return "\n".join(_after_signature(chunk.text.splitlines(), chunk.symbol))
+
+
+def is_test_path(path: str) -> bool:
+    return bool(_TEST_PATH.search(path))
+
+
+class PairMiner:
+    """Mines training pairs from one repository (working tree for code, history for commit messages)."""
+
+    def __init__(
+        self,
+        repo: RepoInfo,
+        config: IndexConfig | None = None,
+        options: MiningOptions | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.repo = repo
+        self.config = config or IndexConfig.load(repo.root)
+        self.options = options or MiningOptions()
+        self.progress = progress or (lambda description, done, total: None)
+        self.chunker = Chunker(window_lines=self.config.window_lines, window_overlap=self.config.window_overlap)
+        self.redactor = Redactor()
+
+    def mine(self) -> list[Pair]:
+        chunks = self._working_tree_chunks()
+        pairs = self._definition_pairs(chunks)
+        pairs += self._test_pairs(chunks)
+        if self.repo.is_git and self.repo.head_commit() is not None:
+            pairs += self._commit_pairs({c.path for c in chunks})
+        return dedupe(pairs, self.options.max_positives_per_query)
+
+    def _working_tree_chunks(self) -> list[Chunk]:
+        files = Scanner(self.repo, self.config).scan().files
+        chunks: list[Chunk] = []
+        for done, entry in enumerate(files, 1):
+            try:
+                read = read_source(self.repo.root / entry.path, self.config)
+            except OSError:
+                read = "unreadable"
+            if not isinstance(read, str):
+                chunks += self.chunker.chunk(entry.path, self.redactor.redact(read[1], entry.path).text)
+            self.progress("Mining pairs", done, len(files))
+        return chunks
+
+    def _definition_pairs(self, chunks: Iterable[Chunk]) -> list[Pair]:
+        pairs: list[Pair] = []
+        for chunk in chunks:
+            if chunk.kind not in _DEFINITION_KINDS or not chunk.symbol:
+                continue
+            split = split_doc(chunk)
+            if split is not None:
+                doc, code, _ = split
+                sentence = sentence_of(doc)
+                if sentence and code.strip():
+                    pairs.append(Pair(sentence, replace(chunk, text=code).embedding_text(), chunk.path, "doc"))
+            name = chunk.symbol.rsplit(".", 1)[-1]
+            words = split_identifier(name)
+            if chunk.kind in _CALLABLE_KINDS and len(words) >= 2 and not _TEST_NAME.match(name):
+                body = body_of(chunk)
+                if len(body.strip()) >= self.options.min_body_chars:
+                    pairs.append(Pair(" ".join(words), body, chunk.path, "name"))
+        return pairs
+
+    def _test_pairs(self, chunks: list[Chunk]) -> list[Pair]:
+        by_name: dict[str, list[Chunk]] = defaultdict(list)
+        for chunk in chunks:
+            if chunk.kind in _CALLABLE_KINDS and chunk.symbol and not is_test_path(chunk.path):
+                by_name[chunk.symbol.rsplit(".", 1)[-1]].append(chunk)
+        pairs: list[Pair] = []
+        for test in chunks:
+            name = test.symbol.rsplit(".", 1)[-1]
+            if test.kind not in _CALLABLE_KINDS or not is_test_path(test.path) or not _TEST_NAME.match(name):
+                continue
+            target = self._exercised(test, _TEST_NAME.sub("", name), by_name)
+            if target is not None:
+                body = body_of(target)
+                if len(body.strip()) >= self.options.min_body_chars:
+                    words = split_identifier(_TEST_NAME.sub("", name))
+                    pairs.append(Pair(" ".join(words), body, target.path, "test"))
+        return pairs
+
+    @staticmethod
+    def _exercised(test: Chunk, rest: str, by_name: dict[str, list[Chunk]]) -> Chunk | None:
+        """The function a test's name refers to, if it is called in the test and the name is unambiguous."""
+        candidates = [name for name in by_name if len(name) >= 3 and rest.lower().startswith(name.lower().strip("_"))]
+        for name in sorted(candidates, key=len, reverse=True):
+            if re.search(rf"\b{re.escape(name)}\s*\(", test.text) and len(by_name[name]) == 1:
+                return by_name[name][0]
+        return None
+
+    def _commit_pairs(self, known_paths: set[str]) -> list[Pair]:
+        git_repo = self.repo.open_git()
+        commits = list(git_repo.iter_commits("HEAD", max_count=self.options.max_commits, no_merges=True))
+        pairs: list[Pair] = []
+        for done, commit in enumerate(commits, 1):
+            self.progress("Mining commits", done, len(commits))
+            if not commit.parents:
+                continue  # a root commit imports everything at once and says nothing about any one chunk
+            message = commit.message if isinstance(commit.message, str) else commit.message.decode("utf-8", "replace")
+            subject = self.redactor.redact(message.strip().split("\n", 1)[0], "COMMIT_EDITMSG").text.strip()
+            if len(subject.split()) < 3:
+                continue
+            touched: list[Chunk] = []
+            for diff in commit.parents[0].diff(commit, create_patch=True, unified=0):
+                if diff.b_path is None or diff.deleted_file or diff.b_path not in known_paths:
+                    continue
+                touched += self._touched_chunks(commit, diff.b_path, _new_side_ranges(diff.diff))
+                if len(touched) > self.options.max_chunks_per_commit:
+                    break
+            if len(touched) <= self.options.max_chunks_per_commit:
+                pairs += [Pair(subject, c.embedding_text(), c.path, "commit") for c in touched]
+        return pairs
+
+    def _touched_chunks(self, commit: object, path: str, ranges: list[tuple[int, int]]) -> list[Chunk]:
+        try:
+            data = (commit.tree / path).data_stream.read()  # type: ignore[attr-defined]
+        except KeyError:
+            return []
+        if b"\0" in data or len(data) > self.config.max_file_bytes:
+            return []
+        text = self.redactor.redact(data.decode("utf-8", "replace"), path).text
+        chunks = self.chunker.chunk(path, text)
+        return [c for c in chunks if any(c.start_line <= last and first <= c.end_line for first, last in ranges)]
+
+
+def _new_side_ranges(patch: bytes | str | None) -> list[tuple[int, int]]:
+    """Line ranges (1-based, inclusive) a unified diff changed on its new side; a pure deletion marks one line."""
+    if not patch:
+        return []
+    text = patch.decode("utf-8", "replace") if isinstance(patch, bytes) else patch
+    ranges = []
+    for match in _HUNK.finditer(text):
+        start, count = int(match.group(1)), int(match.group(2) or 1)
+        ranges.append((max(1, start), max(1, start) + max(count, 1) - 1))
+    return ranges
+
+
+def dedupe(pairs: Iterable[Pair], max_positives_per_query: int = 3) -> list[Pair]:
+    """Drop repeated (query, code) pairs and queries that point at too many different pieces of code."""
+    seen: set[tuple[str, str]] = set()
+    unique: list[Pair] = []
+    positives: dict[str, set[str]] = defaultdict(set)
+    for pair in pairs:
+        key = (" ".join(pair.query.lower().split()), hashlib.sha256(pair.positive.encode()).hexdigest())
+        if key in seen or not pair.positive.strip():
+            continue
+        seen.add(key)
+        positives[key[0]].add(key[1])
+        unique.append(pair)
+    return [p for p in unique if len(positives[" ".join(p.query.lower().split())]) <= max_positives_per_query]
+
+
+def split_by_file(pairs: list[Pair], held_out_share: float = 0.15, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
+    """(train, held-out): every pair of a file lands on the same side, chosen by a seeded hash of its path."""
+    paths = sorted({p.path for p in pairs})
+
+    def rank(path: str) -> float:
+        return int(hashlib.sha256(f"{seed}:{path}".encode()).hexdigest()[:12], 16) / float(16**12)
+
+    held = {p for p in paths if rank(p) < held_out_share}
+    if not held and len(paths) > 1:
+        held = {min(paths, key=rank)}
+    if len(held) == len(paths) and len(paths) > 1:
+        held.discard(max(paths, key=rank))
+    return [p for p in pairs if p.path not in held], [p for p in pairs if p.path in held]
+
+
+def data_hash(pairs: Iterable[Pair]) -> str:
+    """sha256 of the pairs (order-independent): the lineage's record of what a model was trained on."""
+    lines = sorted(json.dumps(asdict(p), sort_keys=True) for p in pairs)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def count_by_source(pairs: Iterable[Pair]) -> dict[str, int]:
+    counts = dict.fromkeys(SOURCES, 0)
+    for pair in pairs:
+        counts[pair.source] = counts.get(pair.source, 0) + 1
+    return counts

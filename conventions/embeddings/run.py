@@ -1,0 +1,172 @@
+"""`copilot-index train-embeddings`: mine -> split -> score base -> fine-tune -> score -> promote -> re-embed."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from copilot_index.indexer.active_embedder import active_embedder_id, write_active
+from copilot_index.indexer.config import IndexConfig
+from copilot_index.indexer.embedder import Embedder, resolve_embedder_path
+from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.indexer.repo import RepoInfo
+from copilot_index.indexer.store import DB_NAME
+
+from .pairs import MiningOptions, Pair, PairMiner, count_by_source, data_hash, split_by_file
+from .registry import EmbedderRegistry, Lineage, weights_sha256
+from .reembed import ReembedSummary, reembed_index
+from .training import TrainingArgs, encoder_of, fine_tune, load_trainable, mrr_at_k, should_promote
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int], None]
+MIN_TRAIN_PAIRS = 8
+MIN_HELD_OUT_PAIRS = 2
+
+
+class NotEnoughPairsError(CopilotIndexError):
+    """The repository yields too few training pairs to fine-tune and evaluate an embedder."""
+
+
+@dataclass
+class TrainEmbeddingsOptions:
+    training: TrainingArgs = field(default_factory=TrainingArgs)
+    mining: MiningOptions = field(default_factory=MiningOptions)
+    held_out_share: float = 0.15
+    """Share of files whose pairs are held out for the before/after evaluation."""
+    eval_distractors: int = 200
+    """Training-side code texts added to the held-out code as extra candidates when scoring."""
+    reembed: bool = True
+    """Re-embed an existing index with a promoted embedder."""
+    lock_wait_seconds: float = 0.0
+
+
+@dataclass
+class TrainEmbeddingsReport:
+    version: str
+    base_embedder: str
+    active_embedder: str
+    promoted: bool
+    base_mrr: float
+    trained_mrr: float
+    pairs: dict[str, Any]
+    train_steps: int
+    train_seconds: float
+    reembedded_chunks: int | None
+    seconds: float
+    manifest: str
+
+    def as_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["base_mrr@10"] = round(data.pop("base_mrr"), 4)
+        data["trained_mrr@10"] = round(data.pop("trained_mrr"), 4)
+        data["train_seconds"] = round(self.train_seconds, 1)
+        data["seconds"] = round(self.seconds, 1)
+        return data
+
+
+def train_embeddings(
+    repo: RepoInfo,
+    data_dir: Path,
+    config: IndexConfig | None = None,
+    options: TrainEmbeddingsOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> TrainEmbeddingsReport:
+    """Fine-tune the repository's current embedder on its own code and promote it if it scores better."""
+    started = time.monotonic()
+    config = config or IndexConfig.load(repo.root)
+    options = options or TrainEmbeddingsOptions()
+    progress = progress or (lambda description, done, total: None)
+    base_id = active_embedder_id(data_dir, config.embedder)
+    base_path = resolve_embedder_path(base_id)
+
+    pairs = PairMiner(repo, config, options.mining, progress).mine()
+    train, held_out = split_by_file(pairs, options.held_out_share, options.training.seed)
+    if len(train) < MIN_TRAIN_PAIRS or len(held_out) < MIN_HELD_OUT_PAIRS:
+        raise NotEnoughPairsError(
+            f"{repo.root} yields only {len(train)} training and {len(held_out)} held-out pairs (at least "
+            f"{MIN_TRAIN_PAIRS} and {MIN_HELD_OUT_PAIRS} are needed); document more functions or commit more history."
+        )
+    distractors = _distractors(train, held_out, options.eval_distractors, options.training.seed)
+
+    model = load_trainable(base_path)
+    encode = encoder_of(model, config.max_seq_length, config.batch_size)
+    progress("Scoring the base embedder", 0, 1)
+    base_mrr = mrr_at_k(encode, held_out, distractors)
+    result = fine_tune(model, train, options.training, progress)
+    progress("Scoring the trained embedder", 0, 1)
+    trained_mrr = mrr_at_k(encode, held_out, distractors)
+    log.info("held-out MRR@10: base %.4f, trained %.4f", base_mrr, trained_mrr)
+
+    registry = EmbedderRegistry(data_dir)
+    version, _ = registry.new_version()
+    lineage = Lineage(
+        version=version,
+        base_embedder=base_id,
+        base_weights_sha256=weights_sha256(base_path),
+        commit=repo.head_commit(),
+        data_sha256=data_hash(pairs),
+        pairs={"train": len(train), "held_out": len(held_out), "by_source": count_by_source(pairs)},
+        hyperparameters=dataclasses.asdict(options.training),
+        metrics={"base_mrr@10": base_mrr, "trained_mrr@10": trained_mrr, "held_out_queries": len({p.query for p in held_out})},
+        promoted=should_promote(base_mrr, trained_mrr),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        train_steps=result.steps,
+        train_seconds=round(result.seconds, 2),
+    )
+    reembedded: ReembedSummary | None = None
+    if lineage.promoted:
+        reembedded = promote(data_dir, registry, lineage, model, config, options, progress)
+    else:
+        registry.save(lineage)
+        log.info("the trained embedder scored %.4f, not better than %.4f; keeping %s", trained_mrr, base_mrr, base_id)
+    return TrainEmbeddingsReport(
+        version=version,
+        base_embedder=base_id,
+        active_embedder=active_embedder_id(data_dir, config.embedder),
+        promoted=lineage.promoted,
+        base_mrr=base_mrr,
+        trained_mrr=trained_mrr,
+        pairs=lineage.pairs,
+        train_steps=result.steps,
+        train_seconds=result.seconds,
+        reembedded_chunks=reembedded.chunks if reembedded else None,
+        seconds=time.monotonic() - started,
+        manifest=str(registry.root / version / "manifest.json"),
+    )
+
+
+def promote(
+    data_dir: Path,
+    registry: EmbedderRegistry,
+    lineage: Lineage,
+    model: Any,
+    config: IndexConfig,
+    options: TrainEmbeddingsOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> ReembedSummary | None:
+    """Store a better model, re-embed the index with it (atomically), then make it the active embedder."""
+    options = options or TrainEmbeddingsOptions()
+    folder = registry.save(lineage, model)
+    model_id = str(registry.model_dir(lineage.version))
+    reembedded = None
+    if options.reembed and (data_dir / DB_NAME).is_file():
+        embedder = Embedder(model_id, max_seq_length=config.max_seq_length, batch_size=config.batch_size)
+        reembedded = reembed_index(data_dir, embedder, progress, options.lock_wait_seconds)
+    write_active(data_dir, model_id, config.embedder, lineage.version)
+    log.info("promoted %s (%s)", lineage.version, folder)
+    return reembedded
+
+
+def _distractors(train: list[Pair], held_out: list[Pair], limit: int, seed: int) -> list[str]:
+    held = {p.positive for p in held_out}
+    pool = sorted({p.positive for p in train} - held)
+    random.Random(seed).shuffle(pool)
+    return pool[:limit]

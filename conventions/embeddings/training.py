@@ -1,0 +1,184 @@
+"""Fine-tune a sentence-transformers embedder on mined pairs, and score it with MRR@10.
+
+The loss is sentence-transformers' MultipleNegativesRankingLoss: every other pair's code in the batch
+is a negative for a query. Batches never hold the same query or the same code twice, which would turn
+a right answer into a "negative". Training stops at a wall-clock budget; the learning-rate schedule is
+re-planned after the first steps so that it decays to zero when the budget runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .pairs import Pair
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int], None]
+EncodeFunction = Callable[[list[str]], np.ndarray]
+
+
+@dataclass
+class TrainingArgs:
+    """Hyperparameters of one fine-tuning run (recorded in the lineage manifest)."""
+
+    max_seconds: float = 480.0
+    """Wall-clock budget for the optimisation steps."""
+    epochs: int = 1
+    """Passes over the training pairs, unless the budget or max_steps stops earlier."""
+    max_steps: int | None = None
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    warmup_share: float = 0.1
+    weight_decay: float = 0.01
+    max_seq_length: int = 128
+    """Tokens of code read while training (queries are short); indexing keeps its own limit."""
+    scale: float = 20.0
+    """Inverse temperature of the in-batch softmax."""
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    seconds: float
+    losses: list[float] = field(default_factory=list)
+
+
+def plan_batches(pairs: Sequence[Pair], batch_size: int, rng: random.Random) -> list[list[Pair]]:
+    """Shuffled batches in which no query text and no code text appears twice."""
+    pending = list(pairs)
+    rng.shuffle(pending)
+    batches: list[list[Pair]] = []
+    while len(pending) >= 2:
+        batch: list[Pair] = []
+        queries: set[str] = set()
+        codes: set[str] = set()
+        rest: list[Pair] = []
+        for pair in pending:
+            query = " ".join(pair.query.lower().split())
+            if len(batch) < batch_size and query not in queries and pair.positive not in codes:
+                batch.append(pair)
+                queries.add(query)
+                codes.add(pair.positive)
+            else:
+                rest.append(pair)
+        if len(batch) < 2:
+            break
+        batches.append(batch)
+        pending = rest
+    return batches
+
+
+def load_trainable(path: str):  # type: ignore[no-untyped-def]
+    """A private, trainable copy of a sentence-transformers model (never the shared cached one)."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu", local_files_only=True)
+
+
+def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: ProgressCallback | None = None) -> TrainResult:  # type: ignore[no-untyped-def]
+    """Train `model` in place on `pairs` with in-batch negatives, within `args.max_seconds`."""
+    import torch
+    from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+    progress = progress or (lambda description, done, total: None)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    batches = [b for _ in range(max(1, args.epochs)) for b in plan_batches(pairs, args.batch_size, rng)]
+    if args.max_steps is not None:
+        batches = batches[: args.max_steps]
+    planned = max(1, len(batches))
+    saved_length = model.max_seq_length
+    model.max_seq_length = args.max_seq_length
+    loss_fn = MultipleNegativesRankingLoss(model, scale=args.scale)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    schedule = _Schedule(planned, args.warmup_share)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    result = TrainResult(steps=0, seconds=0.0)
+    started = time.monotonic()
+    model.train()
+    try:
+        for step, batch in enumerate(batches, 1):
+            queries = model.preprocess([p.query for p in batch])
+            codes = model.preprocess([p.positive for p in batch])
+            loss = loss_fn([queries, codes], torch.empty(0))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            result.steps = step
+            result.losses.append(float(loss.detach()))
+            elapsed = time.monotonic() - started
+            if step == 3 and planned > 3:
+                schedule.total = min(planned, max(step + 1, int(args.max_seconds / (elapsed / step))))
+            progress("Training", step, schedule.total)
+            if elapsed >= args.max_seconds or step >= schedule.total:
+                break
+    finally:
+        model.eval()
+        model.max_seq_length = saved_length
+    result.seconds = time.monotonic() - started
+    log.info("trained %d steps in %.0fs (loss %.3f -> %.3f)", result.steps, result.seconds,
+             result.losses[0] if result.losses else 0.0, result.losses[-1] if result.losses else 0.0)
+    return result
+
+
+class _Schedule:
+    """Linear warm-up, then linear decay to zero at `total` steps (which may be re-planned)."""
+
+    def __init__(self, total: int, warmup_share: float) -> None:
+        self.total = total
+        self.warmup_share = warmup_share
+
+    def __call__(self, step: int) -> float:
+        warmup = max(1, int(self.total * self.warmup_share))
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (self.total - step) / max(1, self.total - warmup))
+
+
+def encoder_of(model, max_seq_length: int, batch_size: int = 32) -> EncodeFunction:  # type: ignore[no-untyped-def]
+    """An encode function over a sentence-transformers model: L2-normalised float32 rows."""
+
+    def encode(texts: list[str]) -> np.ndarray:
+        saved = model.max_seq_length
+        model.max_seq_length = max_seq_length
+        try:
+            vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+        finally:
+            model.max_seq_length = saved
+        return np.asarray(vectors, dtype=np.float32)
+
+    return encode
+
+
+def mrr_at_k(encode: EncodeFunction, pairs: Sequence[Pair], distractors: Sequence[str] = (), k: int = 10) -> float:
+    """Mean reciprocal rank of the right code among all held-out code (plus distractors), per query."""
+    if not pairs:
+        return 0.0
+    docs = list(dict.fromkeys([p.positive for p in pairs] + [d for d in distractors]))
+    index = {doc: i for i, doc in enumerate(docs)}
+    relevant: dict[str, set[int]] = {}
+    for pair in pairs:
+        relevant.setdefault(pair.query, set()).add(index[pair.positive])
+    queries = list(relevant)
+    scores = encode(queries) @ encode(docs).T
+    total = 0.0
+    for row, query in zip(scores, queries, strict=True):
+        top = np.argsort(-row, kind="stable")[:k]
+        total += next((1.0 / rank for rank, i in enumerate(top, 1) if int(i) in relevant[query]), 0.0)
+    return total / len(queries)
+
+
+def should_promote(base_mrr: float, trained_mrr: float, min_gain: float = 0.0) -> bool:
+    """A trained embedder replaces its base only if it ranks the held-out code strictly better."""
+    return trained_mrr > base_mrr + min_gain

@@ -1,0 +1,217 @@
+"""ONNX Runtime backend for the embedder: a local export of the sentence-transformers model, int8-quantized.
+
+The whole sentence-transformers pipeline (transformer, pooling, any dense/normalize modules) is traced
+into one ONNX graph whose output is the sentence embedding, then the weight matrices are quantized to
+int8 per channel (dynamic quantization: activations are quantized on the fly, which CPUs with VNNI run
+fast). Exports live in `<onnx_dir>/<key>/`, keyed by the model folder and its weights, never in the
+working tree. `choose_backend` measures PyTorch and ONNX once on a fixed probe and records the decision
+next to the export, so later runs decide instantly.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+FP32_FILE = "model.onnx"
+INT8_FILE = "model_qint8.onnx"
+INFO_FILE = "export.json"
+EXPORT_VERSION = 1
+MIN_SPEEDUP = 1.2
+"""ONNX is chosen automatically only when it is at least this much faster on the probe..."""
+MIN_MEAN_COSINE = 0.99
+"""...and its probe embeddings keep at least this mean cosine similarity to PyTorch's."""
+
+
+def export_key(model_path: str) -> str:
+    """A folder name for a model's export: changes when the model folder or its weights change."""
+    digest = hashlib.sha256(f"{EXPORT_VERSION}:{model_path}".encode())
+    folder = Path(model_path)
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in (".safetensors", ".bin", ".json"):
+                stat = path.stat()
+                digest.update(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return f"{Path(model_path).name or 'model'}-{digest.hexdigest()[:16]}"
+
+
+class OnnxEncoder:
+    """Embeds texts with an int8 ONNX export through ONNX Runtime; same contract as the PyTorch path."""
+
+    def __init__(self, folder: Path, max_seq_length: int) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
+        self.folder = folder
+        self.dimension = int(info["dimension"])
+        self.input_names: list[str] = list(info["input_names"])
+        self.max_seq_length = min(max_seq_length, int(info["max_seq_length"]))
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, os.cpu_count() or 1)
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(folder / INT8_FILE), options, providers=["CPUExecutionProvider"])
+
+    @classmethod
+    def for_model(
+        cls, load_model: Callable[[], Any], model_path: str, onnx_dir: Path, max_seq_length: int
+    ) -> OnnxEncoder:
+        """The encoder for a model, exporting it first if `onnx_dir` has no export of it yet."""
+        folder = onnx_dir / export_key(model_path)
+        if not (folder / INFO_FILE).is_file():
+            export(load_model(), folder)
+        return cls(folder, max_seq_length)
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """L2-normalised float32 embeddings, computed longest-first in batches of similar length."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for first in range(0, len(order), batch_size):
+            rows = order[first : first + batch_size]
+            encoded = self.tokenizer(
+                [texts[i] for i in rows], padding=True, truncation=True, max_length=self.max_seq_length, return_tensors="np"
+            )
+            feed = {name: np.asarray(encoded[name], dtype=np.int64) for name in self.input_names}
+            vectors = self.session.run(None, feed)[0]
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            out[rows] = vectors / np.maximum(norms, 1e-12)
+        return out
+
+
+def export(model: Any, folder: Path) -> None:
+    """Trace a SentenceTransformer into `folder` as int8 ONNX plus its tokenizer (atomically)."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
+    try:
+        tokenizer = model.tokenizer
+        names = [n for n in tokenizer.model_input_names if n in ("input_ids", "attention_mask", "token_type_ids")]
+        sample = tokenizer(["def example(a, b):\n    return a + b", "x"], padding=True, return_tensors="pt")
+        wrapper = _SentenceEmbedding(model, names).eval()
+        started = time.monotonic()
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                wrapper,
+                tuple(sample[n] for n in names),
+                str(work / FP32_FILE),
+                input_names=names,
+                output_names=["sentence_embedding"],
+                dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "sentence_embedding": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+        quantize_dynamic(
+            str(work / FP32_FILE), str(work / INT8_FILE), weight_type=QuantType.QInt8,
+            per_channel=True, op_types_to_quantize=["MatMul"],
+        )
+        (work / FP32_FILE).unlink()
+        tokenizer.save_pretrained(str(work))
+        info = {
+            "export_version": EXPORT_VERSION,
+            "dimension": int(model.get_embedding_dimension()),
+            "max_seq_length": int(model.max_seq_length or 512),
+            "input_names": names,
+        }
+        (work / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        try:
+            os.rename(work, folder)
+        except OSError:  # another process finished the same export first; theirs is as good
+            shutil.rmtree(work, ignore_errors=True)
+        log.info("exported %s to ONNX int8 in %.1fs", folder.name, time.monotonic() - started)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _sentence_embedding_module() -> Any:
+    import torch
+
+    class SentenceEmbedding(torch.nn.Module):
+        """Positional tensors in, the sentence-transformers `sentence_embedding` out (traceable)."""
+
+        def __init__(self, model: Any, names: list[str]) -> None:
+            super().__init__()
+            self.model = model
+            self.names = names
+
+        def forward(self, *tensors: Any) -> Any:
+            return self.model(dict(zip(self.names, tensors, strict=True)))["sentence_embedding"]
+
+    return SentenceEmbedding
+
+
+def _SentenceEmbedding(model: Any, names: list[str]) -> Any:  # noqa: N802 - builds a torch module lazily
+    return _sentence_embedding_module()(model, names)
+
+
+def choose_backend(
+    load_model: Callable[[], Any], model_path: str, onnx_dir: Path, max_seq_length: int
+) -> tuple[str, OnnxEncoder | None]:
+    """("onnx", encoder) when the export is faster and faithful on the probe, else ("torch", None)."""
+    encoder = OnnxEncoder.for_model(load_model, model_path, onnx_dir, max_seq_length)
+    decision_file = encoder.folder / f"decision-{max_seq_length}.json"
+    try:
+        decision = json.loads(decision_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        decision = measure(load_model(), encoder, max_seq_length)
+        decision_file.write_text(json.dumps(decision, indent=2) + "\n", encoding="utf-8")
+    if decision.get("backend") == "onnx":
+        return "onnx", encoder
+    return "torch", None
+
+
+def measure(model: Any, encoder: OnnxEncoder, max_seq_length: int, texts: list[str] | None = None) -> dict[str, Any]:
+    """Throughput of both backends and the cosine between their embeddings on the same texts."""
+    texts = texts or probe_texts()
+    saved = model.max_seq_length
+    model.max_seq_length = max_seq_length
+    try:
+        reference = model.encode(texts[:8], normalize_embeddings=True)  # warm-up
+        encoder.encode(texts[:8])
+        started = time.perf_counter()
+        reference = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        torch_seconds = time.perf_counter() - started
+    finally:
+        model.max_seq_length = saved
+    started = time.perf_counter()
+    onnx_vectors = encoder.encode(texts)
+    onnx_seconds = time.perf_counter() - started
+    cosines = (np.asarray(reference, dtype=np.float32) * onnx_vectors).sum(axis=1)
+    speedup = torch_seconds / max(onnx_seconds, 1e-9)
+    faithful = float(cosines.mean()) >= MIN_MEAN_COSINE
+    return {
+        "torch_texts_per_second": len(texts) / torch_seconds,
+        "onnx_texts_per_second": len(texts) / onnx_seconds,
+        "speedup": speedup,
+        "mean_cosine": float(cosines.mean()),
+        "min_cosine": float(cosines.min()),
+        "backend": "onnx" if faithful and speedup >= MIN_SPEEDUP else "torch",
+    }
+
+
+@functools.cache
+def probe_texts(count: int = 64, size: int = 700) -> list[str]:
+    """Code-like texts of chunk size from a standard-library module (the same on every machine)."""
+    import json.decoder as sample_module
+
+    source = inspect.getsource(sample_module) * 8
+    return [f"# json/decoder.py\n{source[i * size : (i + 1) * size]}" for i in range(count)]
