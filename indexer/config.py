@@ -11,7 +11,7 @@ import logging
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,71 @@ DEFAULT_VENDORED = [
 
 
 @dataclass
-class IndexConfig:
-    """Settings that decide what is indexed and how it is embedded."""
+class SectionConfig:
+    """Base of the typed configuration sections of `.copilot-index.toml`.
+
+    A subclass is a dataclass whose fields all have defaults and names a `SECTION`. Bad or
+    unknown values keep the default and are reported once (logged and kept in `warnings`).
+    """
+
+    SECTION: ClassVar[str] = ""
+    warnings: list[str] = field(default_factory=list, compare=False, repr=False, kw_only=True)
+    """Problems found while reading the configuration, one sentence each."""
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], source: str = CONFIG_FILE) -> Self:
+        """Build a config from a mapping, keeping the default for every bad or unknown value."""
+        config = cls()
+        fields = {f.name for f in dataclasses.fields(cls) if f.name != "warnings"}
+        for key, value in data.items():
+            name = key.replace("-", "_")
+            if name not in fields:
+                config._warn(f"{source}: unknown setting {cls.SECTION}.{key} is ignored.")
+                continue
+            default = getattr(config, name)
+            coerced = _coerce(value, default)
+            if coerced is None:
+                config._warn(
+                    f"{source}: {cls.SECTION}.{key} = {value!r} is not a valid "
+                    f"{type(default).__name__}; using the default {default!r}."
+                )
+                continue
+            setattr(config, name, coerced)
+        config.validate(source)
+        return config
+
+    def validate(self, source: str) -> None:
+        """Check relations between values; reset bad ones with `_warn`. Subclasses extend this."""
+
+    @classmethod
+    def load(cls, root: Path) -> Self:
+        """Read the section from `<root>/.copilot-index.toml` if present; a missing file gives the defaults."""
+        path = root / CONFIG_FILE
+        if not path.is_file():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+        except tomllib.TOMLDecodeError as exc:
+            config = cls()
+            config._warn(f"{path.name} is not valid TOML ({exc}); using the default settings.")
+            return config
+        section = data.get(cls.SECTION, {})
+        if not isinstance(section, dict):
+            config = cls()
+            config._warn(f"{path.name}: [{cls.SECTION}] must be a table; using the default settings.")
+            return config
+        return cls.from_mapping(section, path.name)
+
+    def _warn(self, message: str) -> None:
+        log.warning(message)
+        self.warnings.append(message)
+
+
+@dataclass
+class IndexConfig(SectionConfig):
+    """Settings that decide what is indexed and how it is embedded (`[index]`)."""
+
+    SECTION: ClassVar[str] = "index"
 
     embedder: str = DEFAULT_EMBEDDER
     """Sentence-transformers model: the bundled default, a local directory or a hub id."""
@@ -66,58 +129,14 @@ class IndexConfig:
     """Lines shared by consecutive windows."""
     dense_weight: float = 0.7
     """Weight of the dense score in hybrid search (the keyword score gets the rest)."""
-    warnings: list[str] = field(default_factory=list, compare=False, repr=False)
-    """Problems found while reading the configuration, one sentence each."""
 
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any], source: str = CONFIG_FILE) -> IndexConfig:
-        """Build a config from a mapping, keeping the default for every bad or unknown value."""
-        config = cls()
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "warnings"}
-        for key, value in data.items():
-            name = key.replace("-", "_")
-            if name not in fields:
-                config._warn(f"{source}: unknown setting index.{key} is ignored.")
-                continue
-            default = getattr(config, name)
-            coerced = _coerce(value, default)
-            if coerced is None:
-                config._warn(
-                    f"{source}: index.{key} = {value!r} is not a valid "
-                    f"{type(default).__name__}; using the default {default!r}."
-                )
-                continue
-            setattr(config, name, coerced)
-        if not 0.0 <= config.dense_weight <= 1.0:
-            config._warn(f"{source}: index.dense_weight must be between 0 and 1; using 0.7.")
-            config.dense_weight = 0.7
-        if config.window_overlap >= config.window_lines:
-            config._warn(f"{source}: index.window_overlap must be smaller than window_lines; using 10.")
-            config.window_overlap = min(10, config.window_lines - 1)
-        return config
-
-    @classmethod
-    def load(cls, root: Path) -> IndexConfig:
-        """Read `<root>/.copilot-index.toml` if present; a missing file gives the defaults."""
-        path = root / CONFIG_FILE
-        if not path.is_file():
-            return cls()
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
-        except tomllib.TOMLDecodeError as exc:
-            config = cls()
-            config._warn(f"{path.name} is not valid TOML ({exc}); using the default settings.")
-            return config
-        section = data.get("index", {})
-        if not isinstance(section, dict):
-            config = cls()
-            config._warn(f"{path.name}: [index] must be a table; using the default settings.")
-            return config
-        return cls.from_mapping(section, path.name)
-
-    def _warn(self, message: str) -> None:
-        log.warning(message)
-        self.warnings.append(message)
+    def validate(self, source: str) -> None:
+        if not 0.0 <= self.dense_weight <= 1.0:
+            self._warn(f"{source}: index.dense_weight must be between 0 and 1; using 0.7.")
+            self.dense_weight = 0.7
+        if self.window_overlap >= self.window_lines:
+            self._warn(f"{source}: index.window_overlap must be smaller than window_lines; using 10.")
+            self.window_overlap = min(10, self.window_lines - 1)
 
 
 def _coerce(value: Any, default: Any) -> Any:
@@ -130,7 +149,7 @@ def _coerce(value: Any, default: Any) -> Any:
         ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
         return float(value) if ok else None
     if isinstance(default, str):
-        return value if isinstance(value, str) and value.strip() else None
+        return value if isinstance(value, str) and (value.strip() or not default) else None
     if isinstance(default, list):
         return list(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
     return None

@@ -71,3 +71,28 @@ def run_index(embedder: Embedder, data_dir: Path):  # type: ignore[no-untyped-de
         return Indexer(resolve_repo(root), data_dir, embedder=embedder).run(rebuild=rebuild)
 
     return run
+
+
+TINY_MODULES = ("colorsys.py", "bisect.py", "heapq.py", "textwrap.py", "shlex.py")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real (tiny) Llama-style FIM model, trained for a few steps by the project's pre-training script."""
+    import sysconfig
+
+    from copilot_index.server.model.pretrain import main as pretrain_main
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    corpus = tmp_path_factory.mktemp("tiny-corpus")
+    for name in TINY_MODULES:
+        (corpus / name).write_text((stdlib / name).read_text("utf-8"), "utf-8")
+    out = tmp_path_factory.mktemp("tiny-model") / "model"
+    argv = [
+        "--out", str(out), "--corpus-dir", str(corpus), "--corpus-license", "PSF-2.0",
+        "--max-steps", "8", "--vocab-size", "400", "--context", "256", "--hidden-size", "32",
+        "--intermediate-size", "64", "--layers", "2", "--heads", "2", "--batch-size", "4",
+        "--warmup-steps", "2", "--held-out-fraction", "0.2", "--log-every", "4", "--eval-cases", "2",
+    ]
+    assert pretrain_main(argv) == 0
+    return out

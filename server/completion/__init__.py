@@ -1,0 +1,1 @@
+"""The completion engine: context retrieval, prompt assembly, model backends, caching, cancellation."""

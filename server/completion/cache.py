@@ -1,0 +1,52 @@
+"""An LRU of recent suggestions, so typing the characters of a shown suggestion reuses it."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class _Entry:
+    prefix: str
+    suffix: str
+    completion: str
+
+
+class SuggestionCache:
+    """Remembers (prefix, suffix) -> suggestion; answers a later prefix that typed into it."""
+
+    def __init__(self, size: int = 64, window: int = 2000) -> None:
+        self.size = size
+        self.window = window
+        """Characters of prefix/suffix kept as the key (the part near the cursor)."""
+        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+
+    def _key(self, path: str, prefix: str, suffix: str) -> tuple[str, str]:
+        return path, suffix[: self.window]
+
+    def put(self, path: str, prefix: str, suffix: str, completion: str) -> None:
+        if not completion:
+            return
+        key = self._key(path, prefix, suffix)
+        self._entries[key] = _Entry(prefix[-self.window :], suffix[: self.window], completion)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def get(self, path: str, prefix: str, suffix: str) -> str | None:
+        """The rest of a cached suggestion whose start the user has typed since, or None."""
+        key = self._key(path, prefix, suffix)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        tail = prefix[-self.window :]
+        # The cached prefix must end where the typed characters begin.
+        for typed_len in range(0, len(entry.completion)):
+            typed = entry.completion[:typed_len]
+            if tail.endswith(entry.prefix[len(typed) :] + typed) if typed else tail == entry.prefix:
+                rest = entry.completion[typed_len:]
+                if rest:
+                    self._entries.move_to_end(key)
+                    return rest
+        return None

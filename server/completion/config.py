@@ -1,0 +1,49 @@
+"""`[completion]` settings of `.copilot-index.toml`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from copilot_index.indexer.config import SectionConfig
+
+
+@dataclass
+class CompletionConfig(SectionConfig):
+    """Which model completes, where, and how much context it gets."""
+
+    SECTION: ClassVar[str] = "completion"
+
+    backend: str = "transformers"
+    """"transformers" (in process) or "openai" (an OpenAI-compatible /v1/completions server)."""
+    model: str = "default"
+    """The shipped default model, a local Hugging Face model directory, or a hub id."""
+    adapter: str = ""
+    """A LoRA adapter directory; empty means the repository's active adapter, if any."""
+    endpoint: str = "http://127.0.0.1:8000"
+    """Base URL of the OpenAI-compatible server (backend = "openai")."""
+    remote_model: str = ""
+    """Model name sent to the server (defaults to `model`)."""
+    template: str = ""
+    """FIM template name for a remote model (e.g. "qwen2.5-coder"); detected locally otherwise."""
+    context_length: int = 1024
+    """Prompt window in tokens (capped by the model's own context length)."""
+    max_tokens: int = 32
+    """Tokens generated for a single-line completion."""
+    max_block_tokens: int = 96
+    """Tokens generated for a multi-line (block) completion."""
+    prefix_share: float = 0.5
+    suffix_share: float = 0.2
+    context_share: float = 0.3
+    retrieval: bool = True
+    """Put retrieved snippets from the index into the prompt."""
+    retrieval_snippets: int = 4
+    """At most this many snippets."""
+
+    def validate(self, source: str) -> None:
+        if self.backend not in ("transformers", "openai"):
+            self._warn(f"{source}: completion.backend must be \"transformers\" or \"openai\"; using \"transformers\".")
+            self.backend = "transformers"
+        if self.prefix_share + self.suffix_share + self.context_share <= 0:
+            self._warn(f"{source}: completion shares must not all be zero; using 0.5 / 0.2 / 0.3.")
+            self.prefix_share, self.suffix_share, self.context_share = 0.5, 0.2, 0.3

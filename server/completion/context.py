@@ -1,0 +1,75 @@
+"""Context retrieval for a cursor: a query from the code around it, hybrid search, budgeted snippets."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from copilot_index.indexer.search import HybridSearch
+
+log = logging.getLogger(__name__)
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+_KEYWORDS = frozenset(
+    "def class return self import from with for while if elif else try except finally pass none true false "
+    "and not lambda yield async await func var let const function public private static void int string "
+    "struct impl pub use package".split()
+)
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A retrieved chunk that goes into the prompt."""
+
+    path: str
+    start_line: int
+    end_line: int
+    text: str
+    score: float
+
+
+def build_query(prefix: str, suffix: str, lines_before: int = 12) -> str:
+    """The code just before the cursor plus identifiers used near it (most recent first)."""
+    before = [line for line in prefix.split("\n")[-lines_before:] if line.strip()]
+    after = suffix.split("\n")[:5]
+    seen: list[str] = []
+    for ident in reversed(_IDENT.findall("\n".join(prefix.split("\n")[-40:]) + "\n" + "\n".join(after))):
+        if ident.lower() not in _KEYWORDS and ident not in seen:
+            seen.append(ident)
+    return "\n".join(before) + ("\n" + " ".join(seen[:24]) if seen else "")
+
+
+class ContextRetriever:
+    """Finds code elsewhere in the repository that helps complete the cursor's position."""
+
+    def __init__(self, search: HybridSearch, *, candidates: int = 8) -> None:
+        self.search = search
+        self.candidates = candidates
+
+    def retrieve(
+        self, path: str, prefix: str, suffix: str, token_budget: int, count_tokens: Callable[[str], int]
+    ) -> list[Snippet]:
+        """Snippets from other files, best first, deduplicated, cut to `token_budget` tokens in all."""
+        if token_budget <= 0:
+            return []
+        query = build_query(prefix, suffix)
+        if not query.strip():
+            return []
+        results = self.search.query(query, k=self.candidates + 4)
+        chosen: list[Snippet] = []
+        seen_text: set[str] = set()
+        used = 0
+        for r in results:
+            if r.path == path or r.text.strip() in seen_text:
+                continue
+            cost = count_tokens(r.text) + 8
+            if used + cost > token_budget:
+                continue  # a smaller one further down may still fit
+            seen_text.add(r.text.strip())
+            chosen.append(Snippet(r.path, r.start_line, r.end_line, r.text, r.score))
+            used += cost
+            if len(chosen) >= self.candidates:
+                break
+        return chosen

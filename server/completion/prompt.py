@@ -1,0 +1,119 @@
+"""Prompt assembly: token budgets for prefix, suffix and retrieved context, per the model's FIM template."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from copilot_index.indexer.languages import comment_prefix
+from copilot_index.server.model.templates import FimTemplate
+
+from .context import Snippet
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Shares of the prompt window (context length minus the tokens to generate)."""
+
+    prefix: float = 0.5
+    suffix: float = 0.2
+    context: float = 0.3
+
+    def split(self, window: int) -> tuple[int, int, int]:
+        total = self.prefix + self.suffix + self.context
+        return (
+            int(window * self.prefix / total),
+            int(window * self.suffix / total),
+            int(window * self.context / total),
+        )
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What goes to the backend: the prefix (with context) and suffix as the template wants them."""
+
+    prefix: str
+    suffix: str
+    text: str
+    snippets: tuple[Snippet, ...]
+    use_fim: bool
+
+
+def keep_tail(text: str, budget: int, count: Callable[[str], int]) -> str:
+    """The longest run of whole trailing lines of `text` within `budget` tokens (a partial last line is kept)."""
+    if count(text) <= budget:
+        return text
+    lines = text.split("\n")
+    kept: list[str] = []
+    used = 0
+    for line in reversed(lines):
+        cost = count(line + "\n")
+        if used + cost > budget:
+            break
+        kept.append(line)
+        used += cost
+    return "\n".join(reversed(kept))
+
+
+def keep_head(text: str, budget: int, count: Callable[[str], int]) -> str:
+    if count(text) <= budget:
+        return text
+    kept: list[str] = []
+    used = 0
+    for line in text.split("\n"):
+        cost = count(line + "\n")
+        if used + cost > budget:
+            break
+        kept.append(line)
+        used += cost
+    return "\n".join(kept) + ("\n" if kept else "")
+
+
+def format_context(template: FimTemplate, path: str, language: str | None, snippets: Sequence[Snippet]) -> str:
+    """Retrieved snippets in the form the model family expects, ending where the current file starts."""
+    if not snippets:
+        return ""
+    if template.file_separator:
+        sep = template.file_separator
+        blocks = [f"{sep}{s.path}\n{s.text.rstrip()}\n" for s in snippets]
+        return "".join(blocks) + f"{sep}{path}\n"
+    mark = comment_prefix(language)
+    lines: list[str] = []
+    for s in snippets:
+        lines.append(f"{mark} Context from {s.path} (lines {s.start_line}-{s.end_line}):")
+        lines.extend(f"{mark} {line}".rstrip() for line in s.text.rstrip().split("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def assemble(
+    template: FimTemplate,
+    path: str,
+    language: str | None,
+    prefix: str,
+    suffix: str,
+    snippets: Sequence[Snippet],
+    window: int,
+    count: Callable[[str], int],
+    budgets: Budgets = Budgets(),
+) -> Prompt:
+    """Fit prefix, suffix and context into `window` tokens; unused context budget goes to the prefix."""
+    prefix_budget, suffix_budget, context_budget = budgets.split(window)
+    use_fim = template.supports_fim
+    if not use_fim:
+        prefix_budget += suffix_budget
+        suffix, suffix_budget = "", 0
+    kept_snippets: list[Snippet] = []
+    used = 0
+    for s in snippets:
+        cost = count(s.text) + 12
+        if used + cost <= context_budget:
+            kept_snippets.append(s)
+            used += cost
+    context = format_context(template, path, language, kept_snippets)
+    context_tokens = count(context) if context else 0
+    prefix_budget += max(0, context_budget - context_tokens)
+    kept_prefix = keep_tail(prefix, prefix_budget, count)
+    kept_suffix = keep_head(suffix, suffix_budget, count) if use_fim else ""
+    full_prefix = context + kept_prefix
+    text = template.prompt(full_prefix, kept_suffix) if use_fim else full_prefix
+    return Prompt(full_prefix, kept_suffix, text, tuple(kept_snippets), use_fim)

@@ -1,0 +1,110 @@
+"""A completion request (document text and an LSP-style 0-based cursor) and its result."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from copilot_index.indexer.errors import CopilotIndexError
+
+
+class BadRequestError(CopilotIndexError):
+    """A request whose fields or cursor position do not fit its document."""
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """What to complete: a document's full text and a cursor (0-based line and UTF-16-free character)."""
+
+    path: str
+    text: str
+    line: int
+    character: int
+    multiline: bool | None = None
+    """None: decide from the cursor (a fresh line after a block opener completes a block)."""
+
+    @classmethod
+    def from_json(cls, data: Any) -> CompletionRequest:
+        if not isinstance(data, dict):
+            raise BadRequestError("A completion request must be a JSON object with path, text, line and character.")
+        missing = [k for k in ("path", "text", "line", "character") if k not in data]
+        if missing:
+            raise BadRequestError(f"The completion request lacks {', '.join(missing)}; send path, text, line and character.")
+        if not isinstance(data["path"], str) or not isinstance(data["text"], str):
+            raise BadRequestError("path and text must be strings.")
+        if not all(isinstance(data[k], int) and not isinstance(data[k], bool) for k in ("line", "character")):
+            raise BadRequestError("line and character must be integers (0-based, as in LSP).")
+        multiline = data.get("multiline")
+        return cls(data["path"], data["text"], data["line"], data["character"],
+                   multiline if isinstance(multiline, bool) else None)
+
+    def split(self) -> tuple[str, str]:
+        """(prefix, suffix) of the document at the cursor; raises BadRequestError when out of range."""
+        lines = self.text.split("\n")
+        if self.line < 0 or self.line >= len(lines):
+            raise BadRequestError(
+                f"Line {self.line} is outside the document, which has {len(lines)} lines (0-based)."
+            )
+        current = lines[self.line]
+        if self.character < 0 or self.character > len(current):
+            raise BadRequestError(
+                f"Character {self.character} is outside line {self.line}, which has {len(current)} characters."
+            )
+        offset = sum(len(line) + 1 for line in lines[: self.line]) + self.character
+        return self.text[:offset], self.text[offset:]
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    start_line: int
+    end_line: int
+
+
+@dataclass
+class CompletionResult:
+    """The `copilot-index complete --json` answer."""
+
+    completion: str
+    sources: list[Source] = field(default_factory=list)
+    guard: list[dict[str, Any]] = field(default_factory=list)
+    latency_ms: float = 0.0
+    cached: bool = False
+    stop_reason: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "completion": self.completion,
+            "sources": [asdict(s) for s in self.sources],
+            "guard": self.guard,
+            "latency_ms": round(self.latency_ms, 2),
+        }
+
+
+def wants_block(prefix: str, suffix: str) -> bool:
+    """Multi-line (block) mode when the cursor sits on an empty line right after a block opener."""
+    line_before = prefix.rsplit("\n", 1)[-1]
+    rest_of_line = suffix.split("\n", 1)[0]
+    if line_before.strip() or rest_of_line.strip():
+        return False
+    previous = prefix.rstrip(" \t").rstrip("\n").rsplit("\n", 1)[-1].rstrip()
+    return previous.endswith((":", "{", "(", "[", "=>", " do", "->"))
+
+
+def cut_block(text: str, prefix: str) -> str:
+    """Keep a multi-line suggestion up to the end of its block: stop at the first line that dedents
+    below the cursor's indentation, or at a blank line followed by a dedent."""
+    cursor_line = prefix.rsplit("\n", 1)[-1]
+    base = len(cursor_line) - len(cursor_line.lstrip(" \t")) if not cursor_line.strip() else None
+    lines = text.split("\n")
+    if base is None:
+        indent = len(lines[0]) - len(lines[0].lstrip(" \t"))
+        base = len(cursor_line) + indent
+    kept: list[str] = [lines[0]]
+    for line in lines[1:]:
+        if line.strip() and len(line) - len(line.lstrip(" \t")) < base:
+            break
+        kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join(kept)

@@ -1,0 +1,98 @@
+"""The completion engine on a real index (real embedder) with a real tiny transformer."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+
+import pytest
+from fixtures_code import GEOMETRY, HTTP
+
+from copilot_index.indexer.repo import resolve_repo
+from copilot_index.server.cli import main as cli_main
+from copilot_index.server.completion.backends import TransformersBackend
+from copilot_index.server.completion.config import CompletionConfig
+from copilot_index.server.completion.engine import CompletionEngine
+from copilot_index.server.completion.request import CompletionRequest
+
+CURRENT = "from geometry import circle_area\n\n\ndef ring_area(outer, inner):\n    return circle_area(outer) - "
+
+
+@pytest.fixture
+def indexed(repo, run_index):  # type: ignore[no-untyped-def]
+    repo.write("geometry.py", GEOMETRY)
+    repo.write("net/http.py", HTTP)
+    repo.write("app/rings.py", CURRENT + "circle_area(inner)\n")
+    repo.commit("code")
+    run_index(repo.root)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model_dir):  # type: ignore[no-untyped-def]
+    return TransformersBackend(str(tiny_model_dir))
+
+
+def _engine(repo, data_dir, backend, **config):  # type: ignore[no-untyped-def]
+    return CompletionEngine(resolve_repo(repo.root), data_dir, CompletionConfig(**config), backend=backend)
+
+
+def test_completion_is_grounded_in_other_files(indexed, data_dir, backend):
+    engine = _engine(indexed, data_dir, backend)
+    result = engine.complete(CompletionRequest("app/rings.py", CURRENT, 4, 32))
+    assert result.sources, "retrieval found nothing"
+    assert all(s.path != "app/rings.py" for s in result.sources)
+    assert any(s.path == "geometry.py" for s in result.sources)
+    assert "\n" not in result.completion  # single-line mode
+    for token in ("<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|endoftext|>", "<|file_sep|>"):
+        assert token not in result.completion
+    assert result.latency_ms > 0
+
+    plain = engine.complete(CompletionRequest("app/rings.py", CURRENT + "x", 4, 32), retrieval=False)
+    assert plain.sources == []
+
+
+def test_cancelled_generation_returns_nothing(indexed, data_dir, backend):
+    cancel = threading.Event()
+    cancel.set()
+    result = _engine(indexed, data_dir, backend).complete(
+        CompletionRequest("app/rings.py", CURRENT, 4, 32), cancel=cancel
+    )
+    assert result.completion == "" and result.stop_reason == "cancelled"
+
+
+def test_block_mode_and_cache(indexed, data_dir, backend):
+    engine = _engine(indexed, data_dir, backend, max_block_tokens=24)
+    doc = "def scale(points, factor):\n    \n"
+    block = engine.complete(CompletionRequest("app/scale.py", doc, 1, 4))
+    assert block.stop_reason in {"stop_token", "max_tokens"}
+    for line in block.completion.split("\n")[1:]:
+        assert not line.strip() or line.startswith("    ")  # never leaves the function's block
+    if block.completion:
+        typed = doc[:-1] + block.completion[:1]
+        again = engine.complete(CompletionRequest("app/scale.py", typed + "\n", 1, 5))
+        assert again.cached and again.completion == block.completion[1:]
+
+
+def test_without_an_index_it_still_completes(repo, data_dir, backend):
+    repo.write("a.py", "x = 1\n")
+    result = _engine(repo, data_dir, backend).complete(CompletionRequest("a.py", "def f():\n    return ", 1, 11))
+    assert result.sources == []
+
+
+def test_cli_complete_json_lines(indexed, data_dir, tiny_model_dir, capsys, monkeypatch):
+    indexed.write(".copilot-index.toml", f'[completion]\nmodel = "{tiny_model_dir}"\n')
+    requests = [
+        {"path": "app/rings.py", "text": CURRENT, "line": 4, "character": 32},
+        {"path": "app/rings.py", "text": CURRENT, "line": 40, "character": 0},
+    ]
+    stdin = "\n".join(json.dumps(r) for r in requests) + "\nnot json\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = cli_main(["--data-dir", str(data_dir), "complete", "--repo", str(indexed.root), "--json", "-"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1  # two of the three lines were bad
+    assert set(lines[0]) == {"completion", "sources", "guard", "latency_ms"}
+    assert {"path", "start_line", "end_line"} == set(lines[0]["sources"][0])
+    assert "outside the document" in lines[1]["error"]
+    assert "not valid JSON" in lines[2]["error"]

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from copilot_index.server.completion.context import Snippet, build_query
+from copilot_index.server.completion.prompt import Budgets, assemble
+from copilot_index.server.model.templates import load_templates, template_named
+
+SNIPPETS = [Snippet("lib/util.py", 3, 5, "def helper(x):\n    return x * 2\n", 0.9)]
+
+
+def count(text: str) -> int:
+    return len(text.split()) + text.count("\n")
+
+
+@pytest.mark.parametrize("template", load_templates(), ids=lambda t: t.name)
+def test_every_family_gets_its_own_layout(template) -> None:  # type: ignore[no-untyped-def]
+    prompt = assemble(template, "app/main.py", "python", "import os\nvalue = hel", "per(3)\n", SNIPPETS, 200, count)
+    assert "def helper(x):" in prompt.text
+    if template.file_separator:
+        assert f"{template.file_separator}lib/util.py\n" in prompt.text
+        assert f"{template.file_separator}app/main.py\n" in prompt.text
+    else:
+        assert "# Context from lib/util.py (lines 3-5):" in prompt.text
+        assert "#     return x * 2" in prompt.text
+    if template.supports_fim:
+        assert prompt.use_fim and prompt.suffix == "per(3)\n"
+        for marker in template.sentinels():
+            assert marker in prompt.text
+    else:
+        assert not prompt.use_fim and prompt.text.endswith("value = hel")
+
+
+def test_comment_syntax_follows_the_language() -> None:
+    prompt = assemble(template_named("codellama"), "src/main.go", "go", "package main\n", "", SNIPPETS, 200, count)
+    assert "// Context from lib/util.py" in prompt.text
+
+
+def test_budgets_cut_far_prefix_lines_and_context_first() -> None:
+    template = template_named("qwen2.5-coder")
+    prefix = "".join(f"line_{i} = {i}\n" for i in range(300)) + "value = "
+    suffix = "".join(f"after_{i} = {i}\n" for i in range(300))
+    prompt = assemble(template, "a.py", "python", prefix, suffix, SNIPPETS * 20, 100, count, Budgets(0.5, 0.2, 0.3))
+    assert prompt.prefix.endswith("line_299 = 299\nvalue = ") and "line_0 = 0\n" not in prompt.prefix
+    assert prompt.suffix.startswith("after_0 = 0\n") and "after_299" not in prompt.suffix
+    assert count(prompt.suffix) <= 20 and len(prompt.snippets) < 20
+    assert count(prompt.prefix) + count(prompt.suffix) <= 100 + 5
+
+
+def test_query_uses_code_before_cursor_and_nearby_identifiers() -> None:
+    query = build_query("import os\n\ndef load(path):\n    data = read_config(path)\n    ", "    return parse_items(data)\n")
+    assert "data = read_config(path)" in query
+    assert "parse_items" in query and "read_config" in query
