@@ -78,12 +78,12 @@ class Embedder:
     def _resolve_backend(self) -> str:
         if self._requested_backend == "torch" or self._onnx_dir is None:
             return "torch"
-        path = resolve_embedder_path(self.model_id)
+        path, folder, length = resolve_embedder_path(self.model_id), self._onnx_dir, self._max_seq_length
         try:
             if self._requested_backend == "auto":
-                chosen, encoder = choose_backend(lambda: self.model, path, self._onnx_dir, self._max_seq_length)
+                chosen, encoder = choose_backend(lambda: self.model, path, folder, length)
             else:
-                chosen, encoder = "onnx", OnnxEncoder.for_model(lambda: self.model, path, self._onnx_dir, self._max_seq_length)
+                chosen, encoder = "onnx", OnnxEncoder.for_model(lambda: self.model, path, folder, length)
         except Exception as exc:  # an export or runtime problem must not stop indexing: PyTorch still works
             if self._requested_backend == "onnx":
                 raise EmbedderNotFoundError(

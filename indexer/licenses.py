@@ -21,7 +21,8 @@ LICENSE_FILE_NAMES = (
 COPYLEFT_PREFIXES = ("GPL", "AGPL", "LGPL", "MPL", "EPL", "EUPL", "CDDL", "OSL", "CPL", "CECILL", "SSPL", "CC-BY-SA")
 
 _SPDX_LINE = re.compile(r"SPDX-License-Identifier:\s*([A-Za-z0-9.+\-() ]+?)\s*(?:\*/|-->|\*\)|$)", re.MULTILINE)
-_GNU_VERSION = re.compile(r"version\s+([23])(?:\.0)?\b[^.]*?(or\s*\(at your option\)\s*any later version)?", re.I)
+_GNU_VERSION = re.compile(r"version\s+([23])(?:\.[01])?\b", re.I)
+_GNU_LATER = re.compile(r"version\s+[23](?:\.[01])?\b[^.]{0,80}?any\s+later\s+version", re.I)
 
 # (SPDX id, pattern over whitespace-collapsed text), most specific first. GNU ids get their version below.
 _TEXTS: list[tuple[str, re.Pattern[str]]] = [
@@ -48,7 +49,7 @@ def _gnu_id(family: str, text: str) -> str:
         version = "2.1" if match is None or match.group(1) == "2" else "3.0"
     else:
         version = "3.0" if match is None else f"{match.group(1)}.0"
-    later = bool(match and match.group(2))
+    later = _GNU_LATER.search(text) is not None
     return f"{family}-{version}-{'or-later' if later else 'only'}"
 
 
@@ -64,9 +65,41 @@ def detect_text(text: str) -> str | None:
     return None
 
 
+_COMMENT_STARTS = ("#", "//", "/*", "*", "--", ";", "<!--", "%", "(*", "rem ", "REM ")
+_OPENERS = (('"""', '"""'), ("'''", "'''"), ('r"""', '"""'), ("/*", "*/"), ("<!--", "-->"), ("(*", "*)"))
+
+
+def comment_text(text: str) -> str:
+    """The comment lines of `text`, plus a docstring or block comment before any code.
+
+    Licence texts quoted in code (a regular expression, a test string) are thereby not taken for a header.
+    """
+    out: list[str] = []
+    closing: str | None = None
+    code_seen = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if closing is not None:
+            out.append(stripped)
+            if closing in stripped:
+                closing = None
+            continue
+        opener = next((pair for pair in _OPENERS if stripped.startswith(pair[0])), None)
+        if opener is not None and (not code_seen or opener[0] in ("/*", "<!--", "(*")):
+            out.append(stripped)
+            if opener[1] not in stripped[len(opener[0]) :]:
+                closing = opener[1]
+            continue
+        if stripped.startswith(_COMMENT_STARTS):
+            out.append(stripped)
+        elif stripped:
+            code_seen = True
+    return "\n".join(out)
+
+
 def header_license(text: str) -> str | None:
-    """The licence declared in the first `HEADER_LINES` lines of a source file, or None."""
-    return detect_text("\n".join(text.split("\n", HEADER_LINES)[:HEADER_LINES]))
+    """The licence declared in the comments of the first `HEADER_LINES` lines of a source file, or None."""
+    return detect_text(comment_text("\n".join(text.split("\n", HEADER_LINES)[:HEADER_LINES])))
 
 
 def license_file(root: Path, rel_path: str) -> Path | None:

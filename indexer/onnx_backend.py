@@ -105,7 +105,18 @@ def export(model: Any, folder: Path) -> None:
         tokenizer = model.tokenizer
         names = [n for n in tokenizer.model_input_names if n in ("input_ids", "attention_mask", "token_type_ids")]
         sample = tokenizer(["def example(a, b):\n    return a + b", "x"], padding=True, return_tensors="pt")
-        wrapper = _SentenceEmbedding(model, names).eval()
+
+        class SentenceEmbedding(torch.nn.Module):
+            """Positional tensors in, the sentence-transformers `sentence_embedding` out (traceable)."""
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, *tensors: Any) -> Any:
+                return self.model(dict(zip(names, tensors, strict=True)))["sentence_embedding"]
+
+        wrapper = SentenceEmbedding().eval()
         started = time.monotonic()
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
@@ -119,10 +130,14 @@ def export(model: Any, folder: Path) -> None:
                 opset_version=17,
                 dynamo=False,
             )
-        quantize_dynamic(
-            str(work / FP32_FILE), str(work / INT8_FILE), weight_type=QuantType.QInt8,
-            per_channel=True, op_types_to_quantize=["MatMul"],
-        )
+        logging.disable(logging.WARNING)  # onnxruntime advises pre-processing on the root logger
+        try:
+            quantize_dynamic(
+                str(work / FP32_FILE), str(work / INT8_FILE), weight_type=QuantType.QInt8,
+                per_channel=True, op_types_to_quantize=["MatMul"],
+            )
+        finally:
+            logging.disable(logging.NOTSET)
         (work / FP32_FILE).unlink()
         tokenizer.save_pretrained(str(work))
         info = {
@@ -132,6 +147,7 @@ def export(model: Any, folder: Path) -> None:
             "input_names": names,
         }
         (work / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        work.chmod(0o755)  # mkdtemp makes it private; the export is an ordinary data-dir folder
         try:
             os.rename(work, folder)
         except OSError:  # another process finished the same export first; theirs is as good
@@ -140,27 +156,6 @@ def export(model: Any, folder: Path) -> None:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-
-
-def _sentence_embedding_module() -> Any:
-    import torch
-
-    class SentenceEmbedding(torch.nn.Module):
-        """Positional tensors in, the sentence-transformers `sentence_embedding` out (traceable)."""
-
-        def __init__(self, model: Any, names: list[str]) -> None:
-            super().__init__()
-            self.model = model
-            self.names = names
-
-        def forward(self, *tensors: Any) -> Any:
-            return self.model(dict(zip(self.names, tensors, strict=True)))["sentence_embedding"]
-
-    return SentenceEmbedding
-
-
-def _SentenceEmbedding(model: Any, names: list[str]) -> Any:  # noqa: N802 - builds a torch module lazily
-    return _sentence_embedding_module()(model, names)
 
 
 def choose_backend(

@@ -1,8 +1,10 @@
 """HybridSearch: dense (sqlite-vec), keyword (FTS5 bm25) and a tuned fusion of both.
 
-Dense search over large indexes uses a bit-quantized prefilter (Hamming KNN on the
-`chunk_bits` vec0 table) and rescores the survivors with exact float cosine. Results
-never overlap: a chunk whose lines overlap a better result of the same file is dropped.
+Dense search over small indexes is an exact float KNN scan in sqlite-vec (vec0). Over
+large ones it uses a bit-quantized prefilter (Hamming distance of sign bits, one bit per
+dimension, held in memory and reloaded when another connection changes the index) and
+rescores the survivors with exact float cosine. Results never overlap: a chunk whose
+lines overlap a better result of the same file is dropped.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "dense", "keyword"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "keyword")
 
-EXACT_LIMIT = 20_000
+EXACT_LIMIT = 10_000
 """Up to this many chunks, dense search is an exact float scan; above, bit prefilter + rescoring."""
 PREFILTER_FACTOR = 16
 """Candidates taken from the bit prefilter per result wanted (at least PREFILTER_MIN)."""
@@ -57,6 +59,7 @@ class HybridSearch:
         self.embedder = embedder
         self.dense_weight = dense_weight
         self._last_query: tuple[str, bytes] | None = None
+        self._bits = BitPrefilter(store)
 
     def _query_vector(self, text: str) -> bytes:
         """The query's embedding, computed once per query text (hybrid asks for it twice)."""
@@ -108,14 +111,7 @@ class HybridSearch:
             scores = {rowid: 1.0 - dist for rowid, dist in rows}
         else:
             prefilter = max(PREFILTER_MIN, fetch * PREFILTER_FACTOR // 4)
-            ids = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT rowid FROM chunk_bits WHERE embedding MATCH vec_quantize_binary(?) AND k = ?",
-                    (vector, prefilter),
-                )
-            ]
-            scores = self._rescore(vector, ids, fetch)
+            scores = self._rescore(vector, self._bits.nearest(vector, prefilter), fetch)
         if allowed is not None:
             scores = {i: s for i, s in scores.items() if i in allowed}
         return scores
@@ -220,3 +216,35 @@ class HybridSearch:
                 if len(results) >= k:
                     return results
         return results
+
+
+class BitPrefilter:
+    """Sign bits of every chunk vector in memory; Hamming-nearest candidates by popcount."""
+
+    def __init__(self, store: ChunkStore) -> None:
+        self.store = store
+        self._version: int | None = None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._bits = np.zeros((0, 1), dtype=np.uint8)
+
+    def _load(self) -> None:
+        version = int(self.store.conn.execute("PRAGMA data_version").fetchone()[0])
+        count = self.store.count("chunks")
+        if version == self._version and count == len(self._ids):
+            return
+        rows = self.store.conn.execute("SELECT chunk_id, bits FROM chunk_embeddings").fetchall()
+        self._ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        width = len(rows[0][1]) if rows else 1
+        self._bits = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8).reshape(len(rows), width)
+        self._version = version
+
+    def nearest(self, vector: bytes, k: int) -> list[int]:
+        """Ids of the `k` chunks whose sign bits differ least from the query's."""
+        self._load()
+        if not len(self._ids):
+            return []
+        query = np.packbits(np.frombuffer(vector, dtype=np.float32) > 0)
+        distance = np.bitwise_count(np.bitwise_xor(self._bits, query)).sum(axis=1, dtype=np.int32)
+        k = min(k, len(distance))
+        best = np.argpartition(distance, k - 1)[:k]
+        return [int(i) for i in self._ids[best]]

@@ -138,7 +138,6 @@ class ChunkStore:
         self.conn.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vectors USING vec0(embedding float[{dim}] distance_metric=cosine)"
         )
-        self.conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS chunk_bits USING vec0(embedding bit[{dim}])")
 
     @property
     def dimension(self) -> int | None:
@@ -221,8 +220,18 @@ class ChunkStore:
                 (chunk_id,),
             ).fetchone()
             if row:
-                hits.append(FingerprintHit(chunk_id, *row, hits=counts[chunk_id]))
+                path, start, end, text, license = row
+                hits.append(FingerprintHit(chunk_id, path, start, end, text, license, counts[chunk_id]))
         return hits
+
+    def chunks_near(self, path: str, first_line: int, last_line: int) -> list[tuple[int, int, str]]:
+        """(start_line, end_line, text) of a file's chunks that touch lines first_line..last_line."""
+        rows = self.conn.execute(
+            "SELECT c.start_line, c.end_line, c.text FROM chunks c JOIN files f ON f.id = c.file_id "
+            "WHERE f.path = ? AND c.end_line >= ? AND c.start_line <= ? ORDER BY c.start_line",
+            (path, first_line, last_line),
+        )
+        return [(a, b, t) for a, b, t in rows]
 
     def count(self, table: str) -> int:
         assert table in {"files", "chunks", "embedding_cache", "redacted_digests", "chunk_fingerprints"}
@@ -261,7 +270,6 @@ class ChunkStore:
                 )
                 self.conn.execute(f"DELETE FROM chunk_embeddings WHERE chunk_id IN ({marks})", part)
                 self.conn.execute(f"DELETE FROM chunk_vectors WHERE rowid IN ({marks})", part)
-                self.conn.execute(f"DELETE FROM chunk_bits WHERE rowid IN ({marks})", part)
             self.conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", part)
             self.conn.execute(f"DELETE FROM chunk_fingerprints WHERE chunk_id IN ({marks})", part)
             self.conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", part)
@@ -294,11 +302,10 @@ class ChunkStore:
                  chunk.context, chunk.text, chunk.content_hash),
             )
             chunk_id = cur.lastrowid
-            self.conn.execute("INSERT INTO chunk_embeddings(chunk_id, embedding) VALUES (?, ?)", (chunk_id, blob))
-            self.conn.execute("INSERT INTO chunk_vectors(rowid, embedding) VALUES (?, ?)", (chunk_id, blob))
             self.conn.execute(
-                "INSERT INTO chunk_bits(rowid, embedding) VALUES (?, vec_quantize_binary(?))", (chunk_id, blob)
+                "INSERT INTO chunk_embeddings(chunk_id, embedding, bits) VALUES (?, ?, ?)", (chunk_id, blob, sign_bits(blob))
             )
+            self.conn.execute("INSERT INTO chunk_vectors(rowid, embedding) VALUES (?, ?)", (chunk_id, blob))
             self.conn.execute(
                 "INSERT INTO chunks_fts(rowid, symbol, path, body) VALUES (?, ?, ?, ?)",
                 (chunk_id, keyword_text(chunk.symbol), path_words, keyword_text(chunk.context + "\n" + chunk.text)),
@@ -331,6 +338,15 @@ class ChunkStore:
             self.conn.execute("UPDATE files SET license = ? WHERE id = ?", (license_of(path, head or ""), file_id))
         self.set_meta("fingerprints", fingerprints.VERSION)
         return len(rows)
+
+    def set_vectors(self, rows: Sequence[tuple[int, bytes]]) -> None:
+        """Replace the vectors of existing chunks (chunk id, float32 blob), in every representation."""
+        self.conn.executemany(
+            "UPDATE chunk_embeddings SET embedding = ?, bits = ? WHERE chunk_id = ?",
+            [(blob, sign_bits(blob), chunk_id) for chunk_id, blob in rows],
+        )
+        self.conn.executemany("DELETE FROM chunk_vectors WHERE rowid = ?", [(chunk_id,) for chunk_id, _ in rows])
+        self.conn.executemany("INSERT INTO chunk_vectors(rowid, embedding) VALUES (?, ?)", rows)
 
     def touch_file(self, stored: StoredFile) -> None:
         """Record a new mtime/size for a file whose content did not change."""
@@ -371,3 +387,8 @@ def _split_sql(script: str) -> list[str]:
 
 def vector_blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def sign_bits(blob: bytes) -> bytes:
+    """One bit per dimension (set where the component is positive), packed big-endian per byte."""
+    return np.packbits(np.frombuffer(blob, dtype=np.float32) > 0).tobytes()

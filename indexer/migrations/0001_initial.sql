@@ -34,9 +34,11 @@ CREATE INDEX chunks_language ON chunks(language);
 
 -- Float vectors by chunk id, for exact rescoring of prefilter candidates and for reuse by hash.
 -- (sqlite-vec's vec0 tables answer KNN scans; point lookups by rowid are much faster here.)
+-- `bits` is the sign-quantized vector (1 bit per dimension) for the Hamming prefilter.
 CREATE TABLE chunk_embeddings (
     chunk_id INTEGER PRIMARY KEY,
-    embedding BLOB NOT NULL
+    embedding BLOB NOT NULL,
+    bits BLOB NOT NULL
 );
 
 -- Vectors of chunks that left the index (branch switch, edit), kept so that coming back re-embeds nothing.
