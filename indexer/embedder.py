@@ -125,11 +125,11 @@ class Embedder:
         return model
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Embed texts; both backends sort each call by length to limit padding."""
+        """Embed texts (PyTorch sorts each call by length to limit padding; ONNX needs no padding)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self.backend == "onnx" and self._onnx is not None:
-            return self._onnx.encode(texts, self.batch_size)
+            return self._onnx.encode(texts)
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,

@@ -78,19 +78,19 @@ class OnnxEncoder:
             export(load_model(), folder)
         return cls(folder, max_seq_length)
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """L2-normalised float32 embeddings, computed longest-first in batches of similar length."""
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised float32 embeddings, one text per run.
+
+        Dynamic quantization scales activations per run, so in a batch a text's vector would depend on
+        its batch-mates (and on their padding); one text per run keeps every vector deterministic, needs
+        no padding, and is as fast on CPU.
+        """
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for first in range(0, len(order), batch_size):
-            rows = order[first : first + batch_size]
-            encoded = self.tokenizer(
-                [texts[i] for i in rows], padding=True, truncation=True, max_length=self.max_seq_length, return_tensors="np"
-            )
+        for row, text in enumerate(texts):
+            encoded = self.tokenizer([text], truncation=True, max_length=self.max_seq_length, return_tensors="np")
             feed = {name: np.asarray(encoded[name], dtype=np.int64) for name in self.input_names}
-            vectors = self.session.run(None, feed)[0]
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            out[rows] = vectors / np.maximum(norms, 1e-12)
+            vector = self.session.run(None, feed)[0][0]
+            out[row] = vector / max(float(np.linalg.norm(vector)), 1e-12)
         return out
 
 

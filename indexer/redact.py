@@ -67,6 +67,14 @@ def value_digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", errors="replace")).hexdigest()
 
 
+def _whole_token(line: str, value: str) -> str:
+    """The full token a plugin's short match starts (detect-secrets' GitHub plugin reports only `ghp`)."""
+    if len(value) >= 6:
+        return value
+    match = re.search(re.escape(value) + r"[A-Za-z0-9_\-]{16,}", line)
+    return match.group(0) if match else value
+
+
 class Redactor:
     """Finds and replaces secrets in file text."""
 
@@ -101,7 +109,7 @@ class Redactor:
             if secret.secret_value is None:
                 continue
             i = candidates[secret.line_number - 1][0]
-            value = secret.secret_value
+            value = _whole_token(lines[i], secret.secret_value)
             # A tiny "secret" (detect-secrets' hex plugin reports 2-char fragments) is noise.
             if len(value) < 6 or _PEM_BEGIN.search(lines[i]) or _PEM_END.search(lines[i]):
                 continue

@@ -196,6 +196,14 @@ class ChunkStore:
         """SHA-256 digests of every value the indexer redacted (never the values)."""
         return {r[0] for r in self.conn.execute("SELECT digest FROM redacted_digests")}
 
+    def known_digests(self, digests: Iterable[str]) -> set[str]:
+        """Those of these digests that belong to a value the indexer redacted."""
+        wanted = list(set(digests))
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        return {r[0] for r in self.conn.execute(f"SELECT digest FROM redacted_digests WHERE digest IN ({marks})", wanted)}
+
     def file_license(self, path: str) -> str | None:
         row = self.conn.execute("SELECT license FROM files WHERE path = ?", (path,)).fetchone()
         return row[0] if row else None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from copilot_index.indexer.errors import CopilotIndexError
 
-from . import index_commands
+from . import adapter_commands, check_commands, complete_commands, index_commands
 from .console import Console
 
 
@@ -25,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     index_commands.register(sub)
+    complete_commands.register(sub)
+    adapter_commands.register(sub)
+    check_commands.register(sub)
     return parser
 
 
@@ -36,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.ERROR)
+    _quiet_hf_progress()
     console = Console(json_mode=bool(getattr(args, "json", False)))
     try:
         return int(args.handler(args, console) or 0)
@@ -47,6 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Interrupted; everything finished so far is kept, and the next `copilot-index index` completes the rest."
         )
         return 130
+
+
+def _quiet_hf_progress() -> None:
+    """Model loading must not draw progress bars or chatter: stderr is for our own messages.
+
+    Set through the environment, before transformers is imported, so commands that never
+    load a model do not pay for importing it."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,9 +39,7 @@ def cmd_complete(args: argparse.Namespace, console: Console) -> int:
     config = CompletionConfig.load(repo.root)
     for warning in config.warnings:
         console.note(f"warning: {warning}")
-    if args.no_adapter:
-        config.adapter = ""
-    engine = CompletionEngine(repo, data_dir_for(repo, args), config)
+    engine = CompletionEngine(repo, data_dir_for(repo, args), config, use_adapter=not args.no_adapter)
     failures = 0
     try:
         for number, line in enumerate(sys.stdin, 1):

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.indexer.embedder import Embedder
 from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.indexer.languages import language_for_path
@@ -38,12 +39,14 @@ class CompletionEngine:
         *,
         backend: Backend | None = None,
         adapter: str | None = None,
+        use_adapter: bool = True,
     ) -> None:
         self.repo = repo
         self.data_dir = data_dir
         self.config = config or CompletionConfig.load(repo.root)
         self._backend = backend
         self._adapter = adapter
+        self.use_adapter = use_adapter
         self._search: HybridSearch | None = None
         self._store: ChunkStore | None = None
         self._lock = threading.Lock()
@@ -63,8 +66,16 @@ class CompletionEngine:
         if cfg.backend == "openai":
             template = template_named(cfg.template) if cfg.template else template_for(cfg.remote_model or cfg.model)
             return OpenAIBackend(cfg.endpoint, cfg.remote_model or cfg.model, template, context_length=cfg.context_length)
-        adapter = self._adapter or cfg.adapter or None
-        return TransformersBackend(None if cfg.model == "default" else cfg.model, adapter=adapter)
+        return TransformersBackend(None if cfg.model == "default" else cfg.model, adapter=self.adapter_path())
+
+    def adapter_path(self) -> str | None:
+        """The adapter to load: explicit, configured, or the repository's promoted one (unless disabled)."""
+        if not self.use_adapter:
+            return None
+        if self._adapter or self.config.adapter:
+            return self._adapter or self.config.adapter
+        active = AdapterRegistry(self.data_dir).active()
+        return str(active.path) if active is not None else None
 
     def search(self) -> HybridSearch | None:
         """The index's search, or None when the repository has not been indexed yet."""

@@ -39,8 +39,16 @@ class Prompt:
     use_fim: bool
 
 
+CHARS_PER_TOKEN_MAX = 8
+"""No token covers more characters than this, so text beyond budget * 8 characters never fits."""
+
+
 def keep_tail(text: str, budget: int, count: Callable[[str], int]) -> str:
     """The longest run of whole trailing lines of `text` within `budget` tokens (a partial last line is kept)."""
+    limit = budget * CHARS_PER_TOKEN_MAX if budget > 0 else 0
+    if len(text) > limit:
+        text = text[-limit:] if limit else ""
+        text = text[text.find("\n") + 1 :] if "\n" in text else text  # no partial first line
     if count(text) <= budget:
         return text
     lines = text.split("\n")
@@ -56,6 +64,11 @@ def keep_tail(text: str, budget: int, count: Callable[[str], int]) -> str:
 
 
 def keep_head(text: str, budget: int, count: Callable[[str], int]) -> str:
+    """The longest run of whole leading lines of `text` within `budget` tokens."""
+    limit = budget * CHARS_PER_TOKEN_MAX if budget > 0 else 0
+    if len(text) > limit:
+        text = text[:limit] if limit else ""
+        text = text[: text.rfind("\n") + 1] if "\n" in text else text  # no partial last line
     if count(text) <= budget:
         return text
     kept: list[str] = []

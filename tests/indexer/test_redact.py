@@ -15,6 +15,7 @@ from copilot_index.indexer.redact import PLACEHOLDER, Redactor, looks_random, va
         ('GITHUB_TOKEN = "ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5"', "ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5"),
         ('DB = "postgres://app:Sup3rS3cretPassw0rd@db.internal/app"', "Sup3rS3cretPassw0rd"),
         ('const apiKey = "Zq8xK2mP9vR4tL7wN3bH6jD1fG5sA0cE";', "Zq8xK2mP9vR4tL7wN3bH6jD1fG5sA0cE"),
+        ("export GITHUB_TOKEN=ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5", "ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5"),
         ('slack = "xoxb-123456789012-123456789012-AbCdEfGhIjKlMnOpQrStUvWx"', "AbCdEfGhIjKlMnOpQrStUvWx"),
     ],
 )

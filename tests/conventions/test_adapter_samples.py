@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import random
+
+from fixtures_code import GEOMETRY, HTTP, SECRET_VALUE, SETTINGS
+
+from copilot_index.conventions.adapter.registry import AdapterRegistry, better
+from copilot_index.conventions.adapter.samples import is_held_out, line_samples, mine_samples, span_samples
+from copilot_index.conventions.adapter.scoring import edit_similarity, score_samples
+from copilot_index.indexer.repo import resolve_repo
+
+GPL_FILE = "# SPDX-License-Identifier: GPL-3.0-only\n\ndef copied():\n    return 'from elsewhere'\n"
+
+
+def test_samples_cover_lines_and_spans_and_reassemble() -> None:
+    rng = random.Random(1)
+    for sample in line_samples("g.py", GEOMETRY, rng, 5) + span_samples("g.py", GEOMETRY * 3, rng, 5):
+        text = GEOMETRY if sample.kind == "line" else GEOMETRY * 3
+        if sample.kind == "line":
+            assert sample.prefix + sample.middle + sample.suffix == text
+            assert "\n" not in sample.middle and sample.middle == sample.middle.strip()
+        else:
+            assert sample.prefix + sample.middle + sample.suffix == text
+
+
+def test_mining_splits_by_file_redacts_and_respects_licences(repo) -> None:  # type: ignore[no-untyped-def]
+    repo.write("LICENSE", "MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy")
+    for i in range(12):
+        repo.write(f"pkg/geo_{i}.py", GEOMETRY.replace("circle_area", f"circle_area_{i}"))
+    repo.write("pkg/http.py", HTTP)
+    repo.write("pkg/settings.py", SETTINGS)
+    repo.write("pkg/gpl_copy.py", GPL_FILE)
+    repo.write("vendor/lib.py", HTTP)
+    repo.commit("files")
+    samples = mine_samples(resolve_repo(repo.root), per_file=6, held_out_fraction=0.25)
+    assert samples.train and samples.held_out
+    assert not set(samples.train_files) & set(samples.held_out_files)
+    assert all(s.path in samples.held_out_files for s in samples.held_out)
+    assert "pkg/gpl_copy.py" in samples.skipped and "GPL" in samples.skipped["pkg/gpl_copy.py"]
+    assert not any(p.startswith("vendor/") for p in samples.train_files + samples.held_out_files)
+    for s in samples.train + samples.held_out:
+        assert SECRET_VALUE not in s.prefix + s.middle + s.suffix
+    assert len(samples.files_hash) == 64
+    assert is_held_out("a.py", 0.25) == is_held_out("a.py", 0.25)
+
+
+def test_scoring_and_promotion_rule() -> None:
+    rng = random.Random(0)
+    samples = line_samples("g.py", GEOMETRY, rng, 4)
+    perfect = score_samples(samples, lambda s: s.middle)
+    empty = score_samples(samples, lambda s: "")
+    assert perfect["exact_match"] == 1.0 and empty["exact_match"] == 0.0
+    assert edit_similarity("return x", "return y") > 0.8
+    assert better(perfect, empty) and not better(empty, perfect) and not better(perfect, perfect)
+    assert better(perfect, None)
+
+
+def test_registry_versions_and_atomic_activation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    registry = AdapterRegistry(tmp_path)
+    assert registry.active() is None
+    version, path = registry.next_path()
+    path.mkdir(parents=True)
+    registry.write_manifest(path, {"base_model": "m"})
+    registry.activate(version)
+    assert registry.active() is not None and registry.active().version == 1  # type: ignore[union-attr]
+    assert registry.next_path()[0] == 2

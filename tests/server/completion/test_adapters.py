@@ -1,0 +1,84 @@
+"""A real LoRA on a real tiny transformer: train, save, reload, generate, promote, resume, evaluate."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from fixtures_code import GEOMETRY, HTTP, STORAGE_GO
+
+from copilot_index.conventions.adapter.registry import AdapterRegistry
+from copilot_index.conventions.adapter.training import AdapterArgs
+from copilot_index.indexer.repo import resolve_repo
+from copilot_index.server.completion.adapters import train_adapter
+from copilot_index.server.completion.config import CompletionConfig
+from copilot_index.server.completion.engine import CompletionEngine
+from copilot_index.server.completion.evaluation import evaluate_repository
+from copilot_index.server.completion.report import render_html
+from copilot_index.server.completion.request import CompletionRequest
+
+
+def _project(repo) -> None:  # type: ignore[no-untyped-def]
+    for i in range(10):
+        repo.write(f"pkg/geo_{i}.py", GEOMETRY.replace("circle_area", f"circle_area_{i}"))
+    repo.write("pkg/http.py", HTTP)
+    repo.write("pkg/storage.go", STORAGE_GO)
+    repo.commit("project")
+
+
+def test_train_promote_reload_and_refuse(repo, data_dir, run_index, tiny_model_dir):
+    _project(repo)
+    run_index(repo.root)
+    info = resolve_repo(repo.root)
+    config = CompletionConfig(model=str(tiny_model_dir))
+    args = AdapterArgs(max_steps=6, batch_size=4, checkpoint_every=3, learning_rate=5e-3, target_samples=48)
+    first = train_adapter(info, data_dir, config, args, max_eval=6)
+    assert first.version == 1 and first.training["steps"] == 6
+    manifest = json.loads((data_dir / "adapters" / "v1" / "manifest.json").read_text())
+    for key in ("base_model", "base_model_sha256", "commit", "training_files_sha256", "hyperparameters", "metrics"):
+        assert key in manifest
+    assert manifest["commit"] == repo.git("rev-parse", "HEAD")
+    assert (data_dir / "adapters" / "v1" / "adapter_config.json").is_file()
+    assert first.promoted == (AdapterRegistry(data_dir).active() is not None)
+
+    # Zero training steps give an adapter equal to the base: it is never promoted.
+    second = train_adapter(info, data_dir, config, AdapterArgs(max_steps=0, target_samples=48), max_eval=6)
+    assert not second.promoted and "does not beat" in second.reason
+    active = AdapterRegistry(data_dir).active()
+    assert (active.version if active else None) == (1 if first.promoted else None)
+
+    # The engine loads the active adapter with peft and still completes.
+    engine = CompletionEngine(info, data_dir, config)
+    assert engine.adapter_path() == (str(data_dir / "adapters" / "v1") if first.promoted else None)
+    result = engine.complete(CompletionRequest("pkg/new.py", "def area(r):\n    return ", 1, 11), retrieval=False)
+    assert "<|" not in result.completion
+    assert CompletionEngine(info, data_dir, config, use_adapter=False).adapter_path() is None
+
+
+def test_cancelled_training_resumes_from_its_checkpoint(repo, data_dir, tiny_model_dir):
+    _project(repo)
+    info = resolve_repo(repo.root)
+    config = CompletionConfig(model=str(tiny_model_dir))
+    cancel = threading.Event()
+
+    def stop_after_four(description: str, done: int, total: int) -> None:
+        if description == "Training adapter" and done == 4:
+            cancel.set()
+
+    args = AdapterArgs(max_steps=8, batch_size=4, checkpoint_every=2, target_samples=48)
+    stopped = train_adapter(info, data_dir, config, args, progress=stop_after_four, cancel=cancel, max_eval=4)
+    assert stopped.training["stopped"] == "cancelled" and stopped.version is None
+    resumed = train_adapter(info, data_dir, config, args, max_eval=4)
+    assert resumed.training["resumed_from"] == 4 and resumed.training["steps"] == 8
+
+
+def test_eval_reports_four_configurations(repo, data_dir, run_index, tiny_model_dir):
+    _project(repo)
+    run_index(repo.root)
+    report = evaluate_repository(resolve_repo(repo.root), data_dir, CompletionConfig(model=str(tiny_model_dir)),
+                                 max_samples=4, target_samples=48)
+    assert list(report["configs"]) == ["base", "+retrieval", "+adapter", "+both"]
+    assert "exact_match" in report["configs"]["+retrieval"]
+    assert "train-adapter" in report["configs"]["+adapter"]["skipped"]
+    page = render_html(report)
+    assert page.count("data:image/png;base64,") == 3 and "Fine-tune" in page
