@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry
+from copilot_index.conventions.guards import GuardPipeline, Suggestion
 from copilot_index.indexer.embedder import Embedder
 from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.indexer.languages import language_for_path
@@ -50,6 +51,7 @@ class CompletionEngine:
         self._search: HybridSearch | None = None
         self._store: ChunkStore | None = None
         self._lock = threading.Lock()
+        self._guards: GuardPipeline | None = None
         self.cache = SuggestionCache()
 
     # -- lazily built parts ----------------------------------------------------------------------------
@@ -90,6 +92,14 @@ class CompletionEngine:
                 self._search = HybridSearch(self._store, Embedder(embedder_id))
             return self._search
 
+    def guards(self) -> GuardPipeline:
+        """The licence, security and secret guards, reading fingerprints and digests from the index."""
+        self.search()  # opens the index when there is one
+        with self._lock:
+            if self._guards is None:
+                self._guards = GuardPipeline.for_repository(self.repo.root, self.data_dir, self._store)
+            return self._guards
+
     # -- completion ------------------------------------------------------------------------------------
 
     def complete(
@@ -121,8 +131,18 @@ class CompletionEngine:
             sources=[Source(s.path, s.start_line, s.end_line) for s in prompt.snippets],
             stop_reason=generated.stop_reason,
         )
-        if text:
-            self.cache.put(request.path, prefix, suffix, text)
+        if text.strip():
+            verdict = self.guards().check(Suggestion(
+                text, request.text, request.line, request.character, language or "text", request.path,
+                sources=[(s.path, s.start_line, s.end_line) for s in prompt.snippets],
+            ))
+            result.guard = [{"guard": d.guard, "action": d.action, "reason": d.reason} for d in verdict.decisions]
+            if verdict.blocked:
+                log.info("suggestion for %s blocked: %s", request.path,
+                         "; ".join(d.reason for d in verdict.decisions if d.action == "block"))
+                result.completion = ""
+            else:
+                self.cache.put(request.path, prefix, suffix, text)
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 

@@ -96,3 +96,43 @@ def test_cli_complete_json_lines(indexed, data_dir, tiny_model_dir, capsys, monk
     assert {"path", "start_line", "end_line"} == set(lines[0]["sources"][0])
     assert "outside the document" in lines[1]["error"]
     assert "not valid JSON" in lines[2]["error"]
+
+
+class _Scripted:
+    """A backend that returns fixed text, to test the code around the model (guards, cache)."""
+
+    name = "scripted"
+    context_length = 512
+
+    def __init__(self, text: str) -> None:
+        from copilot_index.server.model.templates import template_named
+
+        self.template = template_named("copilot-index-default")
+        self.text = text
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4 + 1
+
+    def generate(self, prompt, *, max_new_tokens, single_line, cancel):  # type: ignore[no-untyped-def]
+        from copilot_index.server.completion.backends import Generated
+
+        return Generated(self.text, "stop_token", 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "blocked_by"),
+    [('"AKIAQX7PLM2VN4HB9TZW"', "secrets"), ("subprocess.call(cmd, shell=True)", "security"), ("x + 1", None)],
+)
+def test_guards_apply_before_a_suggestion_leaves(repo, data_dir, text, blocked_by):
+    repo.write("a.py", "import subprocess\n")
+    engine = CompletionEngine(resolve_repo(repo.root), data_dir, CompletionConfig(), backend=_Scripted(text))
+    doc = "import subprocess\n\ndef run(cmd):\n    return \n"
+    result = engine.complete(CompletionRequest("a.py", doc, 3, 11))
+    actions = {d["guard"]: d["action"] for d in result.guard}
+    if blocked_by:
+        assert result.completion == "" and actions[blocked_by] == "block"
+        assert engine.cache.get("a.py", doc[: doc.index("return ") + 7], "\n") is None
+    else:
+        assert result.completion == text and set(actions.values()) == {"allow"}
+    audit = (data_dir / "audit.jsonl").read_text().splitlines()
+    assert audit and "AKIAQX7PLM2VN4HB9TZW" not in "".join(audit)
