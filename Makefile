@@ -1,4 +1,5 @@
-# copilot-index: `make demo` installs and runs the main job; `make test` installs and runs the suite.
+# copilot-index: `make demo` installs, indexes this repository, searches it and completes a line;
+# `make test` installs and runs the suite.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -21,6 +22,8 @@ demo: install
 	$(BIN)/copilot-index status
 	$(BIN)/copilot-index search "where are secrets redacted before storing" -k 3
 	$(BIN)/copilot-index search "lock that stops two indexers writing at once" -k 3 --mode hybrid
+	printf '%s\n' '{"path": "demo.py", "text": "from copilot_index.indexer.keywords import split_identifier\n\ndef words(name):\n    return ", "line": 3, "character": 11}' \
+	  | $(BIN)/copilot-index complete --json -
 
 test: install
 	$(BIN)/ruff check indexer conventions server tests
