@@ -146,11 +146,9 @@ class Embedder:
 @functools.lru_cache(maxsize=2)
 def _load_sentence_transformer(path: str, max_seq_length: int):  # type: ignore[no-untyped-def]
     """Load a model once per process: the CLI, the server and the tests share it (read-only use)."""
-    import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
     hf_logging.disable_progress_bar()
     offline = Path(path).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1"
     model = SentenceTransformer(path, device="cpu", local_files_only=offline)

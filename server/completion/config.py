@@ -39,6 +39,10 @@ class CompletionConfig(SectionConfig):
     """Put retrieved snippets from the index into the prompt."""
     retrieval_snippets: int = 4
     """At most this many snippets."""
+    threads: int = 1
+    """CPU threads for generation and query embedding. One is fastest for a single small request,
+    and far more robust when other work shares the cores (two spin-waiting threads on two busy
+    cores were measured 8x slower)."""
 
     def validate(self, source: str) -> None:
         if self.backend not in ("transformers", "openai"):

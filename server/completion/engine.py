@@ -65,6 +65,9 @@ class CompletionEngine:
 
     def _make_backend(self) -> Backend:
         cfg = self.config
+        import torch
+
+        torch.set_num_threads(cfg.threads)
         if cfg.backend == "openai":
             template = template_named(cfg.template) if cfg.template else template_for(cfg.remote_model or cfg.model)
             return OpenAIBackend(cfg.endpoint, cfg.remote_model or cfg.model, template, context_length=cfg.context_length)
