@@ -107,6 +107,10 @@ class ChunkStore:
                 continue
             self.conn.execute("BEGIN IMMEDIATE")
             try:
+                # Another connection may have migrated while we waited for the write lock.
+                if self.conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                    self.conn.execute("COMMIT")
+                    continue
                 for statement in _split_sql(sql):
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {int(number)}")

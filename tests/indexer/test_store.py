@@ -66,3 +66,22 @@ def test_garbage_file_is_reported_as_corrupt(tmp_path: Path) -> None:
     (tmp_path / "index.db").write_bytes(b"\x00garbage" * 512)
     with pytest.raises(IndexCorruptError, match="--rebuild"):
         ChunkStore(tmp_path / "index.db")
+
+
+def test_two_connections_creating_the_index_at_once(tmp_path: Path) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            ChunkStore(tmp_path / "index.db").close()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

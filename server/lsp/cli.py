@@ -1,0 +1,46 @@
+"""`copilot-lsp`: the language server over stdio (default) or TCP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="copilot-lsp",
+        description="copilot-index language server: grounded inline completion, search and background indexing.",
+    )
+    parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen for one client on HOST:PORT instead of stdio")
+    parser.add_argument("--log-file", metavar="FILE", help="write the log to FILE instead of stderr")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
+    return parser.parse_args(argv)
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SystemExit(f"copilot-lsp: --tcp wants HOST:PORT (for example 127.0.0.1:2087), not {value!r}.")
+    return host or "127.0.0.1", int(port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    address = _host_port(args.tcp) if args.tcp else None
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .logs import attach_client_handler, configure_logging
+    from .server import create_server
+
+    configure_logging(args.verbose, args.log_file)
+    server = create_server()
+    attach_client_handler(server)
+    if address is not None:
+        log.info("copilot-lsp listening on %s:%d", *address)
+        server.start_tcp(*address)
+    else:
+        server.start_io()
+    return 0

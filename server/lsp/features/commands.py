@@ -1,0 +1,198 @@
+"""`workspace/executeCommand`: search, reindex, status, adapter training and the sources of the last
+suggestion. Arguments are JSON: a string or an object, as documented on each command."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+
+from copilot_index.indexer.errors import CopilotIndexError, NoIndexError
+
+from ..progress import ProgressReporter
+from ..protocol import request_failed
+from .completion import SOURCES_COMMAND
+
+if TYPE_CHECKING:
+    from ..server import CopilotLanguageServer
+    from ..workspace import Project
+
+log = logging.getLogger(__name__)
+
+SEARCH = "copilotIndex.search"
+REINDEX = "copilotIndex.reindex"
+STATUS = "copilotIndex.status"
+TRAIN_ADAPTER = "copilotIndex.trainAdapter"
+
+
+class CommandError(CopilotIndexError):
+    """Arguments a command cannot use."""
+
+
+def register(server: CopilotLanguageServer) -> None:
+    @server.command(SEARCH)
+    async def search(*args: Any) -> dict[str, Any]:
+        """[query] or [{"query", "k"?, "mode"?, "lang"?, "path"?, "folder"?}] -> {"query", "results"} (CLI shape)."""
+        options = _options(args, "query")
+        query = options.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise JsonRpcInvalidParams(f"{SEARCH} needs a query: [\"text\"] or [{{\"query\": \"text\"}}].")
+        from copilot_index.indexer.search import MODES
+
+        k, mode = options.get("k", 10), options.get("mode", "hybrid")
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise JsonRpcInvalidParams("k must be a positive integer.")
+        if mode not in MODES:
+            raise JsonRpcInvalidParams(f"mode must be one of {', '.join(MODES)}.")
+        project = _project(server, options)
+        language, path_glob = _str_or_none(options.get("lang")), _str_or_none(options.get("path"))
+
+        def run() -> list[dict[str, Any]]:
+            found = project.engine.search()
+            if found is None:
+                raise NoIndexError(f"There is no index for {project.root} yet; wait for indexing or run {REINDEX}.")
+            return [r.as_json() for r in found.query(query, k, mode, language, path_glob)]
+
+        try:
+            results = await asyncio.to_thread(run)
+        except CopilotIndexError as exc:
+            raise _error(exc) from exc
+        return {"query": query, "results": results}
+
+    @server.command(REINDEX)
+    async def reindex(*args: Any) -> dict[str, Any]:
+        """[] or [{"rebuild"?, "folder"?}] -> the index summary (the `index --json` shape)."""
+        options = _options(args, None)
+        project = _project(server, options)
+        try:
+            summary = await server.indexing.scheduler(project).run(rebuild=options.get("rebuild") is True,
+                                                                   reason="reindex command")
+        except CopilotIndexError as exc:
+            raise _error(exc) from exc
+        return summary.as_json()
+
+    @server.command(STATUS)
+    async def status(*args: Any) -> dict[str, Any]:
+        """[] or [{"folder"?}] -> index status (the `status --json` shape) plus the server's own state."""
+        from copilot_index.indexer.status import index_status
+
+        project = _project(server, _options(args, None))
+        scheduler = server.indexing.scheduler(project)
+        index: dict[str, Any] | None = None
+        problem: str | None = None
+        if scheduler.runs or not scheduler.running:  # a first run may still be creating the database
+            try:
+                index = (await asyncio.to_thread(
+                    index_status, project.repo, project.data_dir, project.settings.index)).as_json()
+            except NoIndexError:
+                pass
+            except CopilotIndexError as exc:
+                problem = str(exc)
+        return {
+            "root": str(project.root),
+            "data_dir": str(project.data_dir),
+            "index": index,
+            "index_problem": problem,
+            "indexing": {
+                "running": scheduler.running,
+                "runs": scheduler.runs,
+                "last": scheduler.last_summary.as_json() if scheduler.last_summary else None,
+                "error": scheduler.last_error,
+            },
+            "completion": server.suggestions.stats.as_json(),
+            "model": project.settings.completion.model,
+        }
+
+    @server.command(SOURCES_COMMAND)
+    async def suggestion_sources(*args: Any) -> dict[str, Any] | None:
+        """[uri] -> the last suggestion for that document with its sources and guard decisions, or null."""
+        uri = _options(args, "uri").get("uri")
+        if not isinstance(uri, str):
+            raise JsonRpcInvalidParams(f"{SOURCES_COMMAND} needs the document URI: [\"file:///...\"].")
+        try:
+            server.projects.locate(uri)
+        except CopilotIndexError as exc:
+            raise _error(exc) from exc
+        last = server.suggestions.last.get(uri)
+        return last.as_json() if last is not None else None
+
+    @server.command(TRAIN_ADAPTER)
+    async def train_adapter(*args: Any) -> dict[str, Any]:
+        """[] or [{"folder"?}] -> the training result; long-running, with progress and cancellation."""
+        project = _project(server, _options(args, None))
+        trainer = _adapter_trainer()
+        reporter = ProgressReporter(server, "Training the adapter", cancellable=True)
+        await reporter.begin(project.root.name)
+
+        def progress(*update: Any) -> None:
+            if len(update) == 3:
+                description, done, total = update
+                reporter.report(f"{description} {done}/{total}", int(done), int(total))
+            else:
+                reporter.report(" ".join(str(part) for part in update))
+
+        try:
+            result = await asyncio.to_thread(
+                trainer, project.repo, project.data_dir, project.settings.completion, progress=progress,
+                cancel=reporter.cancel,
+            )
+        except asyncio.CancelledError:
+            reporter.cancel.set()
+            reporter.end("cancelled")
+            raise
+        except CopilotIndexError as exc:
+            reporter.end(f"failed: {exc}")
+            raise _error(exc) from exc
+        reporter.end("cancelled" if reporter.cancel.is_set() else "done")
+        if getattr(result, "promoted", False):
+            project.reload_model()  # the next completion loads the newly active adapter
+        return result.as_json() if hasattr(result, "as_json") else {"result": str(result)}
+
+
+TRAINERS = ("copilot_index.server.completion.adapters", "copilot_index.conventions.adapter")
+"""Where `train_adapter(repo, data_dir, config, *, progress, cancel)` may live, first found wins."""
+
+
+def _adapter_trainer() -> Any:
+    for name in TRAINERS:
+        try:
+            return importlib.import_module(name).train_adapter
+        except (ImportError, AttributeError):
+            continue
+    raise request_failed("adapter training is not available yet")
+
+
+def _options(args: tuple[Any, ...], positional: str | None) -> dict[str, Any]:
+    """The command's single argument as options: an object, or a bare value for `positional`."""
+    if not args:
+        return {}
+    if len(args) > 1:
+        raise JsonRpcInvalidParams("Pass one argument: a JSON object of options.")
+    value = args[0]
+    if isinstance(value, dict):
+        return value
+    if positional is not None:
+        return {positional: value}
+    raise JsonRpcInvalidParams("Pass one argument: a JSON object of options.")
+
+
+def _project(server: CopilotLanguageServer, options: dict[str, Any]) -> Project:
+    folder = options.get("folder")
+    if folder is not None and not isinstance(folder, str):
+        raise JsonRpcInvalidParams("folder must be a file: URI.")
+    try:
+        return server.projects.for_folder_uri(folder)
+    except CopilotIndexError as exc:
+        raise _error(exc) from exc
+
+
+def _error(exc: CopilotIndexError) -> JsonRpcException:
+    return request_failed(str(exc))
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+

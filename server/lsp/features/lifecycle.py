@@ -1,0 +1,116 @@
+"""Session lifecycle: initialize (fast: no model is loaded), initialized (settings from the client,
+background indexing, file watching), configuration and workspace-folder changes, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+
+from ..config import CONFIGURATION_SECTION
+
+if TYPE_CHECKING:
+    from ..server import CopilotLanguageServer
+
+log = logging.getLogger(__name__)
+
+CONFIGURATION_TIMEOUT_SECONDS = 5.0
+WATCHER_REGISTRATION_ID = "copilot-index-watched-files"
+
+
+def register(server: CopilotLanguageServer) -> None:
+    @server.feature(types.INITIALIZE)
+    async def initialize(params: types.InitializeParams) -> None:
+        server.bind_loop()
+        server.init_options = params.initialization_options
+        server.projects.open(_folders(params), server.settings_for)
+        asyncio.get_running_loop().run_in_executor(None, _warm_imports)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(params: types.InitializedParams) -> None:
+        if server.supports_configuration:
+            await _pull_configuration(server)
+        for project in server.projects:
+            server.indexing.start(project)
+        if server.supports_watched_files_registration:
+            await _watch_files(server)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def configuration_changed(params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and CONFIGURATION_SECTION in settings:
+            server.client_settings = settings[CONFIGURATION_SECTION]
+        elif server.supports_configuration:
+            await _pull_configuration(server)
+            return
+        _reconfigure(server)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def folders_changed(params: types.DidChangeWorkspaceFoldersParams) -> None:
+        for folder in params.event.removed:
+            if (path := to_fs_path(folder.uri)) and (gone := server.projects.remove_folder(Path(path))):
+                server.indexing.stop(gone)
+                gone.close()
+        added = [Path(p) for f in params.event.added if (p := to_fs_path(f.uri))]
+        for project in server.projects.open(added, server.settings_for):
+            server.indexing.start(project)
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(params: Any) -> None:
+        server.indexing.stop_all()
+        for project in server.projects:
+            project.close()
+
+
+def _warm_imports() -> None:
+    """Import the engine, guards and indexer in a worker thread while the client gets its answer."""
+    import copilot_index.conventions.guards  # noqa: F401
+    import copilot_index.indexer.pipeline  # noqa: F401
+    import copilot_index.server.completion.engine  # noqa: F401
+
+
+def _folders(params: types.InitializeParams) -> list[Path]:
+    if params.workspace_folders:
+        return [Path(p) for f in params.workspace_folders if (p := to_fs_path(f.uri))]
+    if params.root_uri and (p := to_fs_path(params.root_uri)):
+        return [Path(p)]
+    if params.root_path:
+        return [Path(params.root_path)]
+    return []
+
+
+async def _pull_configuration(server: CopilotLanguageServer) -> None:
+    request = types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIGURATION_SECTION)])
+    try:
+        answer = await asyncio.wait_for(server.workspace_configuration_async(request), CONFIGURATION_TIMEOUT_SECONDS)
+    except Exception as exc:  # a client that cannot answer keeps the other sources
+        log.info("workspace/configuration was not answered: %s", exc)
+        return
+    server.client_settings = answer[0] if answer else None
+    _reconfigure(server)
+
+
+def _reconfigure(server: CopilotLanguageServer) -> None:
+    for project in server.projects:
+        project.reconfigure(server.settings_for(project.root))
+
+
+async def _watch_files(server: CopilotLanguageServer) -> None:
+    registration = types.Registration(
+        id=WATCHER_REGISTRATION_ID,
+        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern="**/*")]
+        ),
+    )
+    try:
+        await asyncio.wait_for(
+            server.client_register_capability_async(types.RegistrationParams(registrations=[registration])),
+            CONFIGURATION_TIMEOUT_SECONDS,
+        )
+    except Exception as exc:
+        log.info("the client did not register file watching (saves still re-index): %s", exc)

@@ -1,0 +1,226 @@
+"""Suggestions for a cursor: the newest request per document wins, generation runs in a worker
+thread, and every suggestion passes the guards before it leaves the server.
+
+A newer request for the same document sets the older one's cancel event: an older request still
+waiting never starts, and one already generating stops at its next token. `$/cancelRequest` does
+the same through asyncio task cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from copilot_index.server.completion.request import BadRequestError, CompletionRequest, CompletionResult
+
+from .workspace import Located, document_text
+
+if TYPE_CHECKING:
+    from .server import CopilotLanguageServer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CompletionStats:
+    """Counters for `copilotIndex.status` and the benchmark."""
+
+    requests: int = 0
+    generated: int = 0
+    """Requests whose generation ran to its end (a suggestion, maybe empty)."""
+    superseded: int = 0
+    """Requests dropped before generating because a newer one for the document arrived."""
+    cancelled: int = 0
+    """Generations stopped at a token because a newer request or $/cancelRequest arrived."""
+    blocked: int = 0
+    """Suggestions a guard blocked (never sent)."""
+    failed: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class LastSuggestion:
+    """What was last suggested for a document and what grounded it (`copilotIndex.suggestionSources`)."""
+
+    uri: str
+    completion: str
+    sources: list[dict[str, Any]]
+    guard: list[dict[str, Any]]
+    latency_ms: float
+    stop_reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Pending:
+    """One request's cancellation: `cancel` stops its generation thread at the next token, `superseded`
+    wakes its handler so that it answers at once."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    superseded: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def set(self) -> None:
+        self.cancel.set()
+        self.superseded.set()
+
+
+@dataclass
+class _Slot:
+    """Per-document state: the newest request, and the lock held while a generation thread runs."""
+
+    latest: _Pending | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class SuggestionService:
+    """Turns a document position into a guarded suggestion; owned by the server."""
+
+    def __init__(self, server: CopilotLanguageServer) -> None:
+        self.server = server
+        self.stats = CompletionStats()
+        self.last: dict[str, LastSuggestion] = {}
+        """The last suggestion sent for each document URI."""
+        self._slots: dict[str, _Slot] = {}
+
+    async def suggest(self, uri: str, position: types.Position) -> CompletionResult | None:
+        """The guarded suggestion at `position`, or None (superseded, cancelled, blocked, failed or empty).
+
+        Raises OutsideWorkspaceError, DocumentUnavailableError or BadRequestError for bad input.
+        """
+        located = self.server.projects.locate(uri)
+        text = document_text(self.server.workspace, uri, located)
+        lsp = located.project.settings.lsp
+        if len(text) > lsp.max_document_bytes:
+            log.info("no completion in %s: the document is larger than lsp.max_document_bytes", located.relative)
+            return None
+        request = self._request(located, text, position)
+        self.stats.requests += 1
+        slot = self._slots.setdefault(uri, _Slot())
+        if slot.latest is not None:
+            slot.latest.set()
+        pending = slot.latest = _Pending()
+        try:
+            result = await self._run(slot, pending, located, request, lsp.completion_debounce_ms / 1000)
+        except asyncio.CancelledError:  # $/cancelRequest
+            pending.cancel.set()
+            raise
+        finally:
+            if slot.latest is pending:
+                slot.latest = None
+        if result is None:
+            return None
+        if result.stop_reason == "cancelled" or pending.cancel.is_set():
+            self.stats.cancelled += 1
+            return None
+        self.stats.generated += 1
+        self.last[uri] = LastSuggestion(
+            uri, result.completion, [asdict(s) for s in result.sources], result.guard, round(result.latency_ms, 2),
+            result.stop_reason,
+        )
+        return result if result.completion else None
+
+    async def _run(self, slot: _Slot, pending: _Pending, located: Located, request: CompletionRequest,
+                   debounce: float) -> CompletionResult | None:
+        """Wait out the debounce and the document's running generation, then generate in a thread.
+        Returns None at once when a newer request supersedes this one at any point."""
+        superseded = asyncio.ensure_future(pending.superseded.wait())
+        try:
+            if debounce > 0:
+                await asyncio.wait({superseded}, timeout=debounce)
+            acquire = asyncio.ensure_future(slot.lock.acquire())
+            try:
+                await asyncio.wait({acquire, superseded}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                _give_up(acquire, slot.lock)
+                raise
+            if not acquire.done() or pending.cancel.is_set():
+                _give_up(acquire, slot.lock)
+                self.stats.superseded += 1
+                return None
+            work = asyncio.ensure_future(asyncio.to_thread(self._generate, located, request, pending.cancel))
+            work.add_done_callback(lambda _done: slot.lock.release())  # held until the thread really ends
+            await asyncio.wait({work, superseded}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                self.stats.cancelled += 1  # the thread stops at its next token and releases the lock
+                return None
+            return work.result()
+        finally:
+            superseded.cancel()
+
+    def _request(self, located: Located, text: str, position: types.Position) -> CompletionRequest:
+        lines = text.split("\n")
+        if position.line >= len(lines):
+            raise BadRequestError(
+                f"Line {position.line} is past the end of the document, which has {len(lines)} lines (0-based)."
+            )
+        line = lines[position.line].removesuffix("\r")
+        codec = self.server.workspace.position_codec
+        if position.character > codec.client_num_units(line):
+            raise BadRequestError(
+                f"Character {position.character} is past the end of line {position.line}, "
+                f"which has {codec.client_num_units(line)}."
+            )
+        character = codec.position_from_client_units([line], types.Position(0, position.character)).character
+        return CompletionRequest(located.relative, text, position.line, character)
+
+    def _generate(self, located: Located, request: CompletionRequest, cancel: threading.Event) -> CompletionResult | None:
+        """Worker thread: generate, then guard. Failures are logged and give no suggestion."""
+        from copilot_index.conventions.guards import Suggestion
+        from copilot_index.indexer.languages import language_for_path
+
+        project = located.project
+        try:
+            result = project.engine.complete(request, cancel=cancel)
+        except BadRequestError:
+            raise
+        except Exception as exc:
+            self.stats.failed += 1
+            log.exception("completion in %s failed", request.path)
+            self.server.tell_once(f"Completion failed: {exc}")
+            return None
+        if not result.completion or cancel.is_set():
+            return result
+        try:
+            checked = project.guards.check(Suggestion(
+                text=result.completion, document_text=request.text, line=request.line, character=request.character,
+                language=language_for_path(request.path) or "text", path=request.path,
+                sources=[(s.path, s.start_line, s.end_line) for s in result.sources],
+            ))
+        except Exception:  # the pipeline contains its own guards' failures; this is a failure to build it
+            log.exception("the guards could not run; the suggestion is withheld")
+            self.stats.failed += 1
+            return None
+        for warning in project.guards.warnings:
+            self.server.tell_once(warning)
+        if checked is not None:
+            result.guard = [{"guard": d.guard, "action": d.action, "reason": d.reason} for d in checked.decisions]
+            if checked.blocked:
+                self.stats.blocked += 1
+                reasons = "; ".join(f"{d.guard}: {d.reason}" for d in checked.decisions if d.action == "block")
+                log.warning("blocked a suggestion in %s:%d (%s)", request.path, request.line + 1, reasons)
+                result.completion = ""
+        return result
+
+    def forget(self, uri: str) -> None:
+        """A closed document: cancel its work and drop its state."""
+        slot = self._slots.pop(uri, None)
+        if slot is not None and slot.latest is not None:
+            slot.latest.set()
+        self.last.pop(uri, None)
+
+
+def _give_up(acquire: asyncio.Future[Any], lock: asyncio.Lock) -> None:
+    """Leave the queue for `lock`, releasing it if it was granted meanwhile."""
+    if acquire.done() and not acquire.cancelled():
+        lock.release()
+    else:
+        acquire.cancel()
