@@ -4,7 +4,6 @@ suggestion. Arguments are JSON: a string or an object, as documented on each com
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -123,16 +122,12 @@ def register(server: CopilotLanguageServer) -> None:
     async def train_adapter(*args: Any) -> dict[str, Any]:
         """[] or [{"folder"?}] -> the training result; long-running, with progress and cancellation."""
         project = _project(server, _options(args, None))
-        trainer = _adapter_trainer()
+        from copilot_index.server.completion.adapters import train_adapter as trainer  # loads torch: lazily
         reporter = ProgressReporter(server, "Training the adapter", cancellable=True)
         await reporter.begin(project.root.name)
 
-        def progress(*update: Any) -> None:
-            if len(update) == 3:
-                description, done, total = update
-                reporter.report(f"{description} {done}/{total}", int(done), int(total))
-            else:
-                reporter.report(" ".join(str(part) for part in update))
+        def progress(description: str, done: int, total: int) -> None:
+            reporter.report(f"{description} {done}/{total}", int(done), int(total))
 
         try:
             result = await asyncio.to_thread(
@@ -147,22 +142,9 @@ def register(server: CopilotLanguageServer) -> None:
             reporter.end(f"failed: {exc}")
             raise _error(exc) from exc
         reporter.end("cancelled" if reporter.cancel.is_set() else "done")
-        if getattr(result, "promoted", False):
+        if result.promoted:
             project.reload_model()  # the next completion loads the newly active adapter
-        return result.as_json() if hasattr(result, "as_json") else {"result": str(result)}
-
-
-TRAINERS = ("copilot_index.server.completion.adapters", "copilot_index.conventions.adapter")
-"""Where `train_adapter(repo, data_dir, config, *, progress, cancel)` may live, first found wins."""
-
-
-def _adapter_trainer() -> Any:
-    for name in TRAINERS:
-        try:
-            return importlib.import_module(name).train_adapter
-        except (ImportError, AttributeError):
-            continue
-    raise request_failed("adapter training is not available yet")
+        return result.as_json()
 
 
 def _options(args: tuple[Any, ...], positional: str | None) -> dict[str, Any]:
