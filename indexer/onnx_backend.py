@@ -57,6 +57,7 @@ class OnnxEncoder:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
+        ort.disable_telemetry_events()  # the product never reports anything about the user's machine
         info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
         self.folder = folder
         self.dimension = int(info["dimension"])

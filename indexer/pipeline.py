@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .active_embedder import active_embedder_id
 from .chunker import Chunk, Chunker
 from .config import IndexConfig
 from .embedder import Embedder
@@ -90,7 +91,11 @@ class Indexer:
         self.data_dir = data_dir
         self.config = config or IndexConfig.load(repo.root)
         self.embedder = embedder or Embedder(
-            self.config.embedder, max_seq_length=self.config.max_seq_length, batch_size=self.config.batch_size
+            active_embedder_id(data_dir, self.config.embedder),
+            max_seq_length=self.config.max_seq_length,
+            batch_size=self.config.batch_size,
+            backend=self.config.embedder_backend,
+            onnx_dir=data_dir / "embedders" / "onnx",
         )
         self.progress = progress or (lambda description, done, total: None)
         self.lock_wait_seconds = lock_wait_seconds

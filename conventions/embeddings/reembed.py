@@ -103,18 +103,14 @@ def _stage(store: ChunkStore, embedder: Embedder, progress: ProgressCallback) ->
 
 
 def _swap(store: ChunkStore, embedder: Embedder) -> None:
-    """Replace all vectors and the embedder meta in one transaction."""
+    """Replace all vectors (every representation the store keeps) and the embedder meta in one transaction."""
     conn = store.conn
     with store.transaction():
         staged = conn.execute("SELECT chunk_id, embedding FROM temp.staged_vectors").fetchall()
         live = {r[0] for r in conn.execute("SELECT id FROM chunks")}
         if live != {chunk_id for chunk_id, _ in staged}:
             raise ReembedError("The index changed while it was being re-embedded; run the command again.")
-        conn.executemany("UPDATE chunk_vectors SET embedding = ? WHERE rowid = ?", [(b, i) for i, b in staged])
-        conn.executemany("DELETE FROM chunk_bits WHERE rowid = ?", [(i,) for i, _ in staged])
-        conn.executemany(
-            "INSERT INTO chunk_bits(rowid, embedding) VALUES (?, vec_quantize_binary(?))", staged
-        )
+        store.set_vectors(staged)
         store.set_meta("embedder", embedder.model_id)
         store.set_meta("embedder_dimension", str(embedder.dimension))
     conn.execute("DROP TABLE IF EXISTS temp.staged_vectors")

@@ -20,8 +20,8 @@ from copilot_index.indexer.repo import RepoInfo
 from copilot_index.indexer.store import DB_NAME
 
 from .pairs import MiningOptions, Pair, PairMiner, count_by_source, data_hash, split_by_file
-from .registry import EmbedderRegistry, Lineage, weights_sha256
 from .reembed import ReembedSummary, reembed_index
+from .registry import EmbedderRegistry, Lineage, weights_sha256
 from .training import TrainingArgs, encoder_of, fine_tune, load_trainable, mrr_at_k, should_promote
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,11 @@ def train_embeddings(
         data_sha256=data_hash(pairs),
         pairs={"train": len(train), "held_out": len(held_out), "by_source": count_by_source(pairs)},
         hyperparameters=dataclasses.asdict(options.training),
-        metrics={"base_mrr@10": base_mrr, "trained_mrr@10": trained_mrr, "held_out_queries": len({p.query for p in held_out})},
+        metrics={
+            "base_mrr@10": base_mrr,
+            "trained_mrr@10": trained_mrr,
+            "held_out_queries": len({p.query for p in held_out}),
+        },
         promoted=should_promote(base_mrr, trained_mrr),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         train_steps=result.steps,

@@ -28,7 +28,7 @@ EncodeFunction = Callable[[list[str]], np.ndarray]
 class TrainingArgs:
     """Hyperparameters of one fine-tuning run (recorded in the lineage manifest)."""
 
-    max_seconds: float = 480.0
+    max_seconds: float = 360.0
     """Wall-clock budget for the optimisation steps."""
     epochs: int = 1
     """Passes over the training pairs, unless the budget or max_steps stops earlier."""
@@ -86,7 +86,7 @@ def load_trainable(path: str):  # type: ignore[no-untyped-def]
 def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: ProgressCallback | None = None) -> TrainResult:  # type: ignore[no-untyped-def]
     """Train `model` in place on `pairs` with in-batch negatives, within `args.max_seconds`."""
     import torch
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     progress = progress or (lambda description, done, total: None)
     torch.manual_seed(args.seed)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from copilot_index.indexer.errors import CopilotIndexError
 
-from . import adapter_commands, check_commands, complete_commands, index_commands
+from . import adapter_commands, check_commands, complete_commands, index_commands, train_commands
 from .console import Console
 
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete_commands.register(sub)
     adapter_commands.register(sub)
     check_commands.register(sub)
+    train_commands.register(sub)
     return parser
 
 

@@ -97,9 +97,9 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     config = _config(repo, console)
     store = open_existing_store(data_dir_for(repo, args), repo.root)
     embedder_id = store.get_meta("embedder") or config.embedder
-    search = HybridSearch(
-        store, Embedder(embedder_id, max_seq_length=config.max_seq_length), dense_weight=config.dense_weight
-    )
+    embedder = Embedder(embedder_id, max_seq_length=config.max_seq_length, backend=config.embedder_backend,
+                        onnx_dir=data_dir_for(repo, args) / "embedders" / "onnx")
+    search = HybridSearch(store, embedder, dense_weight=config.dense_weight)
     try:
         if args.query == "-":
             for line in sys.stdin:

@@ -1,0 +1,95 @@
+"""`copilot-index train-embeddings`: fine-tune the embedder on the repository and re-embed the index."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.table import Table
+
+from copilot_index.conventions.embeddings.pairs import MiningOptions
+from copilot_index.conventions.embeddings.run import TrainEmbeddingsOptions, TrainEmbeddingsReport, train_embeddings
+from copilot_index.conventions.embeddings.training import TrainingArgs
+from copilot_index.indexer.config import IndexConfig
+from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.indexer.repo import resolve_repo
+
+from .console import Console
+from .index_commands import data_dir_for
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "train-embeddings",
+        help="fine-tune the embedder on this repository and use it if it retrieves better",
+        description="Mine (query, code) pairs from the repository, fine-tune the current embedder within a time "
+        "budget, compare MRR@10 on held-out files before and after, and promote the new embedder (re-embedding "
+        "the index atomically) only if it is better.",
+    )
+    p.add_argument("--repo", default=".", help="repository (default: .)")
+    p.add_argument("--minutes", type=float, default=6.0, help="training time budget in minutes (default: 6)")
+    p.add_argument("--epochs", type=int, default=3, help="most passes over the pairs (default: 3)")
+    p.add_argument("--batch-size", type=int, default=32, help="pairs per batch (in-batch negatives; default: 32)")
+    p.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate (default: 5e-5)")
+    p.add_argument("--held-out", type=float, default=0.15, metavar="SHARE",
+                   help="share of files held out for evaluation (default: 0.15)")
+    p.add_argument("--max-commits", type=int, default=500, help="recent commits whose messages are mined (default: 500)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--no-reembed", action="store_true",
+                   help="promote without re-embedding the index (the next `index --rebuild` does it)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for a running indexer before re-embedding")
+    p.add_argument("--json", action="store_true", help="print one JSON summary")
+    p.set_defaults(handler=cmd_train_embeddings)
+
+
+def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
+    if args.minutes <= 0 or args.epochs < 1 or args.batch_size < 2 or args.learning_rate <= 0:
+        raise CopilotIndexError(
+            "--minutes and --learning-rate must be positive, --epochs at least 1 and --batch-size at least 2."
+        )
+    if not 0 < args.held_out < 1:
+        raise CopilotIndexError("--held-out must be a share between 0 and 1, such as 0.15.")
+    training = TrainingArgs(
+        max_seconds=args.minutes * 60,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+    )
+    return TrainEmbeddingsOptions(
+        training=training,
+        mining=MiningOptions(max_commits=max(0, args.max_commits)),
+        held_out_share=args.held_out,
+        reembed=not args.no_reembed,
+        lock_wait_seconds=args.wait,
+    )
+
+
+def cmd_train_embeddings(args: argparse.Namespace, console: Console) -> int:
+    options = _options(args)
+    repo = resolve_repo(args.repo)
+    config = IndexConfig.load(repo.root)
+    for warning in config.warnings:
+        console.note(f"warning: {warning}")
+    with console.progress() as progress:
+        report = train_embeddings(repo, data_dir_for(repo, args), config, options, progress)
+    if console.json_mode:
+        console.json(report.as_json())
+    else:
+        _print_report(console, report)
+    return 0
+
+
+def _print_report(console: Console, r: TrainEmbeddingsReport) -> None:
+    table = Table(title=f"train-embeddings {r.version}", show_header=False)
+    table.add_row("pairs", f"{r.pairs['train']} training, {r.pairs['held_out']} held out "
+                  f"({', '.join(f'{k} {v}' for k, v in r.pairs['by_source'].items())})")
+    table.add_row("training", f"{r.train_steps} steps in {r.train_seconds / 60:.1f} min")
+    table.add_row("held-out MRR@10", f"{r.base_mrr:.4f} -> {r.trained_mrr:.4f}")
+    table.add_row("promoted", "yes" if r.promoted else "no (not better than the base)")
+    table.add_row("active embedder", r.active_embedder)
+    if r.reembedded_chunks is not None:
+        table.add_row("re-embedded", f"{r.reembedded_chunks} chunks")
+    console.out.print(table)
+    console.out.print(f"Lineage: {r.manifest}", markup=False)

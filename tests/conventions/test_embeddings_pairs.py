@@ -1,0 +1,102 @@
+"""Pair mining on a real temporary git repository with history."""
+
+from __future__ import annotations
+
+import pytest
+from embedding_repo import build_shop
+
+from copilot_index.conventions.embeddings.pairs import (
+    Pair,
+    PairMiner,
+    data_hash,
+    dedupe,
+    sentence_of,
+    split_by_file,
+)
+from copilot_index.indexer.repo import resolve_repo
+
+
+@pytest.fixture
+def shop_pairs(repo) -> list[Pair]:  # type: ignore[no-untyped-def]
+    build_shop(repo)
+    return PairMiner(resolve_repo(repo.root)).mine()
+
+
+def _find(pairs: list[Pair], source: str, query: str) -> list[Pair]:
+    return [p for p in pairs if p.source == source and p.query == query]
+
+
+def test_docstring_first_sentence_points_at_the_definition_without_its_doc(shop_pairs: list[Pair]) -> None:
+    [pair] = _find(shop_pairs, "doc", "Add an item to the shopping cart, increasing its quantity.")
+    assert pair.path == "shop/cart.py"
+    assert "def add_item(cart, item, quantity=1):" in pair.positive
+    assert "cart[item] = cart.get(item, 0) + quantity" in pair.positive
+    assert "shopping cart" not in pair.positive
+
+
+def test_doc_comments_of_other_languages_are_mined(shop_pairs: list[Pair]) -> None:
+    [block] = _find(shop_pairs, "doc", "Estimate the delivery date for a parcel sent to the given country.")
+    assert "function estimateDelivery(country, weightKg)" in block.positive
+    assert "Estimate the delivery" not in block.positive
+    [line] = _find(shop_pairs, "doc", "Format a postal address as printable label lines.")
+    assert "function formatAddressLabel(address)" in line.positive
+
+
+def test_identifier_words_point_at_the_body_without_the_signature(shop_pairs: list[Pair]) -> None:
+    [pair] = _find(shop_pairs, "name", "reserve stock")
+    assert "stock[item] -= quantity" in pair.positive
+    assert "def reserve_stock" not in pair.positive
+    assert "Reserve units" not in pair.positive
+    [camel] = _find(shop_pairs, "name", "estimate delivery")
+    assert "const days" in camel.positive
+
+
+def test_test_names_point_at_the_function_they_exercise(shop_pairs: list[Pair]) -> None:
+    [pair] = _find(shop_pairs, "test", "add item twice")
+    assert pair.path == "shop/cart.py"
+    assert "cart[item] = cart.get(item, 0) + quantity" in pair.positive
+    assert not any(p.source == "name" and p.query.startswith("test") for p in shop_pairs)
+
+
+def test_commit_messages_point_at_the_chunks_their_diffs_touched(shop_pairs: list[Pair]) -> None:
+    commits = [p for p in shop_pairs if p.source == "commit"]
+    [fix] = [p for p in commits if p.query == "Keep the cart intact when removing a missing item"]
+    assert "def remove_item" in fix.positive and fix.path == "shop/cart.py"
+    assert not any("Import the whole shop" in p.query for p in commits), "a root import commit says nothing"
+    [reword] = [p for p in commits if "out of stock" in p.query]
+    assert "def reserve_stock" in reword.positive
+
+
+def test_secrets_are_redacted_from_code_and_messages(shop_pairs: list[Pair]) -> None:
+    text = "\n".join(p.query + "\n" + p.positive for p in shop_pairs)
+    assert "ghp_4f9Qx2LmZ8rT1vK7bN3cY6wE0uH5jD2sA9pR" not in text
+    assert "AKIAIOSFODNN7EXAMPLE" not in text
+    assert "<redacted-secret>" in text
+
+
+def test_duplicates_are_removed_and_noisy_queries_dropped() -> None:
+    a = Pair("parse the header line", "def parse(line): ...", "a.py", "doc")
+    b = Pair("Parse  the header LINE", "def parse(line): ...", "b.py", "name")
+    noisy = [Pair("fix typo", f"code {i}", f"f{i}.py", "commit") for i in range(4)]
+    assert dedupe([a, a, b, *noisy], max_positives_per_query=3) == [a]
+
+
+def test_held_out_split_is_per_file_and_deterministic(shop_pairs: list[Pair]) -> None:
+    train, held = split_by_file(shop_pairs, held_out_share=0.3, seed=0)
+    assert train and held and len(train) + len(held) == len(shop_pairs)
+    assert not {p.path for p in train} & {p.path for p in held}
+    assert split_by_file(shop_pairs, held_out_share=0.3, seed=0) == (train, held)
+    assert data_hash(list(reversed(shop_pairs))) == data_hash(shop_pairs)
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ("Return the area of a circle.\n\nMore text.", "Return the area of a circle."),
+        ("Split one line. Then more.", "Split one line."),
+        ("Getter.", None),
+        ("x" * 400 + " a b c", None),
+    ],
+)
+def test_first_sentence(doc: str, expected: str | None) -> None:
+    assert sentence_of(doc) == expected

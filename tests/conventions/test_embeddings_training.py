@@ -1,0 +1,141 @@
+"""Fine-tuning the real MiniLM for a few steps, the lineage manifest, promotion and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from embedding_repo import build_shop
+
+from copilot_index.conventions.embeddings.pairs import PairMiner
+from copilot_index.conventions.embeddings.registry import EmbedderRegistry, Lineage
+from copilot_index.conventions.embeddings.run import (
+    NotEnoughPairsError,
+    TrainEmbeddingsOptions,
+    promote,
+    train_embeddings,
+)
+from copilot_index.conventions.embeddings.training import (
+    TrainingArgs,
+    encoder_of,
+    fine_tune,
+    load_trainable,
+    mrr_at_k,
+    plan_batches,
+    should_promote,
+)
+from copilot_index.indexer.active_embedder import active_embedder_id, active_path
+from copilot_index.indexer.config import DEFAULT_EMBEDDER, IndexConfig
+from copilot_index.indexer.embedder import Embedder, resolve_embedder_path
+from copilot_index.indexer.repo import resolve_repo
+from copilot_index.indexer.search import HybridSearch
+from copilot_index.indexer.status import open_existing_store
+from copilot_index.server.cli import main
+
+FEW_STEPS = TrainingArgs(max_steps=3, batch_size=4, learning_rate=1e-4)
+
+
+def _options(**training: object) -> TrainEmbeddingsOptions:
+    args = TrainingArgs(**{"max_steps": 2, "batch_size": 4, **training})  # type: ignore[arg-type]
+    return TrainEmbeddingsOptions(training=args, held_out_share=0.4)
+
+
+def test_batches_never_repeat_a_query_or_a_code_text(repo) -> None:  # type: ignore[no-untyped-def]
+    build_shop(repo)
+    pairs = PairMiner(resolve_repo(repo.root)).mine()
+    import random
+
+    for batch in plan_batches(pairs, 4, random.Random(0)):
+        assert len({p.query.lower() for p in batch}) == len(batch)
+        assert len({p.positive for p in batch}) == len(batch)
+
+
+def test_a_few_training_steps_change_the_model(repo) -> None:  # type: ignore[no-untyped-def]
+    build_shop(repo)
+    pairs = PairMiner(resolve_repo(repo.root)).mine()
+    model = load_trainable(resolve_embedder_path(DEFAULT_EMBEDDER))
+    encode = encoder_of(model, 256)
+    before = encode(["remove an item from the cart"])
+    weights = next(model.parameters()).detach().clone()
+    result = fine_tune(model, pairs, FEW_STEPS)
+    assert result.steps == 3 and len(result.losses) == 3 and all(np.isfinite(result.losses))
+    assert not np.allclose(next(model.parameters()).detach().numpy(), weights.numpy())
+    after = encode(["remove an item from the cart"])
+    assert float(before[0] @ after[0]) < 0.99999
+    assert abs(float(np.linalg.norm(after[0])) - 1.0) < 1e-4
+    assert 0.0 <= mrr_at_k(encode, pairs) <= 1.0
+
+
+def test_promotion_refuses_a_worse_model(repo, data_dir: Path, run_index) -> None:  # type: ignore[no-untyped-def]
+    build_shop(repo)
+    run_index(repo.root)
+    # A huge learning rate wrecks the model: its held-out ranking cannot beat the base's.
+    report = train_embeddings(resolve_repo(repo.root), data_dir, options=_options(learning_rate=0.5, max_steps=3))
+    assert report.trained_mrr < report.base_mrr
+    assert not report.promoted and report.reembedded_chunks is None
+    assert not (data_dir / "embedders" / report.version / "model").exists()
+    assert json.loads(Path(report.manifest).read_text())["promoted"] is False
+    assert not active_path(data_dir).exists()
+    assert active_embedder_id(data_dir, DEFAULT_EMBEDDER) == DEFAULT_EMBEDDER
+    store = open_existing_store(data_dir, repo.root)
+    assert store.get_meta("embedder") == DEFAULT_EMBEDDER
+    store.close()
+
+
+def test_promoting_stores_the_model_re_embeds_and_activates_it(repo, data_dir: Path, run_index) -> None:  # type: ignore[no-untyped-def]
+    build_shop(repo)
+    run_index(repo.root)
+    model = load_trainable(resolve_embedder_path(DEFAULT_EMBEDDER))
+    fine_tune(model, PairMiner(resolve_repo(repo.root)).mine(), FEW_STEPS)
+    registry = EmbedderRegistry(data_dir)
+    version, _ = registry.new_version()
+    lineage = Lineage(version, DEFAULT_EMBEDDER, "0" * 64, None, "1" * 64, {}, {}, {"trained_mrr@10": 1.0}, True, "now")
+    summary = promote(data_dir, registry, lineage, model, IndexConfig())
+    model_id = str(registry.model_dir(version))
+    assert summary is not None and summary.embedder == model_id and summary.chunks > 0
+    assert active_embedder_id(data_dir, DEFAULT_EMBEDDER) == model_id
+    assert active_embedder_id(data_dir, "some/other-model") == "some/other-model"
+    store = open_existing_store(data_dir, repo.root)
+    try:
+        assert store.get_meta("embedder") == model_id
+        results = HybridSearch(store, Embedder(model_id)).query("remove an item from the cart", k=3, mode="dense")
+        assert results and results[0].path == "shop/cart.py"
+    finally:
+        store.close()
+
+
+def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    build_shop(repo)
+    head = repo.git("rev-parse", "HEAD")
+    data_dir = tmp_path / "d"
+    code = main(["--data-dir", str(data_dir), "train-embeddings", "--repo", str(repo.root), "--json",
+                 "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--learning-rate", "1e-4"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"version", "promoted", "base_mrr@10", "trained_mrr@10", "pairs", "active_embedder", "manifest"} <= set(out)
+    manifest = json.loads(Path(out["manifest"]).read_text())
+    assert manifest["version"] == out["version"] == "v001"
+    assert manifest["base_embedder"] == DEFAULT_EMBEDDER
+    assert len(manifest["base_weights_sha256"]) == 64 and len(manifest["data_sha256"]) == 64
+    assert manifest["commit"] == head
+    assert manifest["hyperparameters"]["batch_size"] == 4 and manifest["hyperparameters"]["learning_rate"] == 1e-4
+    assert manifest["train_steps"] >= 1
+    assert set(manifest["metrics"]) >= {"base_mrr@10", "trained_mrr@10", "held_out_queries"}
+    assert manifest["pairs"]["train"] > 0 and manifest["pairs"]["held_out"] > 0
+    assert manifest["promoted"] == should_promote(manifest["metrics"]["base_mrr@10"], manifest["metrics"]["trained_mrr@10"])
+    assert (data_dir / "embedders" / "v001" / "model").is_dir() == manifest["promoted"]
+    expected_active = str(data_dir / "embedders" / "v001" / "model") if manifest["promoted"] else DEFAULT_EMBEDDER
+    assert out["active_embedder"] == expected_active
+
+
+def test_cli_rejects_bad_input_in_one_sentence(repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    assert main(["train-embeddings", "--repo", str(repo.root), "--held-out", "2"]) == 2
+    assert "--held-out must be a share" in capsys.readouterr().err
+    repo.write("notes.txt", "nothing to learn here\n")
+    repo.commit("Add notes")
+    with pytest.raises(NotEnoughPairsError):
+        train_embeddings(resolve_repo(repo.root), tmp_path / "d")
+    assert main(["--data-dir", str(tmp_path / "d"), "train-embeddings", "--repo", str(repo.root)]) == 2
+    assert "yields only 0 training" in capsys.readouterr().err

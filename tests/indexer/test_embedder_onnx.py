@@ -1,0 +1,101 @@
+"""The ONNX Runtime int8 backend: a real local export of the bundled MiniLM, compared with PyTorch."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fixtures_code import GEOMETRY, HTTP
+
+from copilot_index.indexer.chunker import Chunker
+from copilot_index.indexer.config import DEFAULT_EMBEDDER
+from copilot_index.indexer.embedder import Embedder, EmbedderNotFoundError, resolve_embedder_path
+from copilot_index.indexer.onnx_backend import INFO_FILE, INT8_FILE, export_key
+
+QUERIES = ["area of a circle", "split a raw http header line", "retry a failed request later"]
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data") / "embedders" / "onnx"
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(onnx_dir: Path) -> Embedder:
+    """Exported once for the module (a few seconds), like the first indexing run with the backend."""
+    embedder = Embedder(backend="onnx", onnx_dir=onnx_dir)
+    assert embedder.backend == "onnx"
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def chunk_texts() -> list[str]:
+    chunker = Chunker()
+    chunks = chunker.chunk("geometry.py", GEOMETRY) + chunker.chunk("http.py", HTTP)
+    return [c.embedding_text() for c in chunks] + QUERIES
+
+
+def test_onnx_embeddings_are_close_to_pytorch(onnx_embedder: Embedder, embedder: Embedder, chunk_texts: list[str]) -> None:
+    onnx = onnx_embedder.embed(chunk_texts)
+    reference = embedder.embed(chunk_texts)
+    assert onnx.dtype == np.float32 and onnx.shape == reference.shape == (len(chunk_texts), 384)
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+    cosines = (onnx * reference).sum(axis=1)
+    assert cosines.min() >= 0.99, cosines
+
+
+def test_onnx_ranks_code_like_pytorch(onnx_embedder: Embedder, embedder: Embedder, chunk_texts: list[str]) -> None:
+    code = chunk_texts[: -len(QUERIES)]
+    for query in QUERIES:
+        expected = int(np.argmax(embedder.embed(code) @ embedder.embed_query(query)))
+        assert int(np.argmax(onnx_embedder.embed(code) @ onnx_embedder.embed_query(query))) == expected
+
+
+def test_order_and_batching_do_not_change_vectors(onnx_embedder: Embedder, chunk_texts: list[str]) -> None:
+    together = onnx_embedder.embed(chunk_texts)
+    alone = np.stack([onnx_embedder.embed_query(text) for text in reversed(chunk_texts)])[::-1]
+    assert np.allclose(together, alone, atol=1e-4)
+    assert onnx_embedder.embed([]).shape == (0, 384)
+
+
+def test_the_export_lives_in_the_data_dir_and_is_reused(onnx_embedder: Embedder, onnx_dir: Path) -> None:
+    [folder] = [p for p in onnx_dir.iterdir() if not p.name.startswith(".")]
+    assert (folder / INT8_FILE).is_file() and json.loads((folder / INFO_FILE).read_text())["dimension"] == 384
+    stamp = (folder / INT8_FILE).stat().st_mtime_ns
+    again = Embedder(backend="onnx", onnx_dir=onnx_dir)
+    assert again.dimension == 384 and again.embed(["x"]).shape == (1, 384)
+    assert (folder / INT8_FILE).stat().st_mtime_ns == stamp, "a second embedder must not export again"
+    assert folder.name == export_key(resolve_embedder_path(DEFAULT_EMBEDDER))
+
+
+@pytest.mark.parametrize("recorded", ["onnx", "torch"])
+def test_auto_follows_the_recorded_measurement(onnx_embedder: Embedder, onnx_dir: Path, recorded: str) -> None:
+    [folder] = [p for p in onnx_dir.iterdir() if not p.name.startswith(".")]
+    (folder / "decision-256.json").write_text(json.dumps({"backend": recorded, "speedup": 0.0}))
+    assert Embedder(backend="auto", onnx_dir=onnx_dir).backend == recorded
+
+
+def test_auto_measures_once_and_records_its_choice(onnx_embedder: Embedder, onnx_dir: Path) -> None:
+    [folder] = [p for p in onnx_dir.iterdir() if not p.name.startswith(".")]
+    decision = folder / "decision-64.json"
+    chosen = Embedder(backend="auto", onnx_dir=onnx_dir, max_seq_length=64).backend
+    recorded = json.loads(decision.read_text())
+    assert recorded["backend"] == chosen
+    assert recorded["mean_cosine"] >= 0.99 or chosen == "torch"
+    assert recorded["speedup"] > 0 and recorded["onnx_texts_per_second"] > 0
+
+
+def test_a_failed_export_falls_back_to_pytorch_in_auto_and_is_an_error_in_onnx(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    with caplog.at_level(logging.WARNING):
+        assert Embedder(backend="auto", onnx_dir=blocked).backend == "torch"
+    assert "using PyTorch" in caplog.text
+    with pytest.raises(EmbedderNotFoundError, match="could not be exported to ONNX"):
+        Embedder(backend="onnx", onnx_dir=blocked).embed(["x"])
+    assert Embedder(backend="auto").backend == "torch", "without a folder to export into, PyTorch is used"
