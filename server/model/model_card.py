@@ -27,7 +27,7 @@ TARGETS = {
 }
 
 
-def finalize(out: Path, cases: int = 200, threads: int = 2) -> dict:
+def finalize(out: Path, cases: int = 200, threads: int = 2, note: str | None = None) -> dict:
     """Run the sanity evaluation on `out`, store it in training_metrics.json, write the card."""
     torch.set_num_threads(threads)
     out = Path(out)
@@ -39,6 +39,8 @@ def finalize(out: Path, cases: int = 200, threads: int = 2) -> dict:
     evaluation = run_evaluation(generator, held_out_files(out), cases)
     evaluation["load_seconds"] = round(load_seconds, 3)
     metrics["evaluation"] = evaluation
+    if note:
+        metrics["note"] = note
     metrics_path.write_text(json.dumps(metrics, indent=2, default=str) + "\n")
     (out / "MODEL_CARD.md").write_text(render_card(metrics, out), encoding="utf-8")
     log.info("wrote %s", out / "MODEL_CARD.md")
@@ -120,8 +122,8 @@ Held-out split: a file is held out when `sha256(path)` falls in the lowest
   order (half of those cut at line starts, half at any character), the rest left-to-right.
 - {metrics['steps']} steps of {args['batch_size']} × {args['context']} tokens:
   **{metrics['tokens_seen']:,} tokens seen** ({metrics['epochs']:.2f} epochs),
-  {metrics['train_seconds'] / 60:.0f} minutes on {args['threads']} CPU cores, bf16 autocast
-  ({metrics['tokens_per_second']:.0f} tokens/s).
+  {metrics['train_seconds'] / 60:.0f} minutes with {args['threads']} CPU thread(s), bf16 autocast
+  ({metrics['tokens_per_second']:.0f} tokens/s).{(' ' + metrics['note']) if metrics.get('note') else ''}
 - AdamW (β 0.9/0.95, weight decay {args['weight_decay']}), peak learning rate
   {args['learning_rate']}, {args['warmup_steps']} warm-up steps, cosine decay to
   {args['min_lr_ratio']:.0%}; gradient clipping {args['grad_clip']}; seed {args['seed']}.
@@ -135,7 +137,11 @@ Held-out split: a file is held out when `sha256(path)` falls in the lowest
 
 - Held-out perplexity (left-to-right, {ppl.get('tokens', 0):,} tokens): **{ppl.get('perplexity')}**
   (loss {ppl.get('loss')}).
-- Next-line completion of {fim.get('cases', 0)} random non-blank lines (greedy, one line):
+- Next-line completion of {fim.get('cases', 0)} random non-blank lines (greedy, one line, at most
+  32 new tokens, prompts of up to {args['context']} tokens). Exact match compares the stripped
+  line. Prefix-only prompts end at the last non-blank character before the line (the model
+  writes the newline and indentation, as in training); FIM prompts hold the text before the
+  line, then the text after it, in the template above.
 
 | Prompt | Exact match | Edit similarity | Latency p50 / p95 (ms) |
 |---|---|---|---|
@@ -171,9 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--note", default=None, help="a sentence about the run, for the card")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    finalize(args.out, args.cases, args.threads)
+    finalize(args.out, args.cases, args.threads, args.note)
     return 0
 
 
