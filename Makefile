@@ -37,6 +37,11 @@ bench: install
 	$(BIN)/python tests/benchmarks/bench_search_quality.py
 	$(BIN)/python tests/benchmarks/bench_indexing.py
 	$(BIN)/python tests/benchmarks/bench_search_latency.py
+	$(BIN)/python tests/benchmarks/bench_embeddings.py
+	$(BIN)/python tests/benchmarks/bench_guards.py
+	$(BIN)/python tests/benchmarks/bench_completion.py
+	$(BIN)/python tests/benchmarks/bench_lsp.py
+	$(BIN)/python tests/benchmarks/bench_default_model.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

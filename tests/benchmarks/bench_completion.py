@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--samples", type=int, default=120, help="held-out samples to evaluate")
     parser.add_argument("--latency-requests", type=int, default=40)
+    parser.add_argument("--latency-only", action="store_true", help="skip adapter training and evaluation")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="copilot-index-completion-") as tmp:
         root, data = Path(tmp) / "repo", Path(tmp) / "data"
@@ -81,6 +82,8 @@ def main() -> None:
         p50, p95, n = latency(engine, root, args.latency_requests)
         print(f"single-line completion with retrieval, default model, warm: p50 {p50:.0f} ms, p95 {p95:.0f} ms "
               f"over {n} requests (targets 150 / 400 ms)")
+        if args.latency_only:
+            return
         started = time.monotonic()
         report = train_adapter(repo, data, config, AdapterArgs(max_minutes=args.minutes, max_steps=args.steps),
                                max_eval=args.samples)
