@@ -93,8 +93,10 @@ class ChunkStore:
     # -- setup -----------------------------------------------------------------------------------
 
     def _check_identity(self) -> None:
-        app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        # One statement, so both values come from the same snapshot (another process may be creating it).
+        app_id, tables = self.conn.execute(
+            "SELECT (SELECT application_id FROM pragma_application_id), (SELECT count(*) FROM sqlite_master)"
+        ).fetchone()
         if app_id != APPLICATION_ID and tables:
             raise IndexCorruptError(
                 f"{self.path} is not a copilot-index database (it belongs to another program); {_rebuild_hint(self.path)}."
