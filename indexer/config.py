@@ -63,7 +63,7 @@ class SectionConfig:
                 config._warn(f"{source}: unknown setting {cls.SECTION}.{key} is ignored.")
                 continue
             default = getattr(config, name)
-            coerced = _coerce(value, default)
+            coerced = coerce_value(value, default)
             if coerced is None:
                 config._warn(
                     f"{source}: {cls.SECTION}.{key} = {value!r} is not a valid "
@@ -145,7 +145,7 @@ class IndexConfig(SectionConfig):
             self.window_overlap = min(10, self.window_lines - 1)
 
 
-def _coerce(value: Any, default: Any) -> Any:
+def coerce_value(value: Any, default: Any) -> Any:
     """Return `value` converted to the type of `default`, or None when it does not fit."""
     if isinstance(default, bool):
         return value if isinstance(value, bool) else None
@@ -158,4 +158,6 @@ def _coerce(value: Any, default: Any) -> Any:
         return value if isinstance(value, str) and (value.strip() or not default) else None
     if isinstance(default, list):
         return list(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+    if isinstance(default, dict):
+        return dict(value) if isinstance(value, dict) else None
     return None

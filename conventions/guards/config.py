@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from copilot_index.indexer.config import CONFIG_FILE
+from copilot_index.indexer.config import CONFIG_FILE, coerce_value
 
 from .base import ACTIONS, SEVERITIES
 
@@ -139,30 +139,12 @@ def structure(target: Any, data: dict[str, Any], prefix: str, source: str, warni
             else:
                 _warn(warnings, f"{source}: {where} must be a table; using the defaults.")
             continue
-        coerced = coerce(value, default)
+        coerced = coerce_value(value, default)
         if coerced is None:
             _warn(warnings, f"{source}: {where} = {value!r} is not a valid {type(default).__name__}; "
                   f"using the default {default!r}.")
             continue
         setattr(target, name, coerced)
-
-
-def coerce(value: Any, default: Any) -> Any:
-    """`value` as the type of `default`, or None when it does not fit."""
-    if isinstance(default, bool):
-        return value if isinstance(value, bool) else None
-    if isinstance(default, int):
-        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-    if isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
-        return float(value) if ok else None
-    if isinstance(default, str):
-        return value if isinstance(value, str) else None
-    if isinstance(default, list):
-        return list(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
-    if isinstance(default, dict):
-        return dict(value) if isinstance(value, dict) else None
-    return None
 
 
 def _warn(warnings: list[str], message: str) -> None:
