@@ -163,8 +163,13 @@ class Chunker:
         return self._queries[language]
 
 
+QUERY_SHARED_WITH = {"tsx": "typescript"}
+"""Grammars whose definitions have the same node shapes share one query file."""
+
+
 def _load_query(language: str) -> Query | None:
-    resource = resources.files(__package__).joinpath("queries").joinpath(f"{language}.scm")
+    name = QUERY_SHARED_WITH.get(language, language)
+    resource = resources.files(__package__).joinpath("queries").joinpath(f"{name}.scm")
     try:
         if not resource.is_file():
             return None

@@ -1,4 +1,4 @@
-; Definition-level chunks for TypeScript.
+; Definition-level chunks for TypeScript (and TSX, whose definitions have the same shapes).
 
 (function_declaration
   name: (identifier) @name) @definition.function
