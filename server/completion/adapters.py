@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,5 +172,4 @@ def _manifest(repo: RepoInfo, generator: LoadedGenerator, samples: SampleSet, ar
         "hyperparameters": dataclasses.asdict(args),
         "metrics": report.metrics,
         "training": report.training,
-        "seconds": time.time(),
     }

@@ -41,6 +41,7 @@ class CompletionEngine:
         backend: Backend | None = None,
         adapter: str | None = None,
         use_adapter: bool = True,
+        guard: bool = True,
     ) -> None:
         self.repo = repo
         self.data_dir = data_dir
@@ -48,6 +49,8 @@ class CompletionEngine:
         self._backend = backend
         self._adapter = adapter
         self.use_adapter = use_adapter
+        self.guard = guard
+        """Run the guards here; a caller that guards suggestions itself (the language server) turns this off."""
         self._search: HybridSearch | None = None
         self._store: ChunkStore | None = None
         self._lock = threading.Lock()
@@ -134,7 +137,7 @@ class CompletionEngine:
             sources=[Source(s.path, s.start_line, s.end_line) for s in prompt.snippets],
             stop_reason=generated.stop_reason,
         )
-        if text.strip():
+        if self.guard and text.strip():
             verdict = self.guards().check(Suggestion(
                 text, request.text, request.line, request.character, language or "text", request.path,
                 sources=[(s.path, s.start_line, s.end_line) for s in prompt.snippets],
@@ -146,6 +149,8 @@ class CompletionEngine:
                 result.completion = ""
             else:
                 self.cache.put(request.path, prefix, suffix, text)
+        elif text.strip():
+            self.cache.put(request.path, prefix, suffix, text)
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -159,6 +164,13 @@ class CompletionEngine:
         except Exception:  # a failing retrieval must never fail the completion
             log.exception("context retrieval failed; completing without it")
             return []
+
+    def reopen_index(self) -> None:
+        """Forget the open index (after a rebuild replaced the file); the loaded model is kept."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+            self._store, self._search, self._guards = None, None, None
 
     def close(self) -> None:
         if self._store is not None:

@@ -65,7 +65,8 @@ class Project:
             if self._engine is None:
                 from copilot_index.server.completion.engine import CompletionEngine
 
-                self._engine = CompletionEngine(self.repo, self.data_dir, self.settings.completion)
+                # The server guards every suggestion itself (see guarding.py), so the engine does not.
+                self._engine = CompletionEngine(self.repo, self.data_dir, self.settings.completion, guard=False)
             return self._engine
 
     @engine.setter
@@ -101,16 +102,9 @@ class Project:
         self.settings = settings
 
     def reopen_index(self) -> None:
-        """After a rebuild the old database file is gone: a fresh engine opens the new one (keeping a
-        loaded model; CompletionEngine has no public way to drop only its index yet)."""
-        old = self._engine
-        if old is None:
-            return
-        from copilot_index.server.completion.engine import CompletionEngine
-
-        self._engine = CompletionEngine(self.repo, self.data_dir, self.settings.completion,
-                                        backend=getattr(old, "_backend", None))
-        old.close()
+        """After a rebuild the old database file is gone: the engine reopens the new one, keeping its model."""
+        if self._engine is not None:
+            self._engine.reopen_index()
 
     def reload_model(self) -> None:
         """Drop the engine; the next completion builds a new one (and loads the model and active adapter)."""
