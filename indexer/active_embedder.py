@@ -57,3 +57,8 @@ def write_active(data_dir: Path, embedder: str, configured: str, version: str) -
     tmp = path.with_name(f".{ACTIVE_FILE}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"embedder": embedder, "configured": configured, "version": version}, indent=2) + "\n")
     os.replace(tmp, path)
+
+
+def clear_active(data_dir: Path) -> None:
+    """Go back to the configured embedder: forget the promoted one (its folder is kept)."""
+    active_path(data_dir).unlink(missing_ok=True)

@@ -82,6 +82,23 @@ class EmbedderRegistry:
         data = json.loads((self.root / version / MANIFEST).read_text(encoding="utf-8"))
         return Lineage(**data)
 
+    def root_embedder(self, version: str) -> str:
+        """The configured embedder a version descends from, following trained-from-trained chains."""
+        seen: set[str] = set()
+        base = self.load(version).base_embedder
+        while (parent := self._version_of(base)) is not None and parent not in seen:
+            seen.add(parent)
+            base = self.load(parent).base_embedder
+        return base
+
+    def _version_of(self, model_id: str) -> str | None:
+        """The version whose model folder is `model_id`, if it is one of this registry's."""
+        path = Path(model_id)
+        inside = path.parent.parent.resolve() == self.root.resolve()
+        if path.name != MODEL_DIR or not inside or not _VERSION.match(path.parent.name):
+            return None
+        return path.parent.name if (path.parent / MANIFEST).is_file() else None
+
     def versions(self) -> list[str]:
         if not self.root.is_dir():
             return []

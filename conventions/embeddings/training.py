@@ -41,6 +41,8 @@ class TrainingArgs:
     """Tokens of code read while training (queries are short); indexing keeps its own limit."""
     scale: float = 20.0
     """Inverse temperature of the in-batch softmax."""
+    hard_negatives: bool = False
+    """Add one keyword-search hard negative per pair (triplets; each step reads a third more text)."""
     seed: int = 0
 
 
@@ -51,29 +53,57 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)
 
 
-def plan_batches(pairs: Sequence[Pair], batch_size: int, rng: random.Random) -> list[list[Pair]]:
-    """Shuffled batches in which no query text and no code text appears twice."""
-    pending = list(pairs)
+def plan_batches(
+    pairs: Sequence[Pair], batch_size: int, rng: random.Random, negatives: Sequence[str] | None = None
+) -> list[list[int]]:
+    """Shuffled batches (indices into `pairs`) in which no query text and no code text appears twice.
+
+    With `negatives` (one per pair), a pair's negative is also never another pair's code in its batch,
+    where it would be that pair's right answer scored as wrong.
+    """
+    pending = list(range(len(pairs)))
     rng.shuffle(pending)
-    batches: list[list[Pair]] = []
+    batches: list[list[int]] = []
     while len(pending) >= 2:
-        batch: list[Pair] = []
+        batch: list[int] = []
         queries: set[str] = set()
         codes: set[str] = set()
-        rest: list[Pair] = []
-        for pair in pending:
+        negs: set[str] = set()
+        rest: list[int] = []
+        for i in pending:
+            pair = pairs[i]
             query = " ".join(pair.query.lower().split())
-            if len(batch) < batch_size and query not in queries and pair.positive not in codes:
-                batch.append(pair)
+            negative = negatives[i] if negatives is not None else None
+            fits = len(batch) < batch_size and query not in queries and pair.positive not in codes
+            if fits and negative is not None:
+                fits = negative not in codes and pair.positive not in negs
+            if fits:
+                batch.append(i)
                 queries.add(query)
                 codes.add(pair.positive)
+                if negative is not None:
+                    negs.add(negative)
             else:
-                rest.append(pair)
+                rest.append(i)
         if len(batch) < 2:
             break
         batches.append(batch)
         pending = rest
     return batches
+
+
+def with_negatives(pairs: Sequence[Pair], rng: random.Random) -> list[str]:
+    """A hard negative (keyword search) for every pair, or a random other code text where there is none."""
+    from .negatives import hard_negatives
+
+    found = hard_negatives(pairs)
+    pool = sorted({p.positive for p in pairs})
+    filled: list[str] = []
+    for pair, negative in zip(pairs, found, strict=True):
+        while negative is None or negative == pair.positive:
+            negative = rng.choice(pool) if len(pool) > 1 else pair.positive + "\n"
+        filled.append(negative)
+    return filled
 
 
 def load_trainable(path: str):  # type: ignore[no-untyped-def]
@@ -91,7 +121,8 @@ def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: Progre
     progress = progress or (lambda description, done, total: None)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    batches = [b for _ in range(max(1, args.epochs)) for b in plan_batches(pairs, args.batch_size, rng)]
+    negatives = with_negatives(pairs, rng) if args.hard_negatives else None
+    batches = [b for _ in range(max(1, args.epochs)) for b in plan_batches(pairs, args.batch_size, rng, negatives)]
     if args.max_steps is not None:
         batches = batches[: args.max_steps]
     planned = max(1, len(batches))
@@ -106,9 +137,10 @@ def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: Progre
     model.train()
     try:
         for step, batch in enumerate(batches, 1):
-            queries = model.preprocess([p.query for p in batch])
-            codes = model.preprocess([p.positive for p in batch])
-            loss = loss_fn([queries, codes], torch.empty(0))
+            columns = [[pairs[i].query for i in batch], [pairs[i].positive for i in batch]]
+            if negatives is not None:
+                columns.append([negatives[i] for i in batch])
+            loss = loss_fn([model.preprocess(texts) for texts in columns], torch.empty(0))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()

@@ -35,12 +35,27 @@ def register(sub: Any) -> None:
                    help="share of files held out for evaluation (default: 0.15)")
     p.add_argument("--max-commits", type=int, default=500, help="recent commits whose messages are mined (default: 500)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--hard-negatives", action="store_true",
+                   help="add a keyword-search hard negative to every pair (slower steps)")
     p.add_argument("--no-reembed", action="store_true",
                    help="promote without re-embedding the index (the next `index --rebuild` does it)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for a running indexer before re-embedding")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
     p.set_defaults(handler=cmd_train_embeddings)
+
+    p = sub.add_parser(
+        "embedders",
+        help="list the trained embedders, or switch to one of them or back to the base",
+        description="List the configured base embedder and every trained version with its held-out scores. "
+        "--use re-embeds the index with the chosen one (atomically) and makes it the active embedder.",
+    )
+    p.add_argument("--repo", default=".", help="repository (default: .)")
+    p.add_argument("--use", metavar="VERSION", help='"base" for the configured embedder, or a version such as v002')
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for a running indexer before re-embedding")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_embedders)
 
 
 def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
@@ -56,6 +71,7 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         seed=args.seed,
+        hard_negatives=args.hard_negatives,
     )
     return TrainEmbeddingsOptions(
         training=training,
@@ -78,6 +94,38 @@ def cmd_train_embeddings(args: argparse.Namespace, console: Console) -> int:
         console.json(report.as_json())
     else:
         _print_report(console, report)
+    return 0
+
+
+def cmd_embedders(args: argparse.Namespace, console: Console) -> int:
+    from copilot_index.conventions.embeddings.switch import list_embedders, use_embedder
+
+    repo = resolve_repo(args.repo)
+    config = IndexConfig.load(repo.root)
+    data_dir = data_dir_for(repo, args)
+    if args.use:
+        with console.progress() as progress:
+            summary = use_embedder(data_dir, config, args.use, progress, args.wait)
+        if console.json_mode:
+            console.json(summary.as_json())
+        else:
+            done = f"; re-embedded {summary.reembedded_chunks} chunks" if summary.reembedded_chunks else ""
+            console.out.print(f"Active embedder: {summary.version} ({summary.active}){done}.", markup=False)
+        return 0
+    rows = list_embedders(data_dir, config)
+    if console.json_mode:
+        console.json({"embedders": rows})
+        return 0
+    table = Table(title="embedders")
+    for column in ("", "version", "held-out MRR@10", "promoted", "created", "embedder"):
+        table.add_column(column)
+    for row in rows:
+        scores = (f"{row['base_mrr@10']:.4f} -> {row['trained_mrr@10']:.4f}"
+                  if row["trained_mrr@10"] is not None else "")
+        promoted = "" if row["promoted"] is None else ("yes" if row["promoted"] else "no")
+        table.add_row("*" if row["active"] else "", row["version"], scores, promoted, row["created_at"] or "",
+                      row["embedder"])
+    console.out.print(table)
     return 0
 
 

@@ -77,7 +77,7 @@ def embed_in_turns(embedders: dict[str, Embedder], texts: list[str]) -> tuple[di
     return vectors, {name: len(texts) / s for name, s in seconds.items()}
 
 
-def run(work: Path, n_queries: int, minutes: float) -> dict[str, object]:
+def run(work: Path, n_queries: int, minutes: float, hard_negatives: bool = False) -> dict[str, object]:
     queries = evalset.build(work, max_queries=n_queries)
     root = work / "repo"
     chunks = repo_chunks(root)
@@ -97,7 +97,8 @@ def run(work: Path, n_queries: int, minutes: float) -> dict[str, object]:
     base = scores["torch-fp32"]["mrr@10"]
 
     started = time.monotonic()
-    options = TrainEmbeddingsOptions(training=TrainingArgs(max_seconds=minutes * 60, epochs=3))
+    options = TrainEmbeddingsOptions(training=TrainingArgs(max_seconds=minutes * 60, epochs=3,
+                                                                hard_negatives=hard_negatives))
     report = train_embeddings(resolve_repo(root), work / "data", config, options)
     train_minutes = (time.monotonic() - started) / 60
     trained_id = active_embedder_id(work / "data", config.embedder)
@@ -109,6 +110,7 @@ def run(work: Path, n_queries: int, minutes: float) -> dict[str, object]:
         "recall@10": {k: round(v["recall@10"], 4) for k, v in scores.items()},
         "train_embeddings": report.as_json(),
         "train_minutes": round(train_minutes, 2),
+        "hard_negatives": hard_negatives,
     }
     if report.promoted:
         trained = Embedder(trained_id, max_seq_length=config.max_seq_length)
@@ -128,12 +130,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--minutes", type=float, default=6.0, help="training time budget (default: 6)")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
+    parser.add_argument("--hard-negatives", action="store_true", help="train with keyword-search hard negatives")
     args = parser.parse_args()
     if args.work:
-        result = run(args.work, args.queries, args.minutes)
+        result = run(args.work, args.queries, args.minutes, args.hard_negatives)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            result = run(Path(tmp), args.queries, args.minutes)
+            result = run(Path(tmp), args.queries, args.minutes, args.hard_negatives)
     print(json.dumps(result, indent=2))
     mrr10 = result["mrr@10"]
     assert isinstance(mrr10, dict)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from embedding_repo import build_shop
 
-from copilot_index.conventions.embeddings.pairs import PairMiner
+from copilot_index.conventions.embeddings.negatives import hard_negatives
+from copilot_index.conventions.embeddings.pairs import Pair, PairMiner
 from copilot_index.conventions.embeddings.registry import EmbedderRegistry, Lineage
 from copilot_index.conventions.embeddings.run import (
     NotEnoughPairsError,
@@ -25,6 +26,7 @@ from copilot_index.conventions.embeddings.training import (
     mrr_at_k,
     plan_batches,
     should_promote,
+    with_negatives,
 )
 from copilot_index.indexer.active_embedder import active_embedder_id, active_path
 from copilot_index.indexer.config import DEFAULT_EMBEDDER, IndexConfig
@@ -47,9 +49,49 @@ def test_batches_never_repeat_a_query_or_a_code_text(repo) -> None:  # type: ign
     pairs = PairMiner(resolve_repo(repo.root)).mine()
     import random
 
-    for batch in plan_batches(pairs, 4, random.Random(0)):
-        assert len({p.query.lower() for p in batch}) == len(batch)
-        assert len({p.positive for p in batch}) == len(batch)
+    negatives = with_negatives(pairs, random.Random(0))
+    assert all(negative != pair.positive for pair, negative in zip(pairs, negatives, strict=True))
+    for plan in (plan_batches(pairs, 4, random.Random(0)), plan_batches(pairs, 4, random.Random(0), negatives)):
+        assert plan and sum(len(b) for b in plan) >= len(pairs) // 2
+        for batch in plan:
+            assert len({pairs[i].query.lower() for i in batch}) == len(batch)
+            assert len({pairs[i].positive for i in batch}) == len(batch)
+    for batch in plan:  # the last plan has negatives: none is another pair's right answer in its batch
+        assert not {negatives[i] for i in batch} & {pairs[i].positive for i in batch}
+
+
+def test_hard_negatives_share_words_with_the_query_but_are_other_code() -> None:
+    pairs = [
+        Pair("remove an item from the cart", "def remove_item(cart, item):\n    cart.items.remove(item)", "cart.py",
+             "docstring"),
+        Pair("add an item to the cart", "def add_item(cart, item):\n    cart.items.append(item)", "cart.py", "docstring"),
+        Pair("remove a user account", "def delete_account(user):\n    user.active = False", "users.py", "docstring"),
+        Pair("cart item removal history", "def removal_log(cart):\n    return cart.item_history", "audit.py", "docstring"),
+        Pair("parse a date", "def parse_date(text):\n    return date.fromisoformat(text)", "dates.py", "docstring"),
+    ]
+    found = hard_negatives(pairs)
+    # The best keyword match from another file (same-file code is often the answer's own helper).
+    assert found[0] == pairs[3].positive
+    assert found[3] == pairs[0].positive
+    assert found[4] is None  # no other code shares a word with "parse a date"
+    assert all(negative != pair.positive for pair, negative in zip(pairs, found, strict=True))
+
+
+def test_training_with_hard_negatives_reads_triplets(repo) -> None:  # type: ignore[no-untyped-def]
+    build_shop(repo)
+    pairs = PairMiner(resolve_repo(repo.root)).mine()
+    model = load_trainable(resolve_embedder_path(DEFAULT_EMBEDDER))
+    seen: list[int] = []
+    original = model.preprocess
+
+    def counting(texts):  # type: ignore[no-untyped-def]
+        seen.append(len(texts))
+        return original(texts)
+
+    model.preprocess = counting
+    result = fine_tune(model, pairs, TrainingArgs(max_steps=2, batch_size=4, hard_negatives=True))
+    assert result.steps == 2 and all(np.isfinite(result.losses))
+    assert len(seen) == 6  # query, code and negative columns per step
 
 
 def test_a_few_training_steps_change_the_model(repo) -> None:  # type: ignore[no-untyped-def]
@@ -84,15 +126,20 @@ def test_promotion_refuses_a_worse_model(repo, data_dir: Path, run_index) -> Non
     store.close()
 
 
-def test_promoting_stores_the_model_re_embeds_and_activates_it(repo, data_dir: Path, run_index) -> None:  # type: ignore[no-untyped-def]
+def _promote_trained(repo, data_dir: Path, run_index, metrics: dict[str, float]):  # type: ignore[no-untyped-def]
+    """Index the shop, fine-tune MiniLM a few steps on it and promote the result as the next version."""
     build_shop(repo)
     run_index(repo.root)
     model = load_trainable(resolve_embedder_path(DEFAULT_EMBEDDER))
     fine_tune(model, PairMiner(resolve_repo(repo.root)).mine(), FEW_STEPS)
     registry = EmbedderRegistry(data_dir)
     version, _ = registry.new_version()
-    lineage = Lineage(version, DEFAULT_EMBEDDER, "0" * 64, None, "1" * 64, {}, {}, {"trained_mrr@10": 1.0}, True, "now")
-    summary = promote(data_dir, registry, lineage, model, IndexConfig())
+    lineage = Lineage(version, DEFAULT_EMBEDDER, "0" * 64, None, "1" * 64, {}, {}, metrics, True, "now")
+    return registry, version, promote(data_dir, registry, lineage, model, IndexConfig())
+
+
+def test_promoting_stores_the_model_re_embeds_and_activates_it(repo, data_dir: Path, run_index) -> None:  # type: ignore[no-untyped-def]
+    registry, version, summary = _promote_trained(repo, data_dir, run_index, {"trained_mrr@10": 1.0})
     model_id = str(registry.model_dir(version))
     assert summary is not None and summary.embedder == model_id and summary.chunks > 0
     assert active_embedder_id(data_dir, DEFAULT_EMBEDDER) == model_id
@@ -139,3 +186,48 @@ def test_cli_rejects_bad_input_in_one_sentence(repo, tmp_path: Path, capsys: pyt
         train_embeddings(resolve_repo(repo.root), tmp_path / "d")
     assert main(["--data-dir", str(tmp_path / "d"), "train-embeddings", "--repo", str(repo.root)]) == 2
     assert "yields only 0 training" in capsys.readouterr().err
+
+
+def test_embedders_lists_versions_and_switches_back_to_the_base_and_forth(  # type: ignore[no-untyped-def]
+    repo, data_dir: Path, run_index, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry, version, _ = _promote_trained(repo, data_dir, run_index, {"base_mrr@10": 0.5, "trained_mrr@10": 0.75})
+    refused, _ = registry.new_version()  # a refused attempt keeps its manifest, not its weights
+    registry.save(Lineage(refused, str(registry.model_dir(version)), "0" * 64, None, "2" * 64, {}, {}, {}, False, "now"))
+    assert registry.root_embedder(refused) == DEFAULT_EMBEDDER
+    trained = str(registry.model_dir(version))
+    cli = ["--data-dir", str(data_dir), "embedders", "--repo", str(repo.root), "--json"]
+
+    def index_embedder() -> str:
+        store = open_existing_store(data_dir, repo.root)
+        try:
+            return str(store.get_meta("embedder"))
+        finally:
+            store.close()
+
+    assert main(cli) == 0
+    rows = {row["version"]: row for row in json.loads(capsys.readouterr().out)["embedders"]}
+    assert set(rows) == {"base", version, refused}
+    assert rows[version]["active"] and not rows["base"]["active"]
+    assert rows[version]["trained_mrr@10"] == 0.75 and rows[version]["usable"]
+    assert not rows[refused]["usable"] and rows[refused]["promoted"] is False
+
+    assert main([*cli, "--use", "base"]) == 0
+    switched = json.loads(capsys.readouterr().out)
+    assert switched["previous"] == trained and switched["active"] == DEFAULT_EMBEDDER
+    assert switched["reembedded_chunks"] > 0
+    assert not active_path(data_dir).exists() and index_embedder() == DEFAULT_EMBEDDER
+    store = open_existing_store(data_dir, repo.root)
+    try:  # the base vectors are back: the index answers with the configured embedder
+        results = HybridSearch(store, Embedder(DEFAULT_EMBEDDER)).query("remove an item from the cart", k=3, mode="dense")
+        assert results and results[0].path == "shop/cart.py"
+    finally:
+        store.close()
+
+    assert main([*cli, "--use", refused]) == 2
+    assert "was not promoted" in capsys.readouterr().err
+    assert main([*cli, "--use", "v099"]) == 2
+    assert f"choose one of: base, {version}" in capsys.readouterr().err
+    assert main([*cli, "--use", version]) == 0
+    assert json.loads(capsys.readouterr().out)["active"] == trained
+    assert active_embedder_id(data_dir, DEFAULT_EMBEDDER) == trained and index_embedder() == trained

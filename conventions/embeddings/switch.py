@@ -1,0 +1,113 @@
+"""List the repository's trained embedders and switch between them, or back to the configured base.
+
+Switching re-embeds the index with the chosen embedder (atomically: searches keep working on the old
+vectors until the new ones are complete) and then records the choice in `embedders/active.json`.
+Going back to the base removes the record, so the configured `index.embedder` applies again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copilot_index.indexer.active_embedder import active_embedder_id, clear_active, write_active
+from copilot_index.indexer.config import IndexConfig
+from copilot_index.indexer.embedder import Embedder
+from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.indexer.store import DB_NAME
+
+from .reembed import reembed_index
+from .registry import EmbedderRegistry
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int], None]
+BASE = "base"
+"""The name that selects the configured embedder (`index.embedder`)."""
+
+
+class UnknownEmbedderError(CopilotIndexError):
+    """The requested embedder version does not exist or kept no weights."""
+
+
+@dataclass
+class SwitchSummary:
+    previous: str
+    active: str
+    version: str
+    """The version now active, or "base"."""
+    reembedded_chunks: int | None
+    """Chunks re-embedded (None when there is no index yet, or nothing changed)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"previous": self.previous, "active": self.active, "version": self.version,
+                "reembedded_chunks": self.reembedded_chunks}
+
+
+def list_embedders(data_dir: Path, config: IndexConfig) -> list[dict[str, Any]]:
+    """The base embedder and every trained version, with scores and which one is active."""
+    registry = EmbedderRegistry(data_dir)
+    active = active_embedder_id(data_dir, config.embedder)
+    rows: list[dict[str, Any]] = [{"version": BASE, "embedder": config.embedder, "promoted": None,
+                                   "usable": True, "active": active == config.embedder, "base_mrr@10": None,
+                                   "trained_mrr@10": None, "created_at": None}]
+    for version in registry.versions():
+        lineage = registry.load(version)
+        model = registry.model_dir(version)
+        rows.append({
+            "version": version,
+            "embedder": str(model),
+            "promoted": lineage.promoted,
+            "usable": model.is_dir() and registry.root_embedder(version) == config.embedder,
+            "active": active == str(model),
+            "base_mrr@10": _rounded(lineage.metrics.get("base_mrr@10")),
+            "trained_mrr@10": _rounded(lineage.metrics.get("trained_mrr@10")),
+            "created_at": lineage.created_at,
+        })
+    return rows
+
+
+def use_embedder(
+    data_dir: Path,
+    config: IndexConfig,
+    target: str,
+    progress: ProgressCallback | None = None,
+    lock_wait_seconds: float = 0.0,
+) -> SwitchSummary:
+    """Make `target` ("base" or a version such as "v002") the embedder of the index in `data_dir`."""
+    previous = active_embedder_id(data_dir, config.embedder)
+    model_id = config.embedder if target == BASE else _trained_model(data_dir, config, target)
+    reembedded = None
+    if model_id != previous and (data_dir / DB_NAME).is_file():
+        embedder = Embedder(model_id, max_seq_length=config.max_seq_length, batch_size=config.batch_size)
+        reembedded = reembed_index(data_dir, embedder, progress, lock_wait_seconds).chunks
+    if target == BASE:
+        clear_active(data_dir)
+    else:
+        write_active(data_dir, model_id, config.embedder, target)
+    log.info("the active embedder is now %s (was %s)", model_id, previous)
+    return SwitchSummary(previous, model_id, target, reembedded)
+
+
+def _trained_model(data_dir: Path, config: IndexConfig, version: str) -> str:
+    registry = EmbedderRegistry(data_dir)
+    versions = registry.versions()
+    usable = [v for v in versions if registry.model_dir(v).is_dir()]
+    choices = ", ".join([BASE, *usable])
+    if version not in versions:
+        raise UnknownEmbedderError(f"There is no trained embedder {version!r}; choose one of: {choices}.")
+    if version not in usable:
+        raise UnknownEmbedderError(
+            f"{version} was not promoted, so its weights were not kept; choose one of: {choices}.")
+    if registry.root_embedder(version) != config.embedder:
+        raise UnknownEmbedderError(
+            f"{version} was trained from another embedder than the configured {config.embedder}; "
+            "set index.embedder back to it first.")
+    return str(registry.model_dir(version))
+
+
+def _rounded(value: Any) -> float | None:
+    return round(float(value), 4) if isinstance(value, int | float) else None
