@@ -67,6 +67,10 @@ class HybridSearch:
             self._last_query = (text, self.embedder.embed_query(text).astype(np.float32).tobytes())
         return self._last_query[1]
 
+    def query_embedding(self, text: str) -> np.ndarray:
+        """The (cached) embedding of a query text, as the dense search uses it."""
+        return np.frombuffer(self._query_vector(text), dtype=np.float32)
+
     def query(
         self,
         text: str,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from copilot_index.indexer.search import HybridSearch
+
+from .overlay import UnsavedBuffers
 
 log = logging.getLogger(__name__)
 
@@ -44,31 +46,50 @@ def build_query(prefix: str, suffix: str, lines_before: int = 12) -> str:
 class ContextRetriever:
     """Finds code elsewhere in the repository that helps complete the cursor's position."""
 
-    def __init__(self, search: HybridSearch, *, candidates: int = 8) -> None:
+    def __init__(self, search: HybridSearch, *, candidates: int = 8, buffers: UnsavedBuffers | None = None) -> None:
         self.search = search
         self.candidates = candidates
+        self.buffers = buffers or UnsavedBuffers()
 
     def retrieve(
-        self, path: str, prefix: str, suffix: str, token_budget: int, count_tokens: Callable[[str], int]
+        self,
+        path: str,
+        prefix: str,
+        suffix: str,
+        token_budget: int,
+        count_tokens: Callable[[str], int],
+        unsaved: Sequence[tuple[str, str]] = (),
     ) -> list[Snippet]:
-        """Snippets from other files, best first, deduplicated, cut to `token_budget` tokens in all."""
+        """Snippets from other files, best first, deduplicated, cut to `token_budget` tokens in all.
+
+        `unsaved` holds (path, text) of open documents with unsaved changes: their text replaces the
+        index's stale copy of those files.
+        """
         if token_budget <= 0:
             return []
         query = build_query(prefix, suffix)
         if not query.strip():
             return []
-        results = self.search.query(query, k=self.candidates + 4)
+        stale = {p for p, _ in unsaved}
+        found = [Snippet(r.path, r.start_line, r.end_line, r.text, r.score)
+                 for r in self.search.query(query, k=self.candidates + 4) if r.path not in stale]
+        others = [(p, text) for p, text in unsaved if p != path]
+        if others:
+            scored = self.buffers.score(others, query, self.search.query_embedding(query), self.search.embedder.embed,
+                                        self.search.dense_weight, self.candidates)
+            found += [Snippet(c.path, c.start_line, c.end_line, c.text, score) for c, score in scored]
+            found.sort(key=lambda s: -s.score)
         chosen: list[Snippet] = []
         seen_text: set[str] = set()
         used = 0
-        for r in results:
-            if r.path == path or r.text.strip() in seen_text:
+        for snippet in found:
+            if snippet.path == path or snippet.text.strip() in seen_text:
                 continue
-            cost = count_tokens(r.text) + 8
+            cost = count_tokens(snippet.text) + 8
             if used + cost > token_budget:
                 continue  # a smaller one further down may still fit
-            seen_text.add(r.text.strip())
-            chosen.append(Snippet(r.path, r.start_line, r.end_line, r.text, r.score))
+            seen_text.add(snippet.text.strip())
+            chosen.append(snippet)
             used += cost
             if len(chosen) >= self.candidates:
                 break

@@ -23,6 +23,7 @@ from .backends import Backend, OpenAIBackend, TransformersBackend
 from .cache import SuggestionCache
 from .config import CompletionConfig
 from .context import ContextRetriever, Snippet
+from .overlay import UnsavedBuffers
 from .prompt import Budgets, assemble
 from .request import CompletionRequest, CompletionResult, Source, cut_block, wants_block
 
@@ -56,6 +57,7 @@ class CompletionEngine:
         self._lock = threading.Lock()
         self._guards: GuardPipeline | None = None
         self.cache = SuggestionCache()
+        self.buffers = UnsavedBuffers()
 
     # -- lazily built parts ----------------------------------------------------------------------------
 
@@ -124,7 +126,7 @@ class CompletionEngine:
         snippets: list[Snippet] = []
         use_retrieval = self.config.retrieval if retrieval is None else retrieval
         if use_retrieval:
-            snippets = self._retrieve(request.path, prefix, suffix, budgets.split(window)[2], backend)
+            snippets = self._retrieve(request, prefix, suffix, budgets.split(window)[2], backend)
         language = language_for_path(request.path)
         prompt = assemble(backend.template, request.path, language, prefix, suffix, snippets, window,
                           backend.count_tokens, budgets)
@@ -154,13 +156,15 @@ class CompletionEngine:
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
-    def _retrieve(self, path: str, prefix: str, suffix: str, budget: int, backend: Backend) -> list[Snippet]:
+    def _retrieve(
+        self, request: CompletionRequest, prefix: str, suffix: str, budget: int, backend: Backend
+    ) -> list[Snippet]:
         search = self.search()
         if search is None:
             return []
         try:
-            retriever = ContextRetriever(search, candidates=self.config.retrieval_snippets)
-            return retriever.retrieve(path, prefix, suffix, budget, backend.count_tokens)
+            retriever = ContextRetriever(search, candidates=self.config.retrieval_snippets, buffers=self.buffers)
+            return retriever.retrieve(request.path, prefix, suffix, budget, backend.count_tokens, request.unsaved)
         except Exception:  # a failing retrieval must never fail the completion
             log.exception("context retrieval failed; completing without it")
             return []

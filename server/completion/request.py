@@ -22,6 +22,8 @@ class CompletionRequest:
     character: int
     multiline: bool | None = None
     """None: decide from the cursor (a fresh line after a block opener completes a block)."""
+    unsaved: tuple[tuple[str, str], ...] = ()
+    """(path, text) of other open documents with unsaved changes; for retrieval they replace the index's copy."""
 
     @classmethod
     def from_json(cls, data: Any) -> CompletionRequest:
@@ -36,7 +38,7 @@ class CompletionRequest:
             raise BadRequestError("line and character must be integers (0-based, as in LSP).")
         multiline = data.get("multiline")
         return cls(data["path"], data["text"], data["line"], data["character"],
-                   multiline if isinstance(multiline, bool) else None)
+                   multiline if isinstance(multiline, bool) else None, _unsaved(data.get("unsaved")))
 
     def split(self) -> tuple[str, str]:
         """(prefix, suffix) of the document at the cursor; raises BadRequestError when out of range."""
@@ -52,6 +54,17 @@ class CompletionRequest:
             )
         offset = sum(len(line) + 1 for line in lines[: self.line]) + self.character
         return self.text[:offset], self.text[offset:]
+
+
+def _unsaved(value: Any) -> tuple[tuple[str, str], ...]:
+    """The optional `unsaved` field: [{"path", "text"}, ...] of other documents with unsaved changes."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+        isinstance(d, dict) and isinstance(d.get("path"), str) and isinstance(d.get("text"), str) for d in value
+    ):
+        raise BadRequestError('unsaved must be a list of {"path": ..., "text": ...} objects.')
+    return tuple((d["path"], d["text"]) for d in value)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ class CopilotLanguageServer(LanguageServer):
         """`initializationOptions` as the client sent them."""
         self.client_settings: Any = None
         """The `copilotIndex` section of `workspace/configuration`, when the client has one."""
+        self.folder_settings: dict[Path, Any] = {}
+        """The same section asked for each repository's folder (`scopeUri`): per-folder settings."""
         self.projects = Projects()
         """The repositories behind the workspace folders."""
         self.suggestions = SuggestionService(self)
@@ -111,9 +113,12 @@ class CopilotLanguageServer(LanguageServer):
     # -- settings --------------------------------------------------------------------------------------
 
     def settings_for(self, root: Path | None) -> Settings:
-        """Typed settings for a repository: its config file, then initializationOptions, then the client's."""
+        """Typed settings for a repository: its config file, then initializationOptions, then the client's
+        (global, then for the repository's folder)."""
+        folder = self.folder_settings.get(root) if root is not None else None
         settings = Settings.build(root, ("initializationOptions", self.init_options),
-                                  ("workspace/configuration", self.client_settings))
+                                  ("workspace/configuration", self.client_settings),
+                                  ("workspace/configuration for the folder", folder))
         for warning in settings.warnings:
             self.tell_once(warning)
         return settings

@@ -13,9 +13,11 @@ import logging
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from lsprotocol import types
 
+from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.server.completion.request import BadRequestError, CompletionRequest, CompletionResult
 
 from .workspace import Located, document_text
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
     from .server import CopilotLanguageServer
 
 log = logging.getLogger(__name__)
+
+MAX_UNSAVED_DOCUMENTS = 8
+"""Most other unsaved buffers read as retrieval context for one completion."""
 
 
 @dataclass
@@ -90,6 +95,8 @@ class SuggestionService:
         self.last: dict[str, LastSuggestion] = {}
         """The last suggestion sent for each document URI."""
         self._slots: dict[str, _Slot] = {}
+        self.unsaved: dict[str, None] = {}
+        """URIs of open documents changed since they were opened or last saved, in the order of their last edit."""
 
     async def suggest(self, uri: str, position: types.Position) -> CompletionResult | None:
         """The guarded suggestion at `position`, or None (superseded, cancelled, blocked, failed or empty).
@@ -170,7 +177,25 @@ class SuggestionService:
                 f"which has {codec.client_num_units(line)}."
             )
         character = codec.position_from_client_units([line], types.Position(0, position.character)).character
-        return CompletionRequest(located.relative, text, position.line, character)
+        return CompletionRequest(located.relative, text, position.line, character, unsaved=self._unsaved(located))
+
+    def _unsaved(self, located: Located) -> tuple[tuple[str, str], ...]:
+        """(path, text) of the project's other open documents with unsaved changes, newest edits first."""
+        found: list[tuple[str, str]] = []
+        for uri in reversed(list(self.unsaved)):
+            documents = self.server.workspace.text_documents
+            document = documents.get(uri) or documents.get(unquote(uri))
+            if document is None:
+                continue
+            try:
+                other = self.server.projects.locate(uri)
+            except CopilotIndexError:
+                continue
+            if other.project is located.project and other.relative != located.relative:
+                found.append((other.relative, document.source))
+            if len(found) >= MAX_UNSAVED_DOCUMENTS:
+                break
+        return tuple(found)
 
     def _generate(self, located: Located, request: CompletionRequest, cancel: threading.Event) -> CompletionResult | None:
         """Worker thread: generate, then guard. Failures are logged and give no suggestion."""
@@ -216,6 +241,7 @@ class SuggestionService:
         if slot is not None and slot.latest is not None:
             slot.latest.set()
         self.last.pop(uri, None)
+        self.unsaved.pop(uri, None)
 
 
 def _give_up(acquire: asyncio.Future[Any], lock: asyncio.Lock) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.uris import to_fs_path
+from pygls.uris import from_fs_path, to_fs_path
 
 from ..config import CONFIGURATION_SECTION
 
@@ -56,7 +56,10 @@ def register(server: CopilotLanguageServer) -> None:
                 server.indexing.stop(gone)
                 gone.close()
         added = [Path(p) for f in params.event.added if (p := to_fs_path(f.uri))]
-        for project in server.projects.open(added, server.settings_for):
+        opened = server.projects.open(added, server.settings_for)
+        if opened and server.supports_configuration:
+            await _pull_configuration(server)  # the new folders' own settings
+        for project in opened:
             server.indexing.start(project)
 
     @server.feature(types.SHUTDOWN)
@@ -84,13 +87,20 @@ def _folders(params: types.InitializeParams) -> list[Path]:
 
 
 async def _pull_configuration(server: CopilotLanguageServer) -> None:
-    request = types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIGURATION_SECTION)])
+    """Ask for the `copilotIndex` section globally and for each repository's folder (its `scopeUri`)."""
+    projects = list(server.projects)
+    items = [types.ConfigurationItem(section=CONFIGURATION_SECTION)] + [
+        types.ConfigurationItem(scope_uri=from_fs_path(str(p.root)), section=CONFIGURATION_SECTION) for p in projects
+    ]
     try:
-        answer = await asyncio.wait_for(server.workspace_configuration_async(request), CONFIGURATION_TIMEOUT_SECONDS)
+        answer = await asyncio.wait_for(server.workspace_configuration_async(types.ConfigurationParams(items=items)),
+                                        CONFIGURATION_TIMEOUT_SECONDS)
     except Exception as exc:  # a client that cannot answer keeps the other sources
         log.info("workspace/configuration was not answered: %s", exc)
         return
+    answer = list(answer or [])
     server.client_settings = answer[0] if answer else None
+    server.folder_settings = {p.root: a for p, a in zip(projects, answer[1:], strict=False) if a != answer[0]}
     _reconfigure(server)
 
 

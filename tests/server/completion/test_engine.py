@@ -14,7 +14,7 @@ from copilot_index.server.cli import main as cli_main
 from copilot_index.server.completion.backends import TransformersBackend
 from copilot_index.server.completion.config import CompletionConfig
 from copilot_index.server.completion.engine import CompletionEngine
-from copilot_index.server.completion.request import CompletionRequest
+from copilot_index.server.completion.request import BadRequestError, CompletionRequest
 
 CURRENT = "from geometry import circle_area\n\n\ndef ring_area(outer, inner):\n    return circle_area(outer) - "
 
@@ -136,3 +136,38 @@ def test_guards_apply_before_a_suggestion_leaves(repo, data_dir, text, blocked_b
         assert result.completion == text and set(actions.values()) == {"allow"}
     audit = (data_dir / "audit.jsonl").read_text().splitlines()
     assert audit and "AKIAQX7PLM2VN4HB9TZW" not in "".join(audit)
+
+
+def test_unsaved_buffers_replace_the_index_copy_of_their_files(indexed, data_dir, backend):
+    """Another open document with unsaved edits is the context, not its stale indexed copy; its secrets
+    are redacted before they can reach the prompt."""
+    engine = _engine(indexed, data_dir, backend)
+    current = "from units import hexagon_area\n\n\ndef honeycomb_area(cells, side):\n    return cells * "
+    edited = GEOMETRY.replace("def circle_area", "def circle_area_old") + (
+        '\n\nAPI_TOKEN = "ghp_4f9d8e7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a"\n\n'
+        "def hexagon_area(side):\n    \"\"\"Area of a regular hexagon with the given side.\"\"\"\n"
+        "    return 3 * math.sqrt(3) / 2 * side * side\n"
+    )
+    plain = engine.complete(CompletionRequest("app/hive.py", current, 4, len("    return cells * ")))
+    assert all("hexagon" not in s.path for s in plain.sources)
+
+    request = CompletionRequest("app/hive.py", current, 4, len("    return cells * "),
+                                unsaved=(("geometry.py", edited), ("app/hive.py", current)))
+    prefix, suffix = request.split()
+    snippets = engine._retrieve(request, prefix, suffix, 400, engine.backend)
+    geometry = [s for s in snippets if s.path == "geometry.py"]
+    assert geometry and any("def hexagon_area" in s.text for s in geometry), snippets
+    assert all("circle_area(" not in s.text or "circle_area_old" in s.text for s in geometry)  # never the stale copy
+    assert all(s.path != "app/hive.py" for s in snippets)  # the current file is never its own context
+    assert not any("ghp_4f9d8e7c6b5a" in s.text for s in engine.buffers.chunks("geometry.py", edited))
+    roomy = _engine(indexed, data_dir, backend, prefix_share=0.2, suffix_share=0.1, context_share=0.7)
+    result = roomy.complete(request)  # the tiny model's window is small: give the context most of it
+    assert any(s.path == "geometry.py" for s in result.sources)
+
+
+def test_unsaved_field_of_complete_json_is_checked():
+    request = CompletionRequest.from_json({"path": "a.py", "text": "x", "line": 0, "character": 1,
+                                           "unsaved": [{"path": "b.py", "text": "def b(): pass\n"}]})
+    assert request.unsaved == (("b.py", "def b(): pass\n"),)
+    with pytest.raises(BadRequestError, match="unsaved must be a list"):
+        CompletionRequest.from_json({"path": "a.py", "text": "x", "line": 0, "character": 1, "unsaved": ["b.py"]})

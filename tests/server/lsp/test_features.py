@@ -205,3 +205,31 @@ async def test_file_watching_is_registered_when_the_client_can(client: LanguageC
     methods = [r.method for r in client.registrations]  # type: ignore[attr-defined]
     expected = [types.WORKSPACE_DID_CHANGE_WATCHED_FILES] if watched and watched.dynamic_registration else []
     assert methods == expected
+
+
+async def test_unsaved_edits_of_another_buffer_ground_the_suggestion(client: LanguageClient, workspace: Workspace):
+    """A function typed into another open buffer, not saved, is retrieved from the buffer (the index's
+    copy of that file does not have it); once saved, the buffer is no longer read as unsaved."""
+    http_uri = workspace.uri("net/http.py")
+    disk = (workspace.root / "net/http.py").read_text()
+    open_document(client, http_uri, disk)
+    added = "\n\ndef hexagon_area(side):\n    return 2.6 * side * side\n"
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=http_uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=disk + added)],
+    ))
+    hive = "from net.http import hexagon_area\n\n\ndef honeycomb(cells, side):\n    return cells * hexagon_area("
+    hive_uri = workspace.uri("app/hive.py")
+    workspace.write("app/hive.py", hive)
+    open_document(client, hive_uri, hive)
+    column = len("    return cells * hexagon_area(")
+    await client.text_document_inline_completion_async(inline_params(hive_uri, 4, column))
+    last = await command(client, "copilotIndex.suggestionSources", hive_uri)
+    new_lines = len(disk.split("\n")) + 1  # the added function starts past the end of the file on disk
+    assert any(s["path"] == "net/http.py" and s["end_line"] >= new_lines for s in last["sources"]), last["sources"]
+
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=http_uri)))
+    await command(client, "copilotIndex.status")  # handled after the notification
+    await client.text_document_inline_completion_async(inline_params(hive_uri, 4, column - 1))
+    again = await command(client, "copilotIndex.suggestionSources", hive_uri)
+    assert not any(s["path"] == "net/http.py" and s["end_line"] >= new_lines for s in again["sources"])

@@ -189,3 +189,29 @@ async def test_workspace_folders_can_come_and_go(client: LanguageClient, tmp_pat
         event=types.WorkspaceFoldersChangeEvent(added=[], removed=[folder])))
     with pytest.raises(JsonRpcException, match="outside the workspace"):
         await command(client, "copilotIndex.status", {"folder": other.uri("")})
+
+
+async def test_each_folder_gets_its_own_settings(client: LanguageClient, tmp_path: Path):
+    """`workspace/configuration` is asked per folder (scopeUri); a folder's answer overrides the global one."""
+    other = make_workspace("visual_studio_code", tmp_path / "scoped")
+    model = str(client.model_under_test)  # type: ignore[attr-defined]
+    client.set_configuration({"completion": {"model": model}}, section="copilotIndex")
+    client.set_configuration({"completion": {"model": "folder-only-model", "max_tokens": 7}},
+                             section="copilotIndex", scope_uri=other.uri(""))
+    folder = types.WorkspaceFolder(uri=other.uri(""), name="scoped")
+    client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+        event=types.WorkspaceFoldersChangeEvent(added=[folder], removed=[])))
+    try:
+        for _ in range(100):  # the server asks for the new folder's settings after adding it
+            scoped = await command(client, "copilotIndex.status", {"folder": other.uri("")})
+            if scoped["model"] != model:
+                break
+            await asyncio.sleep(0.05)
+        assert scoped["model"] == "folder-only-model"
+        first = await command(client, "copilotIndex.status")
+        assert first["root"] != str(other.root) and first["model"] == model
+    finally:
+        client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+            event=types.WorkspaceFoldersChangeEvent(added=[], removed=[folder])))
+        client.set_configuration({}, section="copilotIndex")
+        client.set_configuration(None, section="copilotIndex", scope_uri=other.uri(""))
