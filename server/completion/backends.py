@@ -47,10 +47,10 @@ class Backend(Protocol):
 class TransformersBackend:
     """A Hugging Face causal LM in this process (the shipped default, a local directory or a hub id)."""
 
-    def __init__(self, model: str | None = None, adapter: str | None = None) -> None:
+    def __init__(self, model: str | None = None, adapter: str | None = None, dtype: str = "float32") -> None:
         from copilot_index.server.model.loader import load_generator
 
-        self.generator = load_generator(model, adapter=adapter)
+        self.generator = load_generator(model, adapter=adapter, dtype=dtype)
         self.name = f"transformers:{self.generator.source}" + (f"+{adapter}" if adapter else "")
         self.template = self.generator.template
         self.context_length = self.generator.context_length

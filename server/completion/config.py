@@ -39,6 +39,9 @@ class CompletionConfig(SectionConfig):
     """Put retrieved snippets from the index into the prompt."""
     retrieval_snippets: int = 4
     """At most this many snippets."""
+    dtype: str = "auto"
+    """Weights and activations of the in-process model: "auto" (bfloat16 on CPUs with native bf16
+    such as AVX512-BF16 or AMX, where it is faster; float32 elsewhere), "float32" or "bfloat16"."""
     threads: int = 1
     """CPU threads for generation and query embedding. One is fastest for a single small request,
     and far more robust when other work shares the cores (two spin-waiting threads on two busy
@@ -48,6 +51,9 @@ class CompletionConfig(SectionConfig):
         if self.backend not in ("transformers", "openai"):
             self._warn(f"{source}: completion.backend must be \"transformers\" or \"openai\"; using \"transformers\".")
             self.backend = "transformers"
+        if self.dtype not in ("auto", "float32", "bfloat16"):
+            self._warn(f"{source}: completion.dtype must be \"auto\", \"float32\" or \"bfloat16\"; using \"auto\".")
+            self.dtype = "auto"
         if self.prefix_share + self.suffix_share + self.context_share <= 0:
             self._warn(f"{source}: completion shares must not all be zero; using 0.5 / 0.2 / 0.3.")
             self.prefix_share, self.suffix_share, self.context_share = 0.5, 0.2, 0.3

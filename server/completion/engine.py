@@ -76,7 +76,8 @@ class CompletionEngine:
         if cfg.backend == "openai":
             template = template_named(cfg.template) if cfg.template else template_for(cfg.remote_model or cfg.model)
             return OpenAIBackend(cfg.endpoint, cfg.remote_model or cfg.model, template, context_length=cfg.context_length)
-        return TransformersBackend(None if cfg.model == "default" else cfg.model, adapter=self.adapter_path())
+        return TransformersBackend(None if cfg.model == "default" else cfg.model, adapter=self.adapter_path(),
+                                   dtype=cfg.dtype)
 
     def adapter_path(self) -> str | None:
         """The adapter to load: explicit, configured, or the repository's promoted one (unless disabled)."""

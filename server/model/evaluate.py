@@ -170,9 +170,9 @@ def run_evaluation(
     }
 
 
-def timed_load(spec: str | None) -> tuple[LoadedGenerator, float]:
+def timed_load(spec: str | None, dtype: str = "auto") -> tuple[LoadedGenerator, float]:
     started = time.perf_counter()
-    generator = load_generator(spec)
+    generator = load_generator(spec, dtype=dtype)
     return generator, time.perf_counter() - started
 
 
@@ -181,11 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="model directory or hub id (default model)")
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     torch.set_num_threads(args.threads)
-    generator, load_seconds = timed_load(args.model)
+    generator, load_seconds = timed_load(args.model, args.dtype)
     report = run_evaluation(generator, held_out_files(), args.cases)
     report["load_seconds"] = round(load_seconds, 3)
     sys.stdout.write(json.dumps(report, indent=None if args.json else 2) + "\n")

@@ -96,17 +96,44 @@ def stop_token_ids(tokenizer: Any, model: Any, template: FimTemplate) -> frozens
     return frozenset(ids)
 
 
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in BF16_CPU_FLAGS)
+
+
+def resolve_dtype(dtype: torch.dtype | str) -> torch.dtype:
+    """A torch dtype from "auto" (bfloat16 where the CPU has it natively, else float32), a name, or a dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype == "auto":
+        return torch.bfloat16 if cpu_has_bf16() else torch.float32
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be auto, {' or '.join(DTYPES)}, not {dtype!r}")
+    return DTYPES[dtype]
+
+
 def load_generator(
     spec: str | os.PathLike[str] | None = None,
     adapter: str | os.PathLike[str] | None = None,
     *,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | str = torch.float32,
 ) -> LoadedGenerator:
     """Load a causal LM, its tokenizer and FIM template; optionally a `peft` adapter on top.
 
     `spec` is None or "default" for the shipped model, a local directory, or a hub id. Weights
-    are loaded as `dtype` (float32 is fastest on most CPUs), in evaluation mode.
+    are loaded as `dtype` ("auto" picks bfloat16 on CPUs that compute it natively, where it is
+    faster; training code keeps float32), in evaluation mode.
     """
+    dtype = resolve_dtype(dtype)
     source, local = resolve_source(spec)
     local_only = local or hub_offline()
     try:

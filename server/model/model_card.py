@@ -27,17 +27,19 @@ TARGETS = {
 }
 
 
-def finalize(out: Path, cases: int = 200, threads: int = 2, note: str | None = None) -> dict:
-    """Run the sanity evaluation on `out`, store it in training_metrics.json, write the card."""
+def finalize(out: Path, cases: int = 200, threads: int = 2, note: str | None = None, dtype: str = "auto") -> dict:
+    """Run the sanity evaluation on `out` (loaded as the engine loads it), store it in
+    training_metrics.json, write the card."""
     torch.set_num_threads(threads)
     out = Path(out)
     metrics_path = out / "training_metrics.json"
     metrics = json.loads(metrics_path.read_text("utf-8"))
     started = time.perf_counter()
-    generator = load_generator(out)
+    generator = load_generator(out, dtype=dtype)
     load_seconds = time.perf_counter() - started
     evaluation = run_evaluation(generator, held_out_files(out), cases)
     evaluation["load_seconds"] = round(load_seconds, 3)
+    evaluation["dtype"] = str(generator.model.dtype).removeprefix("torch.")
     metrics["evaluation"] = evaluation
     if note:
         metrics["note"] = note
@@ -133,7 +135,7 @@ Held-out split: a file is held out when `sha256(path)` falls in the lowest
 |---|---|
 {hyper}
 
-## Evaluation (held-out stdlib files, {ev.get('threads', args['threads'])} CPU threads)
+## Evaluation (held-out stdlib files, {ev.get('threads', args['threads'])} CPU threads, {ev.get('dtype', 'float32')} weights)
 
 - Held-out perplexity (left-to-right, {ppl.get('tokens', 0):,} tokens): **{ppl.get('perplexity')}**
   (loss {ppl.get('loss')}).
@@ -162,7 +164,7 @@ Examples:
 
 ## Limitations
 
-A {metrics['parameters'] / 1e6:.0f}M-parameter model trained for about an hour on two shared CPU cores
+A {metrics['parameters'] / 1e6:.0f}M-parameter model trained for about an hour on two CPU cores
 knows common Python idioms and the shape of the standard library, and little else. Expect
 short, plausible completions that are often wrong. It has seen Python only.
 
@@ -178,9 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--note", default=None, help="a sentence about the run, for the card")
+    parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
+                        help="load the model as the engine does (auto: bfloat16 on CPUs with native bf16)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    finalize(args.out, args.cases, args.threads, args.note)
+    finalize(args.out, args.cases, args.threads, args.note, args.dtype)
     return 0
 
 

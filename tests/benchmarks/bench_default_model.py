@@ -27,13 +27,13 @@ LOAD_TARGET_S = 1.0
 LATENCY_TARGET_MS = 100.0
 
 
-def measure_load(spec: str | None, repeats: int = 3) -> float:
+def measure_load(spec: str | None, dtype: str, repeats: int = 3) -> float:
     """Median seconds to load model, tokenizer and template from disk."""
-    load_generator(spec)  # first load warms the page cache and lazy imports
+    load_generator(spec, dtype=dtype)  # first load warms the page cache and lazy imports
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        load_generator(spec)
+        load_generator(spec, dtype=dtype)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -47,14 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="model directory or hub id (default: shipped model)")
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
+                        help="as the engine loads it (auto: bfloat16 on CPUs with native bf16, else float32)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     started = time.perf_counter()
-    generator = load_generator(args.model)
+    generator = load_generator(args.model, dtype=args.dtype)
     first_load = time.perf_counter() - started
-    load_seconds = measure_load(args.model)
+    load_seconds = measure_load(args.model, args.dtype)
     report = run_evaluation(generator, held_out_files(), args.cases)
     report.update(load_seconds=round(load_seconds, 3), first_load_seconds=round(first_load, 3))
     if args.json:
@@ -62,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     prefix, fim = report["next_line_prefix_only"], report["next_line_fim"]
-    print(f"model: {generator.source} (template {generator.template.name}), {args.threads} threads")
+    print(f"model: {generator.source} (template {generator.template.name}), {args.threads} threads, "
+          f"{str(generator.model.dtype).removeprefix('torch.')}")
     print(f"load time:            {load_seconds * 1000:.0f} ms (first load in process {first_load * 1000:.0f} ms)"
           f"  target <= {LOAD_TARGET_S:.0f} s: {verdict(load_seconds <= LOAD_TARGET_S)}")
     print(f"single-line latency:  FIM p50 {fim['latency_ms_p50']} ms, p95 {fim['latency_ms_p95']} ms; "

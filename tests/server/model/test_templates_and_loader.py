@@ -5,8 +5,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import torch
 
-from copilot_index.server.model.loader import ModelNotFoundError, load_generator, resolve_source
+from copilot_index.server.model.generation import complete
+from copilot_index.server.model.loader import (
+    ModelNotFoundError,
+    cpu_has_bf16,
+    load_generator,
+    resolve_dtype,
+    resolve_source,
+)
 from copilot_index.server.model.templates import load_templates, template_for, template_named
 
 
@@ -79,3 +87,17 @@ def test_missing_adapter_names_the_setting(tmp_path):
 
     with pytest.raises(ModelNotFoundError, match="adapter"):
         attach_adapter(object(), str(tmp_path / "no-adapter"))
+
+
+def test_dtype_auto_follows_the_cpu_and_bfloat16_generates(tiny_model_dir) -> None:  # type: ignore[no-untyped-def]
+    flags = open("/proc/cpuinfo").read()
+    native = "avx512_bf16" in flags or "amx_bf16" in flags
+    assert cpu_has_bf16() == native
+    assert resolve_dtype("auto") == (torch.bfloat16 if native else torch.float32)
+    assert resolve_dtype("float32") == torch.float32 and resolve_dtype(torch.bfloat16) == torch.bfloat16
+    with pytest.raises(ValueError, match="dtype must be auto"):
+        resolve_dtype("int3")
+    generator = load_generator(tiny_model_dir, dtype="bfloat16")
+    assert generator.model.dtype == torch.bfloat16
+    result = complete(generator, "def add(a, b):\n    return ", max_new_tokens=8, ignore_stop=True)
+    assert result.tokens == 8 and result.stop_reason == "max_tokens"
