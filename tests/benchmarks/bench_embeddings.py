@@ -77,7 +77,8 @@ def embed_in_turns(embedders: dict[str, Embedder], texts: list[str]) -> tuple[di
     return vectors, {name: len(texts) / s for name, s in seconds.items()}
 
 
-def run(work: Path, n_queries: int, minutes: float, hard_negatives: bool = False) -> dict[str, object]:
+def run(work: Path, n_queries: int, minutes: float, hard_negatives: bool = False,
+        training: bool = True) -> dict[str, object]:
     queries = evalset.build(work, max_queries=n_queries)
     root = work / "repo"
     chunks = repo_chunks(root)
@@ -95,6 +96,18 @@ def run(work: Path, n_queries: int, minutes: float, hard_negatives: bool = False
     for name, embedder in embedders.items():
         scores[name] = mrr(vectors[name], embedder.embed([q.query for q in queries]), chunks, queries)
     base = scores["torch-fp32"]["mrr@10"]
+    result: dict[str, object] = {
+        "repository": f"CPython stdlib snapshot: {len({c.path for c in chunks})} files, {lines} lines, {len(chunks)} chunks",
+        "queries": len(queries),
+        "throughput_chunks_per_s": {k: round(v, 1) for k, v in throughput.items()},
+        "mrr@10": {k: round(v["mrr@10"], 4) for k, v in scores.items()},
+        "recall@10": {k: round(v["recall@10"], 4) for k, v in scores.items()},
+    }
+    for name in ("onnx-int8", "onnx-int8@128"):
+        result[f"{name}_speedup"] = round(throughput[name] / throughput["torch-fp32"], 2)
+        result[f"{name}_mrr_change"] = round(scores[name]["mrr@10"] / base - 1, 4)
+    if not training:
+        return result
 
     started = time.monotonic()
     options = TrainEmbeddingsOptions(training=TrainingArgs(max_seconds=minutes * 60, epochs=3,
@@ -102,16 +115,8 @@ def run(work: Path, n_queries: int, minutes: float, hard_negatives: bool = False
     report = train_embeddings(resolve_repo(root), work / "data", config, options)
     train_minutes = (time.monotonic() - started) / 60
     trained_id = active_embedder_id(work / "data", config.embedder)
-    result: dict[str, object] = {
-        "repository": f"CPython stdlib snapshot: {len({c.path for c in chunks})} files, {lines} lines, {len(chunks)} chunks",
-        "queries": len(queries),
-        "throughput_chunks_per_s": {k: round(v, 1) for k, v in throughput.items()},
-        "mrr@10": {k: round(v["mrr@10"], 4) for k, v in scores.items()},
-        "recall@10": {k: round(v["recall@10"], 4) for k, v in scores.items()},
-        "train_embeddings": report.as_json(),
-        "train_minutes": round(train_minutes, 2),
-        "hard_negatives": hard_negatives,
-    }
+    result.update(train_embeddings=report.as_json(), train_minutes=round(train_minutes, 2),
+                  hard_negatives=hard_negatives)
     if report.promoted:
         trained = Embedder(trained_id, max_seq_length=config.max_seq_length)
         trained_vectors = trained.embed(texts)
@@ -119,9 +124,6 @@ def run(work: Path, n_queries: int, minutes: float, hard_negatives: bool = False
         result["mrr@10"]["trained torch-fp32"] = round(trained_score["mrr@10"], 4)  # type: ignore[index]
         result["recall@10"]["trained torch-fp32"] = round(trained_score["recall@10"], 4)  # type: ignore[index]
         result["trained_relative_gain"] = round(trained_score["mrr@10"] / base - 1, 4)
-    for name in ("onnx-int8", "onnx-int8@128"):
-        result[f"{name}_speedup"] = round(throughput[name] / throughput["torch-fp32"], 2)
-        result[f"{name}_mrr_change"] = round(scores[name]["mrr@10"] / base - 1, 4)
     return result
 
 
@@ -131,18 +133,20 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=6.0, help="training time budget (default: 6)")
     parser.add_argument("--work", type=Path, help="working folder (default: a temporary one)")
     parser.add_argument("--hard-negatives", action="store_true", help="train with keyword-search hard negatives")
+    parser.add_argument("--no-training", action="store_true", help="measure the ONNX embedder only")
     args = parser.parse_args()
     if args.work:
-        result = run(args.work, args.queries, args.minutes, args.hard_negatives)
+        result = run(args.work, args.queries, args.minutes, args.hard_negatives, not args.no_training)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            result = run(Path(tmp), args.queries, args.minutes, args.hard_negatives)
+            result = run(Path(tmp), args.queries, args.minutes, args.hard_negatives, not args.no_training)
     print(json.dumps(result, indent=2))
     mrr10 = result["mrr@10"]
     assert isinstance(mrr10, dict)
-    print(f"MRR@10 base {mrr10['torch-fp32']:.4f} -> trained {mrr10.get('trained torch-fp32', float('nan')):.4f} "
-          f"(relative gain {result.get('trained_relative_gain', float('nan')):+.1%}; target >= +10%), "
-          f"train-embeddings took {result['train_minutes']:.1f} min (target <= 10)")
+    if "train_minutes" in result:
+            print(f"MRR@10 base {mrr10['torch-fp32']:.4f} -> trained {mrr10.get('trained torch-fp32', float('nan')):.4f} "
+              f"(relative gain {result.get('trained_relative_gain', float('nan')):+.1%}; target >= +10%), "
+              f"train-embeddings took {result['train_minutes']:.1f} min (target <= 10)")
     for name in ("onnx-int8", "onnx-int8@128"):
         print(f"{name}: {result[f'{name}_speedup']:.2f}x PyTorch fp32 throughput (target >= 2x), "
               f"MRR@10 change {result[f'{name}_mrr_change']:+.2%} (target >= -1%)")
