@@ -32,6 +32,8 @@ PREFILTER_FACTOR = 16
 PREFILTER_MIN = 200
 CANDIDATES = 60
 """Candidates each retriever contributes to hybrid fusion."""
+KEYWORD_POOL = 1000
+"""Keyword matches scored per hybrid query, to give dense hits their bm25 (IN-lists on FTS5 are slow)."""
 
 
 @dataclass
@@ -135,20 +137,13 @@ class HybridSearch:
         best = sorted(scores.items(), key=lambda item: -item[1])[:want]
         return dict(best)
 
-    def _keyword(self, text: str, want: int, allowed: set[int] | None, only: list[int] | None = None) -> dict[int, float]:
+    def _keyword(self, text: str, want: int, allowed: set[int] | None) -> dict[int, float]:
         match = fts_query(text)
         if match is None:
             return {}
-        sql = "SELECT rowid, bm25(chunks_fts, 4.0, 1.0, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ?"
-        params: list[object] = [match]
-        if only is not None:
-            if not only:
-                return {}
-            sql += f" AND rowid IN ({','.join('?' * len(only))})"
-            params.extend(only)
-        sql += " ORDER BY rank LIMIT ?"
-        params.append(want if allowed is None else want * 8)
-        rows = self.store.conn.execute(sql, params).fetchall()
+        sql = ("SELECT rowid, bm25(chunks_fts, 4.0, 1.0, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
+               "ORDER BY rank LIMIT ?")
+        rows = self.store.conn.execute(sql, (match, want if allowed is None else want * 8)).fetchall()
         # bm25() is lower-is-better and negative; flip the sign so larger is better.
         scores = {rowid: -score for rowid, score in rows}
         if allowed is not None:
@@ -158,7 +153,10 @@ class HybridSearch:
     def _hybrid(self, text: str, want: int, allowed: set[int] | None) -> dict[int, float]:
         """Weighted sum of the dense cosine and the max-normalised bm25 score over both candidate sets."""
         dense = self._dense(text, want, allowed)
-        keyword = self._keyword(text, want, allowed)
+        # FTS5 scores every match to find the top ones, so a deep pool costs little more than `want`
+        # rows; it supplies the bm25 of dense hits outside the keyword top (beyond it they count 0).
+        pool = self._keyword(text, max(want, KEYWORD_POOL), allowed)
+        keyword = dict(list(pool.items())[:want])
         union = set(dense) | set(keyword)
         if not union:
             return {}
@@ -166,9 +164,7 @@ class HybridSearch:
         missing_dense = [i for i in union if i not in dense]
         if missing_dense:
             dense.update(self._rescore(vector, missing_dense, len(missing_dense)))
-        missing_kw = [i for i in union if i not in keyword]
-        if missing_kw and keyword:
-            keyword.update(self._keyword(text, len(missing_kw), None, only=missing_kw))
+        keyword.update((i, pool[i]) for i in union if i not in keyword and i in pool)
         top_kw = max(keyword.values(), default=0.0)
         w = self.dense_weight
         fused = {}
