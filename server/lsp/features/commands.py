@@ -34,7 +34,7 @@ class CommandError(CopilotIndexError):
 def register(server: CopilotLanguageServer) -> None:
     @server.command(SEARCH)
     async def search(*args: Any) -> dict[str, Any]:
-        """[query] or [{"query", "k"?, "mode"?, "lang"?, "path"?, "folder"?}] -> {"query", "results"} (CLI shape)."""
+        """[query] or [{"query", "k"?, "mode"?, "lang"?, "path"?, "folder"?}] -> {"query", "root", "results"} (CLI shape)."""
         options = _options(args, "query")
         query = options.get("query")
         if not isinstance(query, str) or not query.strip():
@@ -59,7 +59,7 @@ def register(server: CopilotLanguageServer) -> None:
             results = await asyncio.to_thread(run)
         except CopilotIndexError as exc:
             raise _error(exc) from exc
-        return {"query": query, "results": results}
+        return {"query": query, "root": str(project.root), "results": results}
 
     @server.command(REINDEX)
     async def reindex(*args: Any) -> dict[str, Any]:
@@ -103,6 +103,7 @@ def register(server: CopilotLanguageServer) -> None:
             },
             "completion": server.suggestions.stats.as_json(),
             "model": project.settings.completion.model,
+            "adapter": await asyncio.to_thread(_adapter, project),
         }
 
     @server.command(SOURCES_COMMAND)
@@ -145,6 +146,17 @@ def register(server: CopilotLanguageServer) -> None:
         if result.promoted:
             project.reload_model()  # the next completion loads the newly active adapter
         return result.as_json()
+
+
+def _adapter(project: Project) -> str | None:
+    """The adapter completions use (configured, or the repository's promoted one), or None."""
+    if project.settings.completion.backend != "transformers":
+        return None
+    try:
+        return project.engine.adapter_path()
+    except Exception:  # an unreadable adapter registry must not fail the status
+        log.exception("could not tell the active adapter")
+        return None
 
 
 def _options(args: tuple[Any, ...], positional: str | None) -> dict[str, Any]:

@@ -100,9 +100,9 @@ async def test_workspace_symbol_finds_definitions(client: LanguageClient, worksp
     assert await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="")) == []
 
 
-async def test_search_command_answers_in_the_cli_shape(client: LanguageClient):
+async def test_search_command_answers_in_the_cli_shape(client: LanguageClient, workspace: Workspace):
     answer = await command(client, "copilotIndex.search", {"query": "euclidean distance between two points", "k": 3})
-    assert answer["query"] == "euclidean distance between two points"
+    assert answer["query"] == "euclidean distance between two points" and answer["root"] == str(workspace.root)
     top = answer["results"][0]
     assert set(top) == {"path", "start_line", "end_line", "symbol", "kind", "language", "score", "text"}
     assert (top["path"], top["symbol"]) == ("geometry.py", "distance")
@@ -193,6 +193,13 @@ async def test_a_burst_of_requests_generates_only_the_last(client: LanguageClien
 async def test_status_and_refusals(client: LanguageClient, workspace: Workspace, tmp_path: Path):
     status = await command(client, "copilotIndex.status")
     assert status["root"] == str(workspace.root) and status["index"]["files"] >= 3
+    assert status["adapter"] is None  # none configured, none trained
+    adapter = str(tmp_path / "my-adapter")
+    settings = {"copilotIndex": {"completion": {"adapter": adapter}, "lsp": {}}}
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=settings))
+    assert (await command(client, "copilotIndex.status"))["adapter"] == adapter
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"copilotIndex": {}}))
+    assert (await command(client, "copilotIndex.status"))["adapter"] is None
     outside = tmp_path / "elsewhere.py"
     outside.write_text("x = 1\n")
     with pytest.raises(JsonRpcException, match="outside the workspace") as refused:
