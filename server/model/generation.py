@@ -52,7 +52,7 @@ def fit_context(
 def build_prompt(
     generator: LoadedGenerator, prefix: str, suffix: str, use_fim: bool, budget: int
 ) -> tuple[list[int], str]:
-    """Prompt token ids, and the whitespace taken off a prefix-only prompt's end.
+    """Prompt token ids, and the whitespace taken off the prompt's prefix end.
 
     A prefix-only prompt ending in whitespace (the cursor at a line start) is cut back to its
     last non-blank character: byte-level BPE joins a newline with the next line's indentation,
@@ -61,9 +61,14 @@ def build_prompt(
     """
     template = generator.template
     if use_fim and template.supports_fim:
+        # Spaces or tabs at the cursor are cut back too (but not a newline, where line-aligned FIM
+        # samples begin): BPE joins a space with the word after it, so a prompt that ends in one is a
+        # token boundary the model rarely saw, and it answers with more whitespace or a comment.
         prefix, suffix = fit_context(generator, prefix, suffix, budget)
-        ids = generator.tokenizer(template.prompt(prefix, suffix), verbose=False)["input_ids"]
-        return ids, ""
+        stripped = prefix.rstrip(" \t")
+        healed = prefix[len(stripped) :] if stripped else ""
+        ids = generator.tokenizer(template.prompt(stripped or prefix, suffix), verbose=False)["input_ids"]
+        return ids, healed
     prefix, _ = fit_context(generator, prefix, "", budget)
     stripped = prefix.rstrip(" \t\n")
     healed = prefix[len(stripped) :] if stripped else ""

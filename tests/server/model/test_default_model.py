@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from copilot_index.server.model.fim import SPECIAL_TOKENS
-from copilot_index.server.model.generation import complete
+from copilot_index.server.model.generation import build_prompt, complete
 from copilot_index.server.model.loader import LoadedGenerator, default_model_dir, load_generator
 
 FIM_PREFIX = "def add(a, b):\n    "
@@ -113,3 +113,15 @@ def test_single_line_stops_at_newline_and_cancellation_stops_first(shipped):
     generator = scripted(shipped, ["x", "y"])
     result = complete(generator, "a = 1\n", "", cancelled=lambda: True)
     assert (result.text, result.tokens, result.stop_reason) == ("", 0, "cancelled")
+
+
+def test_whitespace_at_the_cursor_is_healed_in_fim_prompts_too(shipped):
+    """Spaces at the cursor are left to the model (BPE joins them to the next word) and are not
+    inserted twice; a newline at the cursor stays, as line-aligned FIM samples begin there."""
+    prefix, suffix = "def area(r):\n    return 3.14 * ", " * r\n"
+    ids, healed = build_prompt(shipped, prefix, suffix, use_fim=True, budget=200)
+    assert healed == " "
+    assert shipped.tokenizer.decode(ids) == shipped.template.prompt(prefix.rstrip(" "), suffix)
+    assert build_prompt(shipped, "x = 1\n", "y = 2\n", use_fim=True, budget=200)[1] == ""
+    generator = scripted(shipped, [" r", "<|endoftext|>"])
+    assert complete(generator, prefix, suffix, use_fim=True).text == "r"  # the space is already typed
