@@ -60,12 +60,10 @@ async def _suggest(
     server: CopilotLanguageServer, uri: str, position: types.Position, *, inline: bool
 ) -> CompletionResult | None:
     """The suggestion, or None; bad input becomes an InvalidParams error response."""
-    project = server.projects.first()
-    if project is not None:
-        lsp = project.settings.lsp
+    try:
+        lsp = server.projects.locate(uri).project.settings.lsp  # the document's own folder's settings
         if (inline and not lsp.inline_completion) or (not inline and not lsp.completion_fallback):
             return None
-    try:
         return await server.suggestions.suggest(uri, position)
     except CopilotIndexError as exc:
         raise JsonRpcInvalidParams(str(exc)) from exc

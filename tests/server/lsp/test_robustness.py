@@ -196,8 +196,8 @@ async def test_each_folder_gets_its_own_settings(client: LanguageClient, tmp_pat
     other = make_workspace("visual_studio_code", tmp_path / "scoped")
     model = str(client.model_under_test)  # type: ignore[attr-defined]
     client.set_configuration({"completion": {"model": model}}, section="copilotIndex")
-    client.set_configuration({"completion": {"model": "folder-only-model", "max_tokens": 7}},
-                             section="copilotIndex", scope_uri=other.uri(""))
+    client.set_configuration({"completion": {"model": "folder-only-model", "max_tokens": 7},
+                              "lsp": {"inline_completion": False}}, section="copilotIndex", scope_uri=other.uri(""))
     folder = types.WorkspaceFolder(uri=other.uri(""), name="scoped")
     client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
         event=types.WorkspaceFoldersChangeEvent(added=[folder], removed=[])))
@@ -210,6 +210,13 @@ async def test_each_folder_gets_its_own_settings(client: LanguageClient, tmp_pat
         assert scoped["model"] == "folder-only-model"
         first = await command(client, "copilotIndex.status")
         assert first["root"] != str(other.root) and first["model"] == model
+        # That folder switched inline completion off: its documents get no suggestion and no generation.
+        uri = other.uri("app/rings.py")
+        open_document(client, uri, RINGS)
+        answer = await client.text_document_inline_completion_async(inline_params(uri, 4, 32))
+        assert answer is not None and not answer.items
+        assert (await command(client, "copilotIndex.status", {"folder": other.uri("")}))["completion"]["requests"] == \
+            scoped["completion"]["requests"]
     finally:
         client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
             event=types.WorkspaceFoldersChangeEvent(added=[], removed=[folder])))
