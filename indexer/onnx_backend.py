@@ -38,6 +38,20 @@ MIN_MEAN_COSINE = 0.99
 """...and its probe embeddings keep at least this mean cosine similarity to PyTorch's."""
 
 
+CACHE_ENV = "COPILOT_INDEX_CACHE"
+
+
+def shared_onnx_dir() -> Path:
+    """Where ONNX exports live, shared by every index of this user: an export is keyed by the model's
+    files, so one export (and one speed measurement) per model serves all repositories.
+    `$COPILOT_INDEX_CACHE`, else `$XDG_CACHE_HOME/copilot-index`, else `~/.cache/copilot-index`."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit) / "onnx"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "copilot-index" / "onnx"
+
+
 def export_key(model_path: str) -> str:
     """A folder name for a model's export: changes when the model folder or its weights change."""
     digest = hashlib.sha256(f"{EXPORT_VERSION}:{model_path}".encode())

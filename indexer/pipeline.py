@@ -17,6 +17,7 @@ from .errors import EmbedderMismatchError
 from .languages import language_for_path
 from .licenses import LicenseDetector
 from .lock import IndexLock
+from .onnx_backend import shared_onnx_dir
 from .redact import Redactor
 from .repo import RepoInfo
 from .scanner import FileEntry, Scanner, read_source
@@ -95,7 +96,7 @@ class Indexer:
             max_seq_length=self.config.max_seq_length,
             batch_size=self.config.batch_size,
             backend=self.config.embedder_backend,
-            onnx_dir=data_dir / "embedders" / "onnx",
+            onnx_dir=shared_onnx_dir(),
         )
         self.progress = progress or (lambda description, done, total: None)
         self.lock_wait_seconds = lock_wait_seconds

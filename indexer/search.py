@@ -20,6 +20,7 @@ import numpy as np
 from .config import IndexConfig
 from .embedder import Embedder
 from .keywords import fts_query
+from .onnx_backend import shared_onnx_dir
 from .store import ChunkStore
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def search_for(store: ChunkStore, data_dir: Path, config: IndexConfig) -> Hybrid
     """Search over `store` with the embedder that made its vectors, run the way the indexer runs it
     (sequence length, torch or ONNX backend) and fused with the configured dense weight."""
     embedder = Embedder(store.get_meta("embedder") or config.embedder, max_seq_length=config.max_seq_length,
-                        backend=config.embedder_backend, onnx_dir=data_dir / "embedders" / "onnx")
+                        backend=config.embedder_backend, onnx_dir=shared_onnx_dir())
     return HybridSearch(store, embedder, dense_weight=config.dense_weight)
 
 

@@ -143,7 +143,7 @@ async def burst(client: LanguageClient, uri: str, text: str, line: int, gap_s: f
     }
 
 
-async def run(model: str, requests: int) -> dict[str, Any]:
+async def run(model: str, requests: int, threads: int | None = None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-lsp-"))
     try:
         if model == "tiny":
@@ -155,7 +155,8 @@ async def run(model: str, requests: int) -> dict[str, Any]:
         process = psutil.Process(client._server.pid)  # type: ignore[union-attr]
         folder = types.WorkspaceFolder(uri=root.as_uri(), name="repo")
         params = types.InitializeParams(capabilities=CAPABILITIES, root_uri=folder.uri, workspace_folders=[folder],
-                                        initialization_options={"completion": {"model": model}})
+                                        initialization_options={"completion": {"model": model, **(
+                                            {"threads": threads} if threads else {})}})
         try:  # a probe answered with ServerNotInitialized tells when the process is up and reading
             await client.workspace_symbol_async(types.WorkspaceSymbolParams(query="probe"))
         except JsonRpcException:
@@ -165,7 +166,7 @@ async def run(model: str, requests: int) -> dict[str, Any]:
         answered = time.perf_counter()
         client.initialized(types.InitializedParams())
         report: dict[str, Any] = {
-            "model": model, "initialize_ms": round((answered - ready) * 1000, 1),
+            "model": model, "threads": threads or "default", "initialize_ms": round((answered - ready) * 1000, 1),
             "process_start_to_ready_ms": round((ready - started) * 1000, 1),
             "process_start_to_initialize_ms": round((answered - started) * 1000, 1),
         }
@@ -224,9 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default", help='"default" (shipped), a model directory, or "tiny"')
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--threads", type=int, default=None, help="completion.threads (default: the server's)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    report = asyncio.run(run(args.model, args.requests))
+    report = asyncio.run(run(args.model, args.requests, args.threads))
     report["targets"] = verdicts(report)
     if args.json:
         sys.stdout.write(json.dumps(report) + "\n")
