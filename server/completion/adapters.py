@@ -29,7 +29,7 @@ from copilot_index.server.model.loader import LoadedGenerator, load_generator
 
 from .config import CompletionConfig
 from .context import ContextRetriever
-from .prompt import Budgets, Prompt, assemble
+from .prompt import Budgets, Prompt, assemble, fim_enabled
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,9 @@ class PromptRenderer:
         if retrieval and self.retriever is not None:
             budget = self.budgets.split(self.window)[2]
             snippets = self.retriever.retrieve(sample.path, sample.prefix, sample.suffix, budget, self.count)
+        use_fim = fim_enabled(self.config.fim, self.generator.template, self.generator.fim_helps)
         return assemble(self.generator.template, sample.path, language_for_path(sample.path), sample.prefix,
-                        sample.suffix, snippets, self.window, self.count, self.budgets)
+                        sample.suffix, snippets, self.window, self.count, self.budgets, use_fim)
 
     def example(self, sample: Sample, retrieval: bool) -> tuple[list[int], list[int]]:
         p = self.prompt(sample, retrieval)

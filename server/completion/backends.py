@@ -36,6 +36,8 @@ class Backend(Protocol):
     name: str
     template: FimTemplate
     context_length: int
+    fim_helps: bool | None
+    """The model's own measurement of whether FIM prompts beat prefix-only ones (None: unknown)."""
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -54,6 +56,7 @@ class TransformersBackend:
         self.name = f"transformers:{self.generator.source}" + (f"+{adapter}" if adapter else "")
         self.template = self.generator.template
         self.context_length = self.generator.context_length
+        self.fim_helps = self.generator.fim_helps
         self._lock = threading.Lock()  # one generation at a time per model
 
     def count_tokens(self, text: str) -> int:
@@ -94,6 +97,7 @@ class OpenAIBackend:
         self.api_key = api_key
         self.timeout = timeout
         self.name = f"openai:{self.endpoint}:{model}"
+        self.fim_helps: bool | None = None
 
     def count_tokens(self, text: str) -> int:
         return int(len(text) / self.CHARS_PER_TOKEN) + 1

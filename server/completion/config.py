@@ -39,6 +39,10 @@ class CompletionConfig(SectionConfig):
     """Put retrieved snippets from the index into the prompt."""
     retrieval_snippets: int = 4
     """At most this many snippets."""
+    fim: str = "auto"
+    """Fill-in-the-middle prompts (prefix + suffix): "auto" uses them when the model's template has FIM
+    tokens, unless the model's own held-out evaluation found that the suffix does not help (the shipped
+    default model records that in its training_metrics.json); "on" or "off" decide outright."""
     dtype: str = "auto"
     """Weights and activations of the in-process model: "auto" (bfloat16 on CPUs with native bf16
     such as AVX512-BF16 or AMX, where it is faster; float32 elsewhere), "float32" or "bfloat16"."""
@@ -51,6 +55,9 @@ class CompletionConfig(SectionConfig):
         if self.backend not in ("transformers", "openai"):
             self._warn(f"{source}: completion.backend must be \"transformers\" or \"openai\"; using \"transformers\".")
             self.backend = "transformers"
+        if self.fim not in ("auto", "on", "off"):
+            self._warn(f"{source}: completion.fim must be \"auto\", \"on\" or \"off\"; using \"auto\".")
+            self.fim = "auto"
         if self.dtype not in ("auto", "float32", "bfloat16"):
             self._warn(f"{source}: completion.dtype must be \"auto\", \"float32\" or \"bfloat16\"; using \"auto\".")
             self.dtype = "auto"

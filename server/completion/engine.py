@@ -24,7 +24,7 @@ from .cache import SuggestionCache
 from .config import CompletionConfig
 from .context import ContextRetriever, Snippet
 from .overlay import UnsavedBuffers
-from .prompt import Budgets, assemble
+from .prompt import Budgets, assemble, fim_enabled
 from .request import CompletionRequest, CompletionResult, Source, cut_block, wants_block
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,8 @@ class CompletionEngine:
             snippets = self._retrieve(request, prefix, suffix, budgets.split(window)[2], backend)
         language = language_for_path(request.path)
         prompt = assemble(backend.template, request.path, language, prefix, suffix, snippets, window,
-                          backend.count_tokens, budgets)
+                          backend.count_tokens, budgets,
+                          fim_enabled(self.config.fim, backend.template, getattr(backend, "fim_helps", None)))
         generated = backend.generate(prompt, max_new_tokens=max_new, single_line=not block, cancel=cancel)
         text = cut_block(generated.text, prefix) if block else generated.text
         if generated.stop_reason == "cancelled":

@@ -98,6 +98,14 @@ def format_context(template: FimTemplate, path: str, language: str | None, snipp
     return "\n".join(lines) + "\n"
 
 
+def fim_enabled(setting: str, template: FimTemplate, fim_helps: bool | None) -> bool:
+    """Whether prompts carry the suffix: `completion.fim` ("auto", "on", "off"), the template's FIM
+    support, and the model's own measurement of whether the suffix helps (None: not measured)."""
+    if not template.supports_fim or setting == "off":
+        return False
+    return setting == "on" or fim_helps is not False
+
+
 def assemble(
     template: FimTemplate,
     path: str,
@@ -108,10 +116,12 @@ def assemble(
     window: int,
     count: Callable[[str], int],
     budgets: Budgets = Budgets(),
+    use_fim: bool | None = None,
 ) -> Prompt:
-    """Fit prefix, suffix and context into `window` tokens; unused context budget goes to the prefix."""
+    """Fit prefix, suffix and context into `window` tokens; unused context budget goes to the prefix.
+    `use_fim` None means: whenever the template supports it."""
     prefix_budget, suffix_budget, context_budget = budgets.split(window)
-    use_fim = template.supports_fim
+    use_fim = template.supports_fim if use_fim is None else use_fim and template.supports_fim
     if not use_fim:
         prefix_budget += suffix_budget
         suffix, suffix_budget = "", 0

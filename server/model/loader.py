@@ -11,6 +11,7 @@ with one sentence naming what to configure.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -44,6 +45,19 @@ class LoadedGenerator:
     stop_ids: frozenset[int]
     context_length: int
     adapter: str | None = None
+    fim_helps: bool | None = None
+    """What the model's own held-out evaluation (`training_metrics.json`) found: does the suffix help?
+    None when the model carries no such measurement (any model not trained by this project)."""
+
+
+def measured_fim_helps(source: str) -> bool | None:
+    """`evaluation.fim_beats_prefix_only` from a local model folder's training_metrics.json, if any."""
+    try:
+        metrics = json.loads((Path(source) / "training_metrics.json").read_text(encoding="utf-8"))
+        value = metrics["evaluation"]["fim_beats_prefix_only"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, bool) else None
 
 
 def default_model_dir() -> Path:
@@ -165,6 +179,7 @@ def load_generator(
         stop_ids=stop_token_ids(tokenizer, model, template),
         context_length=int(min(context, 1 << 20)),
         adapter=None if adapter is None else str(adapter),
+        fim_helps=measured_fim_helps(source),
     )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from copilot_index.server.completion.context import Snippet, build_query
-from copilot_index.server.completion.prompt import Budgets, assemble
+from copilot_index.server.completion.prompt import Budgets, assemble, fim_enabled
 from copilot_index.server.model.templates import load_templates, template_named
 
 SNIPPETS = [Snippet("lib/util.py", 3, 5, "def helper(x):\n    return x * 2\n", 0.9)]
@@ -51,3 +51,12 @@ def test_query_uses_code_before_cursor_and_nearby_identifiers() -> None:
     query = build_query("import os\n\ndef load(path):\n    data = read_config(path)\n    ", "    return parse_items(data)\n")
     assert "data = read_config(path)" in query
     assert "parse_items" in query and "read_config" in query
+
+
+def test_fim_follows_the_setting_the_template_and_the_models_own_measurement():
+    fim = template_named("starcoder")
+    assert fim_enabled("auto", fim, None) and fim_enabled("auto", fim, True)
+    assert not fim_enabled("auto", fim, False)  # the model measured that the suffix does not help
+    assert fim_enabled("on", fim, False) and not fim_enabled("off", fim, True)
+    prompt = assemble(fim, "a.py", "python", "def f():\n    return ", "\nx = 1\n", [], 200, len, use_fim=False)
+    assert not prompt.use_fim and prompt.suffix == "" and "<fim_suffix>" not in prompt.text

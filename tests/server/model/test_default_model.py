@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -125,3 +126,9 @@ def test_whitespace_at_the_cursor_is_healed_in_fim_prompts_too(shipped):
     assert build_prompt(shipped, "x = 1\n", "y = 2\n", use_fim=True, budget=200)[1] == ""
     generator = scripted(shipped, [" r", "<|endoftext|>"])
     assert complete(generator, prefix, suffix, use_fim=True).text == "r"  # the space is already typed
+
+
+def test_the_shipped_model_carries_its_own_fim_measurement(shipped):
+    """The engine reads whether FIM helped on held-out files (completion.fim = "auto") from the card's metrics."""
+    metrics = json.loads((default_model_dir() / "training_metrics.json").read_text())
+    assert shipped.fim_helps is metrics["evaluation"]["fim_beats_prefix_only"]
