@@ -91,7 +91,7 @@ class OnnxEncoder:
         folder = onnx_dir / export_key(model_path)
         if not (folder / INFO_FILE).is_file():
             export(load_model(), folder)
-        return cls(folder, max_seq_length)
+        return _open_encoder(folder, max_seq_length)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 embeddings, one text per run.
@@ -107,6 +107,13 @@ class OnnxEncoder:
             vector = self.session.run(None, feed)[0][0]
             out[row] = vector / max(float(np.linalg.norm(vector)), 1e-12)
         return out
+
+
+@functools.lru_cache(maxsize=4)
+def _open_encoder(folder: Path, max_seq_length: int) -> OnnxEncoder:
+    """One ONNX Runtime session per export and length in a process, shared by every Embedder (each
+    indexing run makes a new one), as the PyTorch models are."""
+    return OnnxEncoder(folder, max_seq_length)
 
 
 def export(model: Any, folder: Path) -> None:

@@ -133,7 +133,7 @@ class CompletionEngine:
         language = language_for_path(request.path)
         prompt = assemble(backend.template, request.path, language, prefix, suffix, snippets, window,
                           backend.count_tokens, budgets,
-                          fim_enabled(self.config.fim, backend.template, getattr(backend, "fim_helps", None)))
+                          fim_enabled(self.config.fim, backend.template, backend.fim_helps))
         generated = backend.generate(prompt, max_new_tokens=max_new, single_line=not block, cancel=cancel)
         text = cut_block(generated.text, prefix) if block else generated.text
         if generated.stop_reason == "cancelled":

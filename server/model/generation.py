@@ -65,15 +65,17 @@ def build_prompt(
         # samples begin): BPE joins a space with the word after it, so a prompt that ends in one is a
         # token boundary the model rarely saw, and it answers with more whitespace or a comment.
         prefix, suffix = fit_context(generator, prefix, suffix, budget)
-        stripped = prefix.rstrip(" \t")
-        healed = prefix[len(stripped) :] if stripped else ""
-        ids = generator.tokenizer(template.prompt(stripped or prefix, suffix), verbose=False)["input_ids"]
-        return ids, healed
+        kept, healed = _heal(prefix, " \t")
+        return generator.tokenizer(template.prompt(kept, suffix), verbose=False)["input_ids"], healed
     prefix, _ = fit_context(generator, prefix, "", budget)
-    stripped = prefix.rstrip(" \t\n")
-    healed = prefix[len(stripped) :] if stripped else ""
-    ids = generator.tokenizer(stripped if stripped else prefix, verbose=False)["input_ids"]
-    return ids, healed
+    kept, healed = _heal(prefix, " \t\n")
+    return generator.tokenizer(kept, verbose=False)["input_ids"], healed
+
+
+def _heal(prefix: str, blanks: str) -> tuple[str, str]:
+    """`prefix` without its trailing `blanks`, and what was cut (nothing when only blanks are left)."""
+    stripped = prefix.rstrip(blanks)
+    return (stripped, prefix[len(stripped) :]) if stripped else (prefix, "")
 
 
 def start_ids(generator: LoadedGenerator) -> list[int]:

@@ -103,6 +103,7 @@ class _Scripted:
 
     name = "scripted"
     context_length = 512
+    fim_helps = None
 
     def __init__(self, text: str) -> None:
         from copilot_index.server.model.templates import template_named
