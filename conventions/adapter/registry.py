@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from copilot_index.indexer.errors import CopilotIndexError
+
 
 def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
@@ -62,6 +64,16 @@ class AdapterRegistry:
             return None
         version = int(json.loads(pointer.read_text())["version"])
         return next((v for v in self.versions() if v.version == version), None)
+
+    def version(self, version: int) -> AdapterVersion:
+        """Adapter `version`, promoted or not; a clear error when there is none."""
+        for candidate in self.versions():
+            if candidate.version == version:
+                return candidate
+        known = ", ".join(f"v{v.version}" for v in self.versions()) or "none yet"
+        raise CopilotIndexError(
+            f"There is no adapter v{version} (trained: {known}); run `copilot-index train-adapter` first."
+        )
 
     def write_manifest(self, path: Path, manifest: dict[str, Any]) -> None:
         manifest = {**manifest, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

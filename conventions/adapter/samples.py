@@ -80,6 +80,17 @@ def span_samples(path: str, text: str, rng: random.Random, count: int) -> list[S
     return out
 
 
+def spread(samples: list[Sample], count: int) -> list[Sample]:
+    """At most `count` samples taken in turn from each file (the first of every file, then the
+    second, ...), so a cap does not leave most held-out files unevaluated."""
+    per_path: dict[str, list[Sample]] = {}
+    for sample in samples:
+        per_path.setdefault(sample.path, []).append(sample)
+    rounds = max((len(v) for v in per_path.values()), default=0)
+    ordered = [group[i] for i in range(rounds) for group in per_path.values() if i < len(group)]
+    return ordered[:count]
+
+
 def mine_samples(
     repo: RepoInfo,
     config: IndexConfig | None = None,

@@ -6,6 +6,7 @@ import difflib
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from .samples import Sample
 
@@ -21,22 +22,28 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def score_samples(samples: Sequence[Sample], complete: Callable[[Sample], str]) -> dict[str, float]:
-    """Run `complete` on every sample; exact match compares whitespace-normalised text."""
-    exact, similarity, latencies = 0, [], []
+def score_samples(samples: Sequence[Sample], complete: Callable[[Sample], str]) -> dict[str, Any]:
+    """Run `complete` on every sample; exact match compares whitespace-normalised text.
+    `by_kind` gives exact match and edit similarity of line and span samples apart."""
+    exact, similarity, latencies = [], [], []
     for sample in samples:
         started = time.perf_counter()
         got = complete(sample)
         latencies.append((time.perf_counter() - started) * 1000)
         want = sample.middle if sample.kind == "span" else sample.middle.split("\n", 1)[0]
-        exact += normalise(got) == normalise(want)
+        exact.append(normalise(got) == normalise(want))
         similarity.append(edit_similarity(normalise(got), normalise(want)))
-    n = max(1, len(samples))
     ordered = sorted(latencies) or [0.0]
+    by_kind = {}
+    for kind in sorted({s.kind for s in samples}):
+        picked = [i for i, s in enumerate(samples) if s.kind == kind]
+        by_kind[kind] = {"samples": len(picked), "exact_match": sum(exact[i] for i in picked) / len(picked),
+                         "edit_similarity": statistics.fmean(similarity[i] for i in picked)}
     return {
         "samples": float(len(samples)),
-        "exact_match": exact / n,
+        "exact_match": sum(exact) / max(1, len(samples)),
         "edit_similarity": statistics.fmean(similarity) if similarity else 0.0,
         "latency_p50_ms": ordered[len(ordered) // 2],
         "latency_p95_ms": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+        "by_kind": by_kind,
     }

@@ -27,9 +27,18 @@ def register(sub: Any) -> None:
     p = sub.add_parser("eval", help="measure base, +retrieval, +adapter and +both on held-out files")
     p.add_argument("--repo", default=".", help="repository (default: .)")
     p.add_argument("--samples", type=int, default=120, help="held-out samples to score (default: 120)")
+    p.add_argument("--adapter", type=_version, metavar="vN",
+                   help="evaluate this adapter version instead of the active one (promoted or not)")
     p.add_argument("--report", type=Path, metavar="FILE.html", help="also write an HTML report with charts")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_eval)
+
+
+def _version(text: str) -> int:
+    digits = text.lower().removeprefix("v")
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an adapter version; write it as v3 or 3")
+    return int(digits)
 
 
 def _config(repo_root: Path, console: Console) -> CompletionConfig:
@@ -66,7 +75,8 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     repo = resolve_repo(args.repo)
     config = _config(repo.root, console)
     with console.progress() as progress:
-        report = evaluate_repository(repo, data_dir_for(repo, args), config, max_samples=args.samples, progress=progress)
+        report = evaluate_repository(repo, data_dir_for(repo, args), config, max_samples=args.samples,
+                                     progress=progress, adapter_version=args.adapter)
     if args.report:
         args.report.write_text(render_html(report), encoding="utf-8")
     if console.json_mode:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry, better, model_digest
-from copilot_index.conventions.adapter.samples import Sample, SampleSet, mine_samples
+from copilot_index.conventions.adapter.samples import Sample, SampleSet, mine_samples, spread
 from copilot_index.conventions.adapter.scoring import score_samples
 from copilot_index.conventions.adapter.training import AdapterArgs, clear_checkpoint, train_lora, wrap_with_lora
 from copilot_index.indexer.config import IndexConfig
@@ -60,8 +60,9 @@ class PromptRenderer:
 
     def example(self, sample: Sample, retrieval: bool) -> tuple[list[int], list[int]]:
         p = self.prompt(sample, retrieval)
-        ids, _ = build_prompt(self.generator, p.prefix, p.suffix, p.use_fim, self.window)
-        target = self.generator.tokenizer(sample.middle, add_special_tokens=False, verbose=False)["input_ids"]
+        ids, healed = build_prompt(self.generator, p.prefix, p.suffix, p.use_fim, self.window)
+        # The whitespace the prompt's end gave up is the start of what the model must write.
+        target = self.generator.tokenizer(healed + sample.middle, add_special_tokens=False, verbose=False)["input_ids"]
         eos = self.generator.tokenizer.eos_token_id
         return ids, target + ([eos] if eos is not None else [])
 
@@ -88,7 +89,7 @@ class AdapterReport:
     promoted: bool = False
     reason: str = ""
     samples: dict[str, int] = field(default_factory=dict)
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def train_adapter(
     if not samples.train or not samples.held_out:
         raise CopilotIndexError("Too little code to train an adapter on (no training or held-out files were found).")
     renderer = PromptRenderer(generator, config, open_retriever(data_dir, repo))
-    held_out = samples.held_out[:max_eval]
+    held_out = spread(samples.held_out, max_eval)
     report = AdapterReport(samples={"train": len(samples.train), "held_out": len(held_out),
                                     "train_files": len(samples.train_files)})
     base_metrics = score_samples(held_out, lambda s: renderer.complete(generator.model, s, retrieval=True))

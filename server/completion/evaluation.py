@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry
-from copilot_index.conventions.adapter.samples import mine_samples
+from copilot_index.conventions.adapter.samples import mine_samples, spread
 from copilot_index.conventions.adapter.scoring import score_samples
 from copilot_index.indexer.repo import RepoInfo
 from copilot_index.server.model.loader import load_generator
@@ -30,15 +30,18 @@ def evaluate_repository(
     seed: int = 0,
     target_samples: int = 2000,
     progress: Callable[[str, int, int], None] | None = None,
+    adapter_version: int | None = None,
 ) -> dict[str, Any]:
-    """Scores for the four configurations on the same held-out samples (the adapter's own split)."""
+    """Scores for the four configurations on the same held-out samples (the adapter's own split).
+    The adapter is the active one, or version `adapter_version` (promoted or not)."""
     base_spec = None if config.model == "default" else config.model
     base = load_generator(base_spec)
-    active = AdapterRegistry(data_dir).active()
+    registry = AdapterRegistry(data_dir)
+    active = registry.active() if adapter_version is None else registry.version(adapter_version)
     adapted = load_generator(base_spec, adapter=str(active.path)).model if active is not None else None
     retriever = open_retriever(data_dir, repo)
     renderer = PromptRenderer(base, config, retriever)
-    samples = mine_samples(repo, seed=seed, target_samples=target_samples).held_out[:max_samples]
+    samples = spread(mine_samples(repo, seed=seed, target_samples=target_samples).held_out, max_samples)
     results: dict[str, Any] = {}
     plan = [("base", base.model, False), ("+retrieval", base.model, True),
             ("+adapter", adapted, False), ("+both", adapted, True)]

@@ -1,11 +1,17 @@
 """Fill-in-the-middle: the default model's special tokens and the training-sample transform.
 
-Samples are laid out prefix-suffix-middle (PSM), as StarCoder did::
+Two sample layouts, each matching one entry of ``fim_templates.toml`` (the prompt is the sample
+up to where the middle starts; the model writes the middle, then ``<|endoftext|>``):
+
+- prefix-suffix-middle (PSM, ``copilot-index-default``), as StarCoder did::
 
     <|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>{middle}<|endoftext|>
 
-which is exactly the ``copilot-index-default`` entry of ``fim_templates.toml``: at inference the
-prompt stops after ``<|fim_middle|>`` and the model writes the middle, then ``<|endoftext|>``.
+- suffix-prefix-middle (SPM, ``copilot-index-default-spm``), as in Bavarian et al. 2022 and
+  StarCoder's SPM variant: the middle directly continues the prefix, so a small model reuses
+  what it learned left to right and reads the suffix as earlier context::
+
+    <|fim_prefix|><|fim_suffix|>{suffix}<|fim_middle|>{prefix}{middle}<|endoftext|>
 """
 
 from __future__ import annotations
@@ -47,15 +53,23 @@ class FimSplit:
     suffix: str
 
 
-def split_for_fim(text: str, rng: random.Random, line_aligned_rate: float = 0.5) -> FimSplit:
+FIM_ORDERS = {"psm": "copilot-index-default", "spm": "copilot-index-default-spm"}
+
+
+def split_for_fim(
+    text: str, rng: random.Random, line_aligned_rate: float = 0.5, short_middle_rate: float = 0.0
+) -> FimSplit:
     """Cut `text` at two random points into prefix, middle and suffix.
 
     With probability `line_aligned_rate` both cuts are moved to line starts, so the middle is a
     run of whole lines (the next-line and multi-line completions an editor asks for); otherwise
-    they are character positions, which teaches completion from inside a line.
+    they are character positions, which teaches completion from inside a line. With probability
+    `short_middle_rate` the middle is editor-sized instead (see `short_split`).
     """
     if len(text) < 2:
         return FimSplit(text, "", "")
+    if rng.random() < short_middle_rate:
+        return short_split(text, rng, rng.random() < line_aligned_rate)
     a, b = sorted(rng.randrange(len(text) + 1) for _ in range(2))
     if rng.random() < line_aligned_rate:
         a = text.rfind("\n", 0, a) + 1
@@ -64,6 +78,37 @@ def split_for_fim(text: str, rng: random.Random, line_aligned_rate: float = 0.5)
             end = text.find("\n", b)
             b = len(text) if end < 0 else end + 1
     return FimSplit(text[:a], text[a:b], text[b:])
+
+
+def short_split(text: str, rng: random.Random, line_aligned: bool) -> FimSplit:
+    """A middle the size an editor asks for: one to three whole lines starting at a line start
+    (`line_aligned`), or the rest of a line from a random point in it (sometimes one or two more
+    lines), so the suffix starts right after the cursor's line."""
+    starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n" and i + 1 < len(text)]
+    line = rng.randrange(len(starts))
+    a = starts[line]
+    if not line_aligned:
+        end_of_line = text.find("\n", a)
+        end_of_line = len(text) if end_of_line < 0 else end_of_line
+        a = rng.randint(a, max(a, end_of_line - 1))
+    extra = rng.choices((0, 1, 2), weights=(6, 3, 1))[0]
+    b = a
+    for _ in range(extra + 1):
+        end = text.find("\n", b)
+        b = len(text) if end < 0 else end + 1
+    if not line_aligned and b > a and text[b - 1] == "\n":
+        b -= 1  # stop at the end of the line; the suffix starts with its newline
+    return FimSplit(text[:a], text[a:b], text[b:])
+
+
+def fim_ids(
+    prefix: list[int], middle: list[int], suffix: list[int], ids: SpecialIds, order: str = "psm"
+) -> list[int]:
+    """Token ids of one FIM sample in `order` ("psm" or "spm"), ending with <|endoftext|>."""
+    if order == "spm":
+        return [ids.fim_prefix, ids.fim_suffix, *suffix, ids.fim_middle, *prefix, *middle,
+                ids.end_of_text]
+    return psm_ids(prefix, middle, suffix, ids)
 
 
 def psm_ids(
@@ -76,6 +121,18 @@ def psm_ids(
     )
 
 
-def trim_sample(sample: list[int], max_tokens: int) -> list[int]:
-    """Cut a sample to `max_tokens`, keeping its start (the sentinels come first in PSM)."""
-    return sample[:max_tokens]
+def trim_parts(
+    prefix: list[int], middle: list[int], suffix: list[int], room: int
+) -> tuple[list[int], list[int], list[int]]:
+    """Fit the three parts in `room` tokens, cutting far from the cursor first: the suffix's tail,
+    then the prefix's head; the middle is cut only when nothing else is left."""
+    excess = len(prefix) + len(middle) + len(suffix) - room
+    if excess > 0:
+        cut = min(excess, len(suffix))
+        suffix, excess = suffix[: len(suffix) - cut], excess - cut
+    if excess > 0:
+        cut = min(excess, len(prefix))
+        prefix, excess = prefix[cut:], excess - cut
+    if excess > 0:
+        middle = middle[: len(middle) - excess]
+    return prefix, middle, suffix

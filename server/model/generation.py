@@ -64,8 +64,10 @@ def build_prompt(
         # Spaces or tabs at the cursor are cut back too (but not a newline, where line-aligned FIM
         # samples begin): BPE joins a space with the word after it, so a prompt that ends in one is a
         # token boundary the model rarely saw, and it answers with more whitespace or a comment.
+        # With the prefix last (SPM) the middle continues the prefix as plain text does, so the
+        # prompt is healed as a prefix-only one is.
         prefix, suffix = fit_context(generator, prefix, suffix, budget)
-        kept, healed = _heal(prefix, " \t")
+        kept, healed = _heal(prefix, " \t\n" if template.prefix_last else " \t")
         return generator.tokenizer(template.prompt(kept, suffix), verbose=False)["input_ids"], healed
     prefix, _ = fit_context(generator, prefix, "", budget)
     kept, healed = _heal(prefix, " \t\n")
@@ -122,11 +124,19 @@ def complete(
     output = model(input_ids=torch.tensor([ids]), use_cache=True, logits_to_keep=1)
     generated: list[int] = []
     reason, text = "max_tokens", ""
+    # With the prefix last nothing marks where the middle starts, so a stop before any text is the
+    # model taking the prompt's end for the middle's end: stops count once there is text.
+    hold_stops = use_fim and generator.template.prefix_last and not ignore_stop
+    stop_list = sorted(generator.stop_ids)
     for _ in range(max_new_tokens):
         if cancelled is not None and cancelled():
             reason = "cancelled"
             break
-        token = int(output.logits[0, -1].argmax())
+        logits = output.logits[0, -1]
+        if hold_stops and not text.strip():
+            logits = logits.clone()
+            logits[stop_list] = float("-inf")
+        token = int(logits.argmax())
         if token in generator.stop_ids and not ignore_stop:
             reason = "stop_token"
             break

@@ -18,6 +18,7 @@ import torch
 
 from .evaluate import held_out_files, run_evaluation
 from .loader import load_generator
+from .templates import template_named
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +65,44 @@ def result_row(label: str, result: dict) -> str:
     )
 
 
+def training_recipe(metrics: dict) -> str:
+    """The bullet points on what the samples looked like and where training started."""
+    args = metrics["args"]
+    order = "suffix-prefix-middle" if args.get("fim_order") == "spm" else "prefix-suffix-middle"
+    lines = [
+        f"- Causal LM with fill-in-the-middle: {args['fim_rate']:.0%} of the samples in {order} "
+        f"order ({args['line_aligned_rate']:.0%} of those cut at line starts, the rest at any "
+        f"character; {args.get('short_middle_rate', 0):.0%} with an editor-sized middle: one to three "
+        "lines, or the rest of a line), the rest left-to-right."
+    ]
+    if args.get("context_rate"):
+        lines.append(
+            f"- {args['context_rate']:.0%} of the samples are led by snippets of other files of the "
+            "same package (the blocks sharing the rarest identifiers with the text around the "
+            "cursor), laid out as the engine lays out retrieved context, so the model learns to "
+            "use it."
+        )
+    before = metrics.get("continued_from")
+    if before:
+        lines.append(
+            f"- Continued from an earlier run of this script (`--init-from`; "
+            f"{before.get('tokens_seen', 0):,} tokens, template `{before.get('fim_template')}`, "
+            f"held-out perplexity {before.get('perplexity')}), with the same corpus and held-out "
+            f"split; {metrics.get('tokens_seen_total', 0):,} tokens in all."
+        )
+    return "\n".join(lines)
+
+
 def render_card(metrics: dict, out: Path) -> str:
     metrics = {"epochs": 0.0, "train_seconds": 0.0, "tokens_per_second": 0.0, **metrics}
     if "train_seconds" not in metrics or not metrics["train_seconds"]:
         last = metrics.get("losses") or [{}]
         metrics["train_seconds"] = last[-1].get("seconds", 0.0)
     args, corpus, ev = metrics["args"], metrics["corpus"], metrics.get("evaluation", {})
+    config = json.loads((out / "config.json").read_text("utf-8"))  # the architecture as saved
+    args = {**args, "layers": config["num_hidden_layers"], "hidden_size": config["hidden_size"],
+            "intermediate_size": config["intermediate_size"], "heads": config["num_attention_heads"],
+            "context": config["max_position_embeddings"], "vocab_size": config["vocab_size"]}
     prefix, fim = ev.get("next_line_prefix_only", {}), ev.get("next_line_fim", {})
     ppl, speed = ev.get("perplexity", {}), ev.get("speed", {})
     licenses = "\n".join(f"| {name} | {count} |" for name, count in corpus["licenses"].items())
@@ -100,8 +133,9 @@ not hoped for.
   files. Special tokens, each a single token: `<|endoftext|>` (0), `<|fim_prefix|>` (1),
   `<|fim_middle|>` (2), `<|fim_suffix|>` (3), `<|file_sep|>` (4), `<|fim_pad|>` (5, padding).
 - FIM template `{metrics['fim_template']}` (named in `config.json` as `fim_template`):
-  `<|fim_prefix|>{{prefix}}<|fim_suffix|>{{suffix}}<|fim_middle|>`; the model writes the middle
-  and then `<|endoftext|>`.
+  `{template_named(metrics['fim_template']).format}`; the model writes the middle
+  and then `<|endoftext|>`. Retrieved snippets go before the current file's text as
+  `<|file_sep|>path` blocks ending with `<|file_sep|>current/path`.
 
 ## Training data and licences
 
@@ -124,8 +158,7 @@ Held-out split: a file is held out when `sha256(path)` falls in the lowest
 
 ## Training
 
-- Causal LM with fill-in-the-middle: {args['fim_rate']:.0%} of the samples in prefix-suffix-middle
-  order (half of those cut at line starts, half at any character), the rest left-to-right.
+{training_recipe(metrics)}
 - {metrics['steps']} steps of {args['batch_size']} × {args['context']} tokens:
   **{metrics['tokens_seen']:,} tokens seen** ({metrics['epochs']:.2f} epochs),
   {metrics['train_seconds'] / 60:.0f} minutes with {args['threads']} CPU thread(s), bf16 autocast

@@ -25,15 +25,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+from transformers import AutoTokenizer, GenerationConfig, LlamaConfig, LlamaForCausalLM
 
 from .corpus import Corpus, build_corpus, collect_directory, collect_site_packages, collect_stdlib
-from .dataset import epoch_rows, special_ids, tokenize_corpus
+from .dataset import SampleMix, epoch_rows, special_ids, tokenize_corpus
+from .fim import FIM_ORDERS
+from .repo_context import SiblingIndex
 from .tokenizer_train import train_tokenizer
 
 log = logging.getLogger(__name__)
-
-TEMPLATE_NAME = "copilot-index-default"
 
 
 @dataclass
@@ -62,6 +62,11 @@ class PretrainArgs:
     grad_clip: float = 1.0
     fim_rate: float = 0.5
     line_aligned_rate: float = 0.5
+    short_middle_rate: float = 0.0  # FIM middles of one to three lines or the rest of a line
+    fim_order: str = "psm"  # "psm" or "spm" (the middle continues the prefix)
+    context_rate: float = 0.0  # samples led by sibling files' snippets, as retrieval lays them out
+    context_share: float = 0.3
+    init_from: Path | None = None  # continue training this model directory (its tokenizer too)
     bf16: bool = True
     threads: int = 2
     seed: int = 1234
@@ -78,8 +83,10 @@ def parse_args(argv: list[str] | None = None) -> PretrainArgs:
         default = f.default
         if isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
-        elif f.name == "corpus_dir":
+        elif f.name in ("corpus_dir", "init_from"):
             parser.add_argument(flag, type=Path, default=None)
+        elif f.name == "fim_order":
+            parser.add_argument(flag, choices=sorted(FIM_ORDERS), default=default)
         else:
             parser.add_argument(flag, type=type(default), default=default)
     return PretrainArgs(**vars(parser.parse_args(argv)))
@@ -125,8 +132,28 @@ def build_model(args: PretrainArgs, tokenizer) -> LlamaForCausalLM:
         eos_token_id=ids.end_of_text,
         pad_token_id=ids.pad,
     )
-    config.fim_template = TEMPLATE_NAME
+    config.fim_template = FIM_ORDERS[args.fim_order]
     return LlamaForCausalLM(config)
+
+
+def starting_point(args: PretrainArgs, corpus: Corpus):
+    """(tokenizer, model): new ones, or the `--init-from` model's, to continue training."""
+    if args.init_from is None:
+        tokenizer = train_tokenizer((f.text for f in corpus.train), args.vocab_size, args.context)
+        return tokenizer, build_model(args, tokenizer)
+    tokenizer = AutoTokenizer.from_pretrained(args.init_from, local_files_only=True)
+    model = LlamaForCausalLM.from_pretrained(args.init_from, dtype=torch.float32)
+    model.config.fim_template = FIM_ORDERS[args.fim_order]
+    config = model.config  # the architecture is the model's own; record it as such
+    args.context, args.vocab_size = config.max_position_embeddings, config.vocab_size
+    args.hidden_size, args.intermediate_size = config.hidden_size, config.intermediate_size
+    args.layers, args.heads = config.num_hidden_layers, config.num_attention_heads
+    return tokenizer, model
+
+
+def sample_mix(args: PretrainArgs) -> SampleMix:
+    return SampleMix(args.fim_rate, args.line_aligned_rate, args.short_middle_rate,
+                     args.fim_order, args.context_rate, args.context_share)
 
 
 def learning_rate(args: PretrainArgs, step: int, total_steps: int) -> float:
@@ -165,6 +192,19 @@ def export(model, tokenizer, out: Path, metrics: dict) -> None:
     log.info("exported model to %s (step %s)", out, metrics.get("steps"))
 
 
+def previous_run(model_dir: Path) -> dict:
+    """What the model that training continues from had been trained on (its own metrics)."""
+    path = Path(model_dir) / "training_metrics.json"
+    if not path.is_file():
+        return {"path": str(model_dir)}
+    before = json.loads(path.read_text("utf-8"))
+    keep = ("steps", "tokens_seen", "tokens_seen_total", "final_loss", "train_seconds", "fim_template")
+    summary = {k: before[k] for k in keep if k in before}
+    summary["args"] = before.get("args", {})
+    summary["perplexity"] = before.get("evaluation", {}).get("perplexity", {}).get("perplexity")
+    return {"path": str(model_dir), **summary}
+
+
 def corpus_summary(corpus: Corpus) -> dict:
     return {
         "train_files": len(corpus.train),
@@ -183,9 +223,10 @@ def train(args: PretrainArgs) -> dict:
     seed_everything(args.seed)
     started = time.monotonic()
     corpus = gather_corpus(args)
-    tokenizer = train_tokenizer((f.text for f in corpus.train), args.vocab_size, args.context)
+    tokenizer, model = starting_point(args, corpus)
     data = tokenize_corpus([f.text for f in corpus.train], tokenizer, args.context)
-    model = build_model(args, tokenizer)
+    siblings = SiblingIndex([f.path for f in corpus.train], data.texts) if args.context_rate else None
+    mix = sample_mix(args)
     n_params = sum(p.numel() for p in model.parameters())
     log.info("model: %d parameters; corpus: %d tokens", n_params, data.tokens)
     optimizer = make_optimizer(model, args)
@@ -195,12 +236,15 @@ def train(args: PretrainArgs) -> dict:
         "parameters": n_params,
         "corpus": corpus_summary(corpus),
         "corpus_tokens": data.tokens,
-        "fim_template": TEMPLATE_NAME,
+        "fim_template": FIM_ORDERS[args.fim_order],
         "losses": [],
     }
+    if args.init_from is not None:
+        metrics["continued_from"] = previous_run(args.init_from)
     total_steps = args.max_steps
     budget = args.minutes * 60.0
-    epoch, rows, cursor, tokens_seen = 0, epoch_rows(data, tokenizer, args.context, args.seed), 0, 0
+    epoch, cursor, tokens_seen = 0, 0, 0
+    rows = epoch_rows(data, tokenizer, args.context, args.seed, mix, siblings)
     train_started = time.monotonic()
     last_export = train_started
     step, schedule_step, loss_value, window_losses = 0, 0, float("nan"), []
@@ -208,8 +252,7 @@ def train(args: PretrainArgs) -> dict:
     while step < total_steps:
         if cursor + args.batch_size > len(rows):
             epoch += 1
-            rows = epoch_rows(data, tokenizer, args.context, args.seed + epoch, args.fim_rate,
-                              args.line_aligned_rate)
+            rows = epoch_rows(data, tokenizer, args.context, args.seed + epoch, mix, siblings)
             cursor = 0
         batch = torch.from_numpy(rows[cursor : cursor + args.batch_size])
         if len(batch) < args.batch_size:  # corpus smaller than one batch
@@ -258,6 +301,8 @@ def train(args: PretrainArgs) -> dict:
         steps=step,
         planned_steps=total_steps,
         tokens_seen=tokens_seen,
+        tokens_seen_total=tokens_seen + metrics.get("continued_from", {}).get(
+            "tokens_seen_total", metrics.get("continued_from", {}).get("tokens_seen", 0)),
         epochs=epoch + (cursor / max(1, len(rows))),
         final_loss=last,
         train_seconds=round(train_seconds, 1),

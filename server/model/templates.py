@@ -31,6 +31,12 @@ class FimTemplate:
     def supports_fim(self) -> bool:
         return "{suffix}" in self.format
 
+    @property
+    def prefix_last(self) -> bool:
+        """Whether the prompt ends with the prefix (SPM order): the middle then continues the
+        prefix directly, with no marker where one ends and the other begins."""
+        return self.supports_fim and self.format.endswith("{prefix}")
+
     def prompt(self, prefix: str, suffix: str = "") -> str:
         """The prompt for a completion between `prefix` and `suffix`."""
         return self.format.format(prefix=prefix, suffix=suffix)

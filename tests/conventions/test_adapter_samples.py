@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from fixtures_code import GEOMETRY, HTTP, SECRET_VALUE, SETTINGS
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry, better
-from copilot_index.conventions.adapter.samples import is_held_out, line_samples, mine_samples, span_samples
+from copilot_index.conventions.adapter.samples import is_held_out, line_samples, mine_samples, span_samples, spread
 from copilot_index.conventions.adapter.scoring import edit_similarity, score_samples
+from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.indexer.repo import resolve_repo
 
 GPL_FILE = "# SPDX-License-Identifier: GPL-3.0-only\n\ndef copied():\n    return 'from elsewhere'\n"
@@ -50,6 +52,11 @@ def test_scoring_and_promotion_rule() -> None:
     perfect = score_samples(samples, lambda s: s.middle)
     empty = score_samples(samples, lambda s: "")
     assert perfect["exact_match"] == 1.0 and empty["exact_match"] == 0.0
+    mixed = samples[:2] + span_samples("g.py", GEOMETRY * 3, rng, 2)
+    lines_only = score_samples(mixed, lambda s: s.middle if s.kind == "line" else "")
+    assert lines_only["exact_match"] == 0.5
+    assert lines_only["by_kind"]["line"] == {"samples": 2, "exact_match": 1.0, "edit_similarity": 1.0}
+    assert lines_only["by_kind"]["span"]["exact_match"] == 0.0
     assert edit_similarity("return x", "return y") > 0.8
     assert better(perfect, empty) and not better(empty, perfect) and not better(perfect, perfect)
     assert better(perfect, None)
@@ -64,3 +71,17 @@ def test_registry_versions_and_atomic_activation(tmp_path) -> None:  # type: ign
     registry.activate(version)
     assert registry.active() is not None and registry.active().version == 1  # type: ignore[union-attr]
     assert registry.next_path()[0] == 2
+    assert registry.version(1).path == path
+    with pytest.raises(CopilotIndexError, match=r"no adapter v7 \(trained: v1\)"):
+        registry.version(7)
+
+
+def test_spread_takes_samples_from_every_file_in_turn() -> None:
+    rng = random.Random(2)
+    samples = line_samples("a.py", GEOMETRY, rng, 5) + line_samples("b.py", HTTP, rng, 5)
+    samples += line_samples("c.py", SETTINGS, rng, 1)
+    picked = spread(samples, 5)
+    assert [s.path for s in picked] == ["a.py", "b.py", "c.py", "a.py", "b.py"]
+    everything = spread(samples, 100)
+    assert len(everything) == len(samples) and {id(s) for s in everything} == {id(s) for s in samples}
+    assert [s.path for s in everything][-4:] == ["a.py", "b.py", "a.py", "b.py"]

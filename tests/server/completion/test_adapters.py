@@ -5,17 +5,21 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
 from fixtures_code import GEOMETRY, HTTP, STORAGE_GO
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry
+from copilot_index.conventions.adapter.samples import Sample
 from copilot_index.conventions.adapter.training import AdapterArgs
+from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.indexer.repo import resolve_repo
-from copilot_index.server.completion.adapters import train_adapter
+from copilot_index.server.completion.adapters import PromptRenderer, train_adapter
 from copilot_index.server.completion.config import CompletionConfig
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.evaluation import evaluate_repository
 from copilot_index.server.completion.report import render_html
 from copilot_index.server.completion.request import CompletionRequest
+from copilot_index.server.model.loader import load_generator
 
 
 def _project(repo) -> None:  # type: ignore[no-untyped-def]
@@ -82,3 +86,19 @@ def test_eval_reports_four_configurations(repo, data_dir, run_index, tiny_model_
     assert "train-adapter" in report["configs"]["+adapter"]["skipped"]
     page = render_html(report)
     assert page.count("data:image/png;base64,") == 3 and "Fine-tune" in page
+    with pytest.raises(CopilotIndexError, match="no adapter v3"):
+        evaluate_repository(resolve_repo(repo.root), data_dir, CompletionConfig(model=str(tiny_model_dir)),
+                            max_samples=4, target_samples=48, adapter_version=3)
+
+
+def test_training_targets_start_with_the_whitespace_the_prompt_gave_up(tiny_model_dir):
+    """Prompts end at the last non-blank character (prefix-only) or before the cursor's spaces
+    (FIM); the target the adapter learns must begin with what was cut, as generation does."""
+    generator = load_generator(tiny_model_dir)
+    sample = Sample("pkg/a.py", "def f(x):\n    ", "\n", "return x", "line")
+    endings = {"off": "def f(x):\n    return x", "on": "<|fim_middle|>    return x"}  # a PSM model
+    for fim, ending in endings.items():
+        renderer = PromptRenderer(generator, CompletionConfig(model=str(tiny_model_dir), fim=fim), None)
+        ids, target = renderer.example(sample, retrieval=False)
+        assert target[-1] == generator.tokenizer.eos_token_id
+        assert generator.tokenizer.decode(ids + target[:-1]).endswith(ending)

@@ -70,8 +70,8 @@ def test_epoch_rows_mix_fim_and_plain_samples_deterministically(tiny_corpus):
     texts = [p.read_text() for p in sorted(tiny_corpus.glob("*.py"))][:4]
     tokenizer = train_tokenizer(texts, vocab_size=400, max_length=64)
     data = tokenize_corpus(texts, tokenizer, context=64)
-    rows = epoch_rows(data, tokenizer, context=64, seed=3, fim_rate=0.5)
-    again = epoch_rows(data, tokenizer, context=64, seed=3, fim_rate=0.5)
+    rows = epoch_rows(data, tokenizer, context=64, seed=3)
+    again = epoch_rows(data, tokenizer, context=64, seed=3)
     assert rows.shape[1] == 64 and (rows == again).all()
     vocab = tokenizer.get_vocab()
     flat = rows.ravel().tolist()
@@ -111,3 +111,28 @@ def test_loader_puts_a_peft_adapter_on_top(tiny_model, tmp_path):
     assert generator.template.name == "copilot-index-default"
     result = complete(generator, "import os\n", "\n", max_new_tokens=4)
     assert result.tokens <= 4
+
+
+def test_training_continues_from_a_model_in_spm_order_with_retrieved_context(tiny_model, tiny_corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "continued"
+    argv = [
+        "--out", str(out), "--init-from", str(tiny_model), "--corpus-dir", str(tiny_corpus),
+        "--corpus-license", "PSF-2.0", "--max-steps", "3", "--batch-size", "4",
+        "--held-out-fraction", "0.3", "--fim-order", "spm", "--short-middle-rate", "0.5",
+        "--context-rate", "0.5", "--eval-cases", "2", "--log-every", "1",
+    ]
+    assert main(argv) == 0
+    metrics = json.loads((out / "training_metrics.json").read_text())
+    before = json.loads((tiny_model / "training_metrics.json").read_text())
+    assert metrics["continued_from"]["tokens_seen"] == before["tokens_seen"]
+    assert metrics["tokens_seen_total"] == before["tokens_seen"] + 3 * 4 * 128
+    assert metrics["args"]["hidden_size"] == 32 and metrics["args"]["context"] == 128  # the model's own
+    assert (out / "tokenizer.json").read_text() == (tiny_model / "tokenizer.json").read_text()
+    assert "suffix-prefix-middle" in (out / "MODEL_CARD.md").read_text()
+    generator = load_generator(out)
+    assert generator.template.name == "copilot-index-default-spm"
+    prompt = generator.template.prompt("def f(x):\n    ", "\n")
+    assert prompt.startswith("<|fim_prefix|><|fim_suffix|>") and prompt.endswith("def f(x):\n    ")
+    result = complete(generator, "def f(x):\n    ", "\n", max_new_tokens=6)
+    assert result.tokens <= 6 and not any(t in result.text for t in SPECIAL_TOKENS)
