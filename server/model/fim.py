@@ -68,7 +68,7 @@ def split_for_fim(
     """
     if len(text) < 2:
         return FimSplit(text, "", "")
-    if rng.random() < short_middle_rate:
+    if short_middle_rate and rng.random() < short_middle_rate:  # no draw at 0: older runs replay
         return short_split(text, rng, rng.random() < line_aligned_rate)
     a, b = sorted(rng.randrange(len(text) + 1) for _ in range(2))
     if rng.random() < line_aligned_rate:

@@ -202,7 +202,7 @@ Examples:
 
 ## Limitations
 
-A {metrics['parameters'] / 1e6:.0f}M-parameter model trained for about an hour on two CPU cores
+A {metrics['parameters'] / 1e6:.0f}M-parameter model trained for an hour or two on two CPU cores
 knows common Python idioms and the shape of the standard library, and little else. Expect
 short, plausible completions that are often wrong. It has seen Python only.
 
