@@ -82,13 +82,20 @@ def span_samples(path: str, text: str, rng: random.Random, count: int) -> list[S
 
 def spread(samples: list[Sample], count: int) -> list[Sample]:
     """At most `count` samples taken in turn from each file (the first of every file, then the
-    second, ...), so a cap does not leave most held-out files unevaluated."""
-    per_path: dict[str, list[Sample]] = {}
+    second, ...), and within a file in turn from each kind (line, span, line, ...), so a cap
+    leaves neither held-out files nor a kind of sample unevaluated."""
+    per_path: dict[str, dict[str, list[Sample]]] = {}
     for sample in samples:
-        per_path.setdefault(sample.path, []).append(sample)
+        per_path.setdefault(sample.path, {}).setdefault(sample.kind, []).append(sample)
+    per_path = {path: _alternate(kinds) for path, kinds in per_path.items()}
     rounds = max((len(v) for v in per_path.values()), default=0)
     ordered = [group[i] for i in range(rounds) for group in per_path.values() if i < len(group)]
     return ordered[:count]
+
+
+def _alternate(kinds: dict[str, list[Sample]]) -> list[Sample]:
+    rounds = max(len(v) for v in kinds.values())
+    return [group[i] for i in range(rounds) for group in kinds.values() if i < len(group)]
 
 
 def mine_samples(

@@ -85,3 +85,5 @@ def test_spread_takes_samples_from_every_file_in_turn() -> None:
     everything = spread(samples, 100)
     assert len(everything) == len(samples) and {id(s) for s in everything} == {id(s) for s in samples}
     assert [s.path for s in everything][-4:] == ["a.py", "b.py", "a.py", "b.py"]
+    mixed = line_samples("a.py", GEOMETRY, rng, 3) + span_samples("a.py", GEOMETRY * 3, rng, 3)
+    assert [s.kind for s in spread(mixed, 4)] == ["line", "span", "line", "span"]
