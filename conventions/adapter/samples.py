@@ -87,15 +87,13 @@ def spread(samples: list[Sample], count: int) -> list[Sample]:
     per_path: dict[str, dict[str, list[Sample]]] = {}
     for sample in samples:
         per_path.setdefault(sample.path, {}).setdefault(sample.kind, []).append(sample)
-    per_path = {path: _alternate(kinds) for path, kinds in per_path.items()}
-    rounds = max((len(v) for v in per_path.values()), default=0)
-    ordered = [group[i] for i in range(rounds) for group in per_path.values() if i < len(group)]
-    return ordered[:count]
+    return _in_turn([_in_turn(list(kinds.values())) for kinds in per_path.values()])[:count]
 
 
-def _alternate(kinds: dict[str, list[Sample]]) -> list[Sample]:
-    rounds = max(len(v) for v in kinds.values())
-    return [group[i] for i in range(rounds) for group in kinds.values() if i < len(group)]
+def _in_turn(groups: list[list[Sample]]) -> list[Sample]:
+    """The first of every group, then the second of every group, and so on."""
+    rounds = max((len(g) for g in groups), default=0)
+    return [group[i] for i in range(rounds) for group in groups if i < len(group)]
 
 
 def mine_samples(

@@ -127,7 +127,7 @@ def complete(
     # With the prefix last nothing marks where the middle starts, so a stop before any text is the
     # model taking the prompt's end for the middle's end: stops count once there is text.
     hold_stops = use_fim and generator.template.prefix_last and not ignore_stop
-    stop_list = sorted(generator.stop_ids)
+    stop_list = sorted(generator.stop_ids) if hold_stops else []
     for _ in range(max_new_tokens):
         if cancelled is not None and cancelled():
             reason = "cancelled"

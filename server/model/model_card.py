@@ -99,10 +99,6 @@ def render_card(metrics: dict, out: Path) -> str:
         last = metrics.get("losses") or [{}]
         metrics["train_seconds"] = last[-1].get("seconds", 0.0)
     args, corpus, ev = metrics["args"], metrics["corpus"], metrics.get("evaluation", {})
-    config = json.loads((out / "config.json").read_text("utf-8"))  # the architecture as saved
-    args = {**args, "layers": config["num_hidden_layers"], "hidden_size": config["hidden_size"],
-            "intermediate_size": config["intermediate_size"], "heads": config["num_attention_heads"],
-            "context": config["max_position_embeddings"], "vocab_size": config["vocab_size"]}
     prefix, fim = ev.get("next_line_prefix_only", {}), ev.get("next_line_fim", {})
     ppl, speed = ev.get("perplexity", {}), ev.get("speed", {})
     licenses = "\n".join(f"| {name} | {count} |" for name, count in corpus["licenses"].items())

@@ -198,8 +198,9 @@ def previous_run(model_dir: Path) -> dict:
     if not path.is_file():
         return {"path": str(model_dir)}
     before = json.loads(path.read_text("utf-8"))
-    keep = ("steps", "tokens_seen", "tokens_seen_total", "final_loss", "train_seconds", "fim_template")
+    keep = ("steps", "tokens_seen", "final_loss", "train_seconds", "fim_template")
     summary = {k: before[k] for k in keep if k in before}
+    summary["tokens_seen_total"] = before.get("tokens_seen_total", before.get("tokens_seen", 0))
     summary["args"] = before.get("args", {})
     summary["perplexity"] = before.get("evaluation", {}).get("perplexity", {}).get("perplexity")
     return {"path": str(model_dir), **summary}
@@ -301,8 +302,7 @@ def train(args: PretrainArgs) -> dict:
         steps=step,
         planned_steps=total_steps,
         tokens_seen=tokens_seen,
-        tokens_seen_total=tokens_seen + metrics.get("continued_from", {}).get(
-            "tokens_seen_total", metrics.get("continued_from", {}).get("tokens_seen", 0)),
+        tokens_seen_total=tokens_seen + metrics.get("continued_from", {}).get("tokens_seen_total", 0),
         epochs=epoch + (cursor / max(1, len(rows))),
         final_loss=last,
         train_seconds=round(train_seconds, 1),
