@@ -83,14 +83,16 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
         console.json(report)
         return 0
     table = Table(title=f"{report['held_out_samples']} held-out samples")
-    for column in ("configuration", "exact match", "edit similarity", "p50 ms", "p95 ms"):
+    for column in ("configuration", "exact match", "edit similarity", "p50 ms", "p95 ms", "vs base (won/lost, p)"):
         table.add_column(column)
     for name, r in report["configs"].items():
         if "skipped" in r:
-            table.add_row(name, r["skipped"], "", "", "")
+            table.add_row(name, r["skipped"], "", "", "", "")
         else:
+            paired = r.get("vs_base")
+            versus = f"{paired['wins']}/{paired['losses']}, p = {paired['p_value']:.3f}" if paired else ""
             table.add_row(name, f"{r['exact_match']:.1%}", f"{r['edit_similarity']:.3f}",
-                          f"{r['latency_p50_ms']:.0f}", f"{r['latency_p95_ms']:.0f}")
+                          f"{r['latency_p50_ms']:.0f}", f"{r['latency_p95_ms']:.0f}", versus)
     console.out.print(table)
     console.out.print(report["answer"])
     if args.report:

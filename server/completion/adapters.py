@@ -34,6 +34,8 @@ from .prompt import Budgets, Prompt, assemble, fim_enabled
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
+SPAN_TOKENS = 48
+"""Tokens generated for a fill-in-the-middle span sample."""
 
 
 class PromptRenderer:
@@ -43,24 +45,36 @@ class PromptRenderer:
         self.generator = generator
         self.config = config
         self.retriever = retriever
-        self.window = min(config.context_length, generator.context_length) - config.max_block_tokens - 8
         self.budgets = Budgets(config.prefix_share, config.suffix_share, config.context_share)
+
+    def new_tokens(self, sample: Sample) -> int:
+        """Tokens generated for a sample: a line as a single-line completion, a span like a short block."""
+        return self.config.max_tokens if sample.kind == "line" else SPAN_TOKENS
+
+    def window(self, sample: Sample) -> int:
+        """The prompt window, reckoned as the engine reckons it for the same generation length."""
+        return min(self.config.context_length, self.generator.context_length) - self.new_tokens(sample) - 8
+
+    def prompt_limit(self, sample: Sample) -> int:
+        """`max_prompt_tokens` as the in-process backend passes it to `complete` (which keeps 8 spare)."""
+        return self.generator.context_length - self.new_tokens(sample)
 
     def count(self, text: str) -> int:
         return len(self.generator.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def prompt(self, sample: Sample, retrieval: bool) -> Prompt:
         snippets = []
+        window = self.window(sample)
         if retrieval and self.retriever is not None:
-            budget = self.budgets.split(self.window)[2]
+            budget = self.budgets.split(window)[2]
             snippets = self.retriever.retrieve(sample.path, sample.prefix, sample.suffix, budget, self.count)
         use_fim = fim_enabled(self.config.fim, self.generator.template, self.generator.fim_helps)
         return assemble(self.generator.template, sample.path, language_for_path(sample.path), sample.prefix,
-                        sample.suffix, snippets, self.window, self.count, self.budgets, use_fim)
+                        sample.suffix, snippets, window, self.count, self.budgets, use_fim)
 
     def example(self, sample: Sample, retrieval: bool) -> tuple[list[int], list[int]]:
         p = self.prompt(sample, retrieval)
-        ids, healed = build_prompt(self.generator, p.prefix, p.suffix, p.use_fim, self.window)
+        ids, healed = build_prompt(self.generator, p.prefix, p.suffix, p.use_fim, self.prompt_limit(sample) - 8)
         # The whitespace the prompt's end gave up is the start of what the model must write.
         target = self.generator.tokenizer(healed + sample.middle, add_special_tokens=False, verbose=False)["input_ids"]
         eos = self.generator.tokenizer.eos_token_id
@@ -70,16 +84,18 @@ class PromptRenderer:
         p = self.prompt(sample, retrieval)
         line = sample.kind == "line"
         generator = dataclasses.replace(self.generator, model=model)
-        return complete(generator, p.prefix, p.suffix, max_new_tokens=self.config.max_tokens if line else 48,
-                        single_line=line, use_fim=p.use_fim, max_prompt_tokens=self.window).text
+        return complete(generator, p.prefix, p.suffix, max_new_tokens=self.new_tokens(sample),
+                        single_line=line, use_fim=p.use_fim, max_prompt_tokens=self.prompt_limit(sample)).text
 
 
-def open_retriever(data_dir: Path, repo: RepoInfo) -> ContextRetriever | None:
+def open_retriever(data_dir: Path, repo: RepoInfo, candidates: int) -> ContextRetriever | None:
+    """The retriever the engine would use (`candidates` = completion.retrieval_snippets), or None
+    without an index."""
     try:
         store = open_existing_store(data_dir, repo.root)
     except NoIndexError:
         return None
-    return ContextRetriever(search_for(store, data_dir, IndexConfig.load(repo.root)))
+    return ContextRetriever(search_for(store, data_dir, IndexConfig.load(repo.root)), candidates=candidates)
 
 
 @dataclass
@@ -116,7 +132,7 @@ def train_adapter(
     samples = mine_samples(repo, seed=args.seed, target_samples=args.target_samples)
     if not samples.train or not samples.held_out:
         raise CopilotIndexError("Too little code to train an adapter on (no training or held-out files were found).")
-    renderer = PromptRenderer(generator, config, open_retriever(data_dir, repo))
+    renderer = PromptRenderer(generator, config, open_retriever(data_dir, repo, config.retrieval_snippets))
     held_out = spread(samples.held_out, max_eval)
     report = AdapterReport(samples={"train": len(samples.train), "held_out": len(held_out),
                                     "train_files": len(samples.train_files)})

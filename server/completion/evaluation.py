@@ -9,7 +9,7 @@ from typing import Any
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.conventions.adapter.samples import mine_samples, spread
-from copilot_index.conventions.adapter.scoring import score_samples
+from copilot_index.conventions.adapter.scoring import paired_comparison, score_samples
 from copilot_index.indexer.repo import RepoInfo
 from copilot_index.server.model.loader import load_generator
 
@@ -39,7 +39,7 @@ def evaluate_repository(
     registry = AdapterRegistry(data_dir)
     active = registry.active() if adapter_version is None else registry.version(adapter_version)
     adapted = load_generator(base_spec, adapter=str(active.path)).model if active is not None else None
-    retriever = open_retriever(data_dir, repo)
+    retriever = open_retriever(data_dir, repo, config.retrieval_snippets)
     renderer = PromptRenderer(base, config, retriever)
     samples = spread(mine_samples(repo, seed=seed, target_samples=target_samples).held_out, max_samples)
     results: dict[str, Any] = {}
@@ -51,9 +51,11 @@ def evaluate_repository(
         elif retrieval and retriever is None:
             results[name] = {"skipped": "no index; run `copilot-index index` first"}
         else:
-            results[name] = score_samples(samples, lambda s, m=model, r=retrieval: renderer.complete(m, s, r))
+            results[name] = score_samples(samples, lambda s, m=model, r=retrieval: renderer.complete(m, s, r),
+                                          outcomes=True)
         if progress is not None:
             progress("Evaluating", done, len(plan))
+    compare_with_base(results)
     return {
         "repository": str(repo.root),
         "commit": repo.head_commit(),
@@ -65,8 +67,19 @@ def evaluate_repository(
     }
 
 
+def compare_with_base(results: dict[str, Any]) -> None:
+    """Give every configuration its paired comparison with the base on the same samples
+    (`vs_base`), then drop the per-sample outcomes."""
+    base = results.get("base", {}).get("exact")
+    for name, result in results.items():
+        outcomes = result.pop("exact", None)
+        if name != "base" and base is not None and outcomes is not None:
+            result["vs_base"] = paired_comparison(base, outcomes)
+
+
 def verdict(results: dict[str, Any]) -> str:
-    """One sentence on what helps this repository most, from the exact-match figures."""
+    """One sentence on what helps this repository most, from the exact-match figures, and whether
+    the gain is a clear margin (a paired sign test, p < 0.05) or could be the luck of the draw."""
     scores = {k: v["exact_match"] for k, v in results.items() if "exact_match" in v}
     if not scores or "base" not in scores:
         return "Not enough configurations could be evaluated to compare."
@@ -74,4 +87,11 @@ def verdict(results: dict[str, Any]) -> str:
     if best == "base" or scores[best] <= scores["base"]:
         return "Neither retrieval nor the adapter beats the base model here on exact match."
     gain = scores[best] - scores["base"]
-    return f"{best} helps most: exact match {scores['base']:.1%} -> {scores[best]:.1%} (+{gain:.1%} points)."
+    sentence = f"{best} helps most: exact match {scores['base']:.1%} -> {scores[best]:.1%} (+{gain:.1%} points)"
+    paired = results[best].get("vs_base")
+    if paired is None:
+        return sentence + "."
+    wins, losses, p = paired["wins"], paired["losses"], paired["p_value"]
+    if paired["clear"]:
+        return f"{sentence}, a clear margin ({wins} samples won, {losses} lost, p = {p:.3f})."
+    return f"{sentence}, but not a clear margin ({wins} samples won, {losses} lost, p = {p:.2f}): evaluate more samples."

@@ -34,15 +34,19 @@ def render_html(report: dict[str, Any]) -> str:
     rows = []
     for name, r in results.items():
         if "skipped" in r:
-            rows.append(f"<tr><td>{html.escape(name)}</td><td colspan=6>{html.escape(r['skipped'])}</td></tr>")
+            rows.append(f"<tr><td>{html.escape(name)}</td><td colspan=7>{html.escape(r['skipped'])}</td></tr>")
         else:
             kinds = r.get("by_kind", {})
             per_kind = "".join(
                 f"<td>{kinds[k]['exact_match']:.1%}</td>" if k in kinds else "<td></td>" for k in ("line", "span")
             )
+            paired = r.get("vs_base")
+            versus = (f"{paired['wins']} / {paired['losses']}, p = {paired['p_value']:.3f}"
+                      + (" (clear)" if paired["clear"] else "")) if paired else ""
             rows.append(
                 f"<tr><td>{html.escape(name)}</td><td>{r['exact_match']:.1%}</td>{per_kind}"
-                f"<td>{r['edit_similarity']:.3f}</td><td>{r['latency_p50_ms']:.0f}</td><td>{r['latency_p95_ms']:.0f}</td></tr>"
+                f"<td>{r['edit_similarity']:.3f}</td><td>{r['latency_p50_ms']:.0f}</td><td>{r['latency_p95_ms']:.0f}</td>"
+                f"<td>{versus}</td></tr>"
             )
     charts = "".join(
         f'<img alt="{html.escape(title)}" src="data:image/png;base64,{_chart(results, metric, title, pct)}">'
@@ -59,7 +63,7 @@ def render_html(report: dict[str, Any]) -> str:
 model {html.escape(report["model"])}; adapter {html.escape(str(adapter.get("version", "none")))};
 {report["held_out_samples"]} held-out samples (files never used for training).</p>
 <table><tr><th>configuration</th><th>exact match</th><th>lines</th><th>spans</th><th>edit similarity</th>
-<th>p50 ms</th><th>p95 ms</th></tr>
+<th>p50 ms</th><th>p95 ms</th><th>vs base: won / lost, sign test</th></tr>
 {''.join(rows)}</table>
 <div>{charts}</div></body></html>
 """

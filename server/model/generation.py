@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .healing import HealingConstraint, heal, visible_text
 from .loader import LoadedGenerator
 
 # Prompt characters kept per prompt token before tokenizing, so huge files are not tokenized whole.
@@ -57,7 +58,8 @@ def build_prompt(
     A prefix-only prompt ending in whitespace (the cursor at a line start) is cut back to its
     last non-blank character: byte-level BPE joins a newline with the next line's indentation,
     so a prompt that ends in a bare newline is one the model never saw in training. The model
-    then writes the newline and indentation itself, and that much is dropped from its output.
+    then writes the newline and indentation itself (`healing.py` holds it to that), and that much
+    is dropped from its output.
     """
     template = generator.template
     if use_fim and template.supports_fim:
@@ -67,17 +69,11 @@ def build_prompt(
         # With the prefix last (SPM) the middle continues the prefix as plain text does, so the
         # prompt is healed as a prefix-only one is.
         prefix, suffix = fit_context(generator, prefix, suffix, budget)
-        kept, healed = _heal(prefix, " \t\n" if template.prefix_last else " \t")
+        kept, healed = heal(prefix, " \t\n" if template.prefix_last else " \t")
         return generator.tokenizer(template.prompt(kept, suffix), verbose=False)["input_ids"], healed
     prefix, _ = fit_context(generator, prefix, "", budget)
-    kept, healed = _heal(prefix, " \t\n")
+    kept, healed = heal(prefix, " \t\n")
     return generator.tokenizer(kept, verbose=False)["input_ids"], healed
-
-
-def _heal(prefix: str, blanks: str) -> tuple[str, str]:
-    """`prefix` without its trailing `blanks`, and what was cut (nothing when only blanks are left)."""
-    stripped = prefix.rstrip(blanks)
-    return (stripped, prefix[len(stripped) :]) if stripped else (prefix, "")
 
 
 def start_ids(generator: LoadedGenerator) -> list[int]:
@@ -85,17 +81,6 @@ def start_ids(generator: LoadedGenerator) -> list[int]:
     tokenizer = generator.tokenizer
     first = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
     return [first if first is not None else 0]
-
-
-def visible_text(generated: str, healed: str) -> str:
-    """Generated text with the whitespace a healed prompt left out removed from its start."""
-    if not healed:
-        return generated
-    if generated.startswith(healed):
-        return generated[len(healed) :]
-    if healed.startswith(generated):
-        return ""
-    return generated.lstrip("\n") if "\n" in healed else generated
 
 
 @torch.inference_mode()
@@ -128,6 +113,8 @@ def complete(
     # model taking the prompt's end for the middle's end: stops count once there is text.
     hold_stops = use_fim and generator.template.prefix_last and not ignore_stop
     stop_list = sorted(generator.stop_ids) if hold_stops else []
+    healing = HealingConstraint(generator.tokenizer, healed, frozenset() if hold_stops else generator.stop_ids)
+    decoded = ""
     for _ in range(max_new_tokens):
         if cancelled is not None and cancelled():
             reason = "cancelled"
@@ -136,12 +123,14 @@ def complete(
         if hold_stops and not text.strip():
             logits = logits.clone()
             logits[stop_list] = float("-inf")
+        logits = healing.apply(logits, decoded)
         token = int(logits.argmax())
         if token in generator.stop_ids and not ignore_stop:
             reason = "stop_token"
             break
         generated.append(token)
-        text = visible_text(generator.tokenizer.decode(generated, skip_special_tokens=True), healed)
+        decoded = generator.tokenizer.decode(generated, skip_special_tokens=True)
+        text = visible_text(decoded, healed)
         if single_line and "\n" in text:
             reason = "newline"
             break

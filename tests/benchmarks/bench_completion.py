@@ -127,15 +127,17 @@ def main() -> None:
         if not report.promoted:
             print(f"(+adapter and +both use v{report.version}, which was trained but not promoted)")
         print(f"\n{'configuration':<14}{'exact match':>12}{'lines':>8}{'spans':>8}{'edit sim':>10}"
-              f"{'p50 ms':>8}{'p95 ms':>8}")
+              f"{'p50 ms':>8}{'p95 ms':>8}   vs base (won/lost, sign-test p)")
         for name, r in result["configs"].items():
             if "skipped" in r:
                 print(f"{name:<14}  {r['skipped']}")
             else:
                 kinds = r["by_kind"]
                 line, span = (kinds.get(k, {}).get("exact_match", 0.0) for k in ("line", "span"))
+                paired = r.get("vs_base")
+                versus = f"   {paired['wins']}/{paired['losses']}, p = {paired['p_value']:.3f}" if paired else ""
                 print(f"{name:<14}{r['exact_match']:>12.1%}{line:>8.1%}{span:>8.1%}{r['edit_similarity']:>10.3f}"
-                      f"{r['latency_p50_ms']:>8.0f}{r['latency_p95_ms']:>8.0f}")
+                      f"{r['latency_p50_ms']:>8.0f}{r['latency_p95_ms']:>8.0f}{versus}")
         print(result["answer"])
         print(json.dumps({"held_out_samples": result["held_out_samples"], "adapter": result["adapter"]}))
 

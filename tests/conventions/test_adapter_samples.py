@@ -7,7 +7,7 @@ from fixtures_code import GEOMETRY, HTTP, SECRET_VALUE, SETTINGS
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry, better
 from copilot_index.conventions.adapter.samples import is_held_out, line_samples, mine_samples, span_samples, spread
-from copilot_index.conventions.adapter.scoring import edit_similarity, score_samples
+from copilot_index.conventions.adapter.scoring import edit_similarity, paired_comparison, score_samples
 from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.indexer.repo import resolve_repo
 
@@ -60,6 +60,25 @@ def test_scoring_and_promotion_rule() -> None:
     assert edit_similarity("return x", "return y") > 0.8
     assert better(perfect, empty) and not better(empty, perfect) and not better(perfect, perfect)
     assert better(perfect, None)
+    assert "exact" not in perfect
+    assert score_samples(mixed, lambda s: s.middle if s.kind == "line" else "", outcomes=True)["exact"] == [
+        True, True, False, False]
+
+
+def test_paired_comparison_calls_a_margin_clear_only_when_chance_would_rarely_give_it() -> None:
+    base = [False] * 30 + [True] * 5
+    eight_more = [True] * 8 + [False] * 22 + [True] * 5  # won 8, lost none: p = 2 / 2**8
+    result = paired_comparison(base, eight_more)
+    assert (result["wins"], result["losses"], result["clear"]) == (8, 0, True)
+    assert result["p_value"] == pytest.approx(2 / 256)
+    three_one = [True] * 3 + [False] * 27 + [False] + [True] * 4  # won 3, lost 1: p = 10 / 16
+    result = paired_comparison(base, three_one)
+    assert (result["wins"], result["losses"], result["clear"]) == (3, 1, False)
+    assert result["p_value"] == pytest.approx(0.625)
+    assert paired_comparison(base, base) == {"wins": 0, "losses": 0, "p_value": 1.0, "clear": False}
+    assert not paired_comparison(eight_more, base)["clear"]  # a clear loss is not a clear margin
+    with pytest.raises(ValueError):
+        paired_comparison(base, base[:-1])
 
 
 def test_registry_versions_and_atomic_activation(tmp_path) -> None:  # type: ignore[no-untyped-def]

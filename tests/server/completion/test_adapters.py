@@ -13,10 +13,11 @@ from copilot_index.conventions.adapter.samples import Sample
 from copilot_index.conventions.adapter.training import AdapterArgs
 from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.indexer.repo import resolve_repo
+from copilot_index.server.cli import main
 from copilot_index.server.completion.adapters import PromptRenderer, train_adapter
 from copilot_index.server.completion.config import CompletionConfig
 from copilot_index.server.completion.engine import CompletionEngine
-from copilot_index.server.completion.evaluation import evaluate_repository
+from copilot_index.server.completion.evaluation import evaluate_repository, verdict
 from copilot_index.server.completion.report import render_html
 from copilot_index.server.completion.request import CompletionRequest
 from copilot_index.server.model.loader import load_generator
@@ -76,16 +77,22 @@ def test_cancelled_training_resumes_from_its_checkpoint(repo, data_dir, tiny_mod
     assert resumed.training["resumed_from"] == 4 and resumed.training["steps"] == 8
 
 
-def test_eval_reports_four_configurations(repo, data_dir, run_index, tiny_model_dir):
+def test_eval_reports_four_configurations(repo, data_dir, run_index, tiny_model_dir, capsys):
     _project(repo)
     run_index(repo.root)
     report = evaluate_repository(resolve_repo(repo.root), data_dir, CompletionConfig(model=str(tiny_model_dir)),
                                  max_samples=4, target_samples=48)
     assert list(report["configs"]) == ["base", "+retrieval", "+adapter", "+both"]
     assert "exact_match" in report["configs"]["+retrieval"]
+    assert set(report["configs"]["+retrieval"]["vs_base"]) == {"wins", "losses", "p_value", "clear"}
+    assert not any("exact" in r for r in report["configs"].values())  # per-sample outcomes stay inside
     assert "train-adapter" in report["configs"]["+adapter"]["skipped"]
     page = render_html(report)
     assert page.count("data:image/png;base64,") == 3 and "Fine-tune" in page
+    assert ", p = " in page  # +retrieval against the base, on the same samples
+    assert main(["--data-dir", str(data_dir), "eval", "--repo", str(repo.root), "--samples", "4"]) == 0
+    table = capsys.readouterr().out
+    assert "+retrieval" in table and "p = " in table and "held-out samples" in table
     with pytest.raises(CopilotIndexError, match="no adapter v3"):
         evaluate_repository(resolve_repo(repo.root), data_dir, CompletionConfig(model=str(tiny_model_dir)),
                             max_samples=4, target_samples=48, adapter_version=3)
@@ -102,3 +109,25 @@ def test_training_targets_start_with_the_whitespace_the_prompt_gave_up(tiny_mode
         ids, target = renderer.example(sample, retrieval=False)
         assert target[-1] == generator.tokenizer.eos_token_id
         assert generator.tokenizer.decode(ids + target[:-1]).endswith(ending)
+
+
+def test_the_verdict_says_whether_the_gain_is_a_clear_margin():
+    base = {"exact_match": 0.05}
+    clear = {"exact_match": 0.10, "vs_base": {"wins": 12, "losses": 2, "p_value": 0.013, "clear": True}}
+    luck = {"exact_match": 0.06, "vs_base": {"wins": 3, "losses": 2, "p_value": 1.0, "clear": False}}
+    assert "a clear margin (12 samples won, 2 lost" in verdict({"base": base, "+both": clear, "+adapter": luck})
+    assert "not a clear margin" in verdict({"base": base, "+adapter": luck})
+    assert verdict({"base": base, "+adapter": {"exact_match": 0.05}}).startswith("Neither")
+
+
+def test_prompts_are_windowed_as_the_engine_windows_them(tiny_model_dir):
+    """A line is a single-line completion (max_tokens), so its prompt gets the engine's larger window."""
+    generator = load_generator(tiny_model_dir)
+    config = CompletionConfig(model=str(tiny_model_dir), context_length=400, max_tokens=20, max_block_tokens=90)
+    renderer = PromptRenderer(generator, config, None)
+    line = Sample("pkg/a.py", "x = 1\n", "\n", "y = 2", "line")
+    span = Sample("pkg/a.py", "x = 1\n", "\n", "y = 2", "span")
+    usable = min(400, generator.context_length)
+    assert renderer.window(line) == usable - 20 - 8
+    assert renderer.window(span) == usable - 48 - 8
+    assert renderer.prompt_limit(line) == generator.context_length - 20

@@ -113,15 +113,15 @@ def scripted(shipped: LoadedGenerator, pieces: list[str], runner_up: str | None 
 
 def test_generation_stops_at_stop_tokens_which_never_leak(shipped):
     for stop in ("<|endoftext|>", "<|file_sep|>", "<|fim_prefix|>", "<|fim_pad|>"):
-        generator = scripted(shipped, ["x", "x", stop, "y"])
+        generator = scripted(shipped, ["\n", "x", stop, "y"])  # the newline is the cursor's own (healed)
         result = complete(generator, "a = 1\n", "", max_new_tokens=10)
         assert result.stop_reason == "stop_token"
-        assert result.tokens == 2
+        assert result.tokens == 2 and result.text == "x"
         assert stop not in result.text and "y" not in result.text
 
 
 def test_single_line_stops_at_newline_and_cancellation_stops_first(shipped):
-    generator = scripted(shipped, ["x", "\n", "y"])
+    generator = scripted(shipped, ["\n", "x", "\n", "y"])
     result = complete(generator, "a = 1\n", "", single_line=True, max_new_tokens=10)
     assert (result.text, result.stop_reason) == ("x", "newline")
     generator = scripted(shipped, ["x", "y"])
