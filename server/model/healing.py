@@ -60,15 +60,16 @@ def tokens_by_first_character(tokenizer: Any) -> dict[str, list[tuple[int, str]]
 
 def agrees(token: str, remaining: str) -> bool:
     """Whether a token may come next while `remaining` is still to be written: it is a piece of it,
-    or all of it and more; but not more whitespace after whitespace (the cursor's indentation is
-    the user's, not the model's to deepen)."""
+    or all of it and more; but not more spaces after the spaces or tabs the user typed (the
+    cursor's indentation is the user's, not the model's to deepen). At a line start (`remaining`
+    ends in a newline) the line's indentation is the model's to write."""
     if not token:
         return False
     if remaining.startswith(token):
         return True
     if not token.startswith(remaining):
         return False
-    return not (remaining[-1].isspace() and token[len(remaining) : len(remaining) + 1].isspace())
+    return not (remaining[-1] in " \t" and token[len(remaining) : len(remaining) + 1] in (" ", "\t"))
 
 
 def healing_mask(tokenizer: Any, remaining: str, allowed_anyway: frozenset[int], size: int) -> torch.Tensor | None:

@@ -40,6 +40,7 @@ def test_heal_cuts_the_word_being_typed_and_the_blanks_before_it(prefix, blanks,
 def test_a_token_agrees_when_it_writes_the_healed_text_without_deepening_the_indentation():
     assert agrees("\n", "\n    ") and agrees("\n    ", "\n    ") and agrees("\n    def", "\n    ")
     assert not agrees("\n        ", "\n    ")  # more indentation than the cursor's
+    assert agrees("\n    ", "\n") and agrees("\n\tif", "\n")  # at a line start the model indents
     assert not agrees("x", "\n") and not agrees("", "\n")
     assert agrees(" return", " ret") and agrees("ret", "ret") and agrees("return", "ret")
     assert not agrees(" ret", "ret")
