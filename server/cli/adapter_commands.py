@@ -70,7 +70,7 @@ def cmd_train_adapter(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     from copilot_index.server.completion.evaluation import evaluate_repository
-    from copilot_index.server.completion.report import render_html
+    from copilot_index.server.completion.report import paired_text, render_html
 
     repo = resolve_repo(args.repo)
     config = _config(repo.root, console)
@@ -89,10 +89,8 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
         if "skipped" in r:
             table.add_row(name, r["skipped"], "", "", "", "")
         else:
-            paired = r.get("vs_base")
-            versus = f"{paired['wins']}/{paired['losses']}, p = {paired['p_value']:.3f}" if paired else ""
             table.add_row(name, f"{r['exact_match']:.1%}", f"{r['edit_similarity']:.3f}",
-                          f"{r['latency_p50_ms']:.0f}", f"{r['latency_p95_ms']:.0f}", versus)
+                          f"{r['latency_p50_ms']:.0f}", f"{r['latency_p95_ms']:.0f}", paired_text(r.get("vs_base")))
     console.out.print(table)
     console.out.print(report["answer"])
     if args.report:

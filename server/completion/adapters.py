@@ -29,7 +29,7 @@ from copilot_index.server.model.loader import LoadedGenerator, load_generator
 
 from .config import CompletionConfig
 from .context import ContextRetriever
-from .prompt import Budgets, Prompt, assemble, fim_enabled
+from .prompt import Budgets, Prompt, assemble, fim_enabled, prompt_window
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class PromptRenderer:
 
     def window(self, sample: Sample) -> int:
         """The prompt window, reckoned as the engine reckons it for the same generation length."""
-        return min(self.config.context_length, self.generator.context_length) - self.new_tokens(sample) - 8
+        return prompt_window(self.config.context_length, self.generator.context_length, self.new_tokens(sample))
 
     def prompt_limit(self, sample: Sample) -> int:
         """`max_prompt_tokens` as the in-process backend passes it to `complete` (which keeps 8 spare)."""

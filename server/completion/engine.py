@@ -24,7 +24,7 @@ from .cache import SuggestionCache
 from .config import CompletionConfig
 from .context import ContextRetriever, Snippet
 from .overlay import UnsavedBuffers
-from .prompt import Budgets, assemble, fim_enabled
+from .prompt import Budgets, assemble, fim_enabled, prompt_window
 from .request import CompletionRequest, CompletionResult, Source, cut_block, wants_block
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class CompletionEngine:
         block = request.multiline if request.multiline is not None else wants_block(prefix, suffix)
         max_new = self.config.max_block_tokens if block else self.config.max_tokens
         backend = self.backend
-        window = min(self.config.context_length, backend.context_length) - max_new - 8
+        window = prompt_window(self.config.context_length, backend.context_length, max_new)
         budgets = Budgets(self.config.prefix_share, self.config.suffix_share, self.config.context_share)
         snippets: list[Snippet] = []
         use_retrieval = self.config.retrieval if retrieval is None else retrieval

@@ -28,6 +28,12 @@ class Budgets:
         )
 
 
+def prompt_window(configured: int, model_context: int, new_tokens: int) -> int:
+    """Tokens a prompt may take: the smaller of `completion.context_length` and the model's own
+    context, less the tokens to generate and a few spare."""
+    return min(configured, model_context) - new_tokens - 8
+
+
 @dataclass(frozen=True)
 class Prompt:
     """What goes to the backend: the prefix (with context) and suffix as the template wants them."""

@@ -8,6 +8,13 @@ import io
 from typing import Any
 
 
+def paired_text(paired: dict[str, Any] | None) -> str:
+    """A configuration's comparison with the base in a table cell: "3/1, p = 0.625" ("" for the base)."""
+    if not paired:
+        return ""
+    return f"{paired['wins']}/{paired['losses']}, p = {paired['p_value']:.3f}" + (" (clear)" if paired["clear"] else "")
+
+
 def _chart(results: dict[str, Any], metric: str, title: str, percent: bool) -> str:
     import matplotlib
 
@@ -40,13 +47,10 @@ def render_html(report: dict[str, Any]) -> str:
             per_kind = "".join(
                 f"<td>{kinds[k]['exact_match']:.1%}</td>" if k in kinds else "<td></td>" for k in ("line", "span")
             )
-            paired = r.get("vs_base")
-            versus = (f"{paired['wins']} / {paired['losses']}, p = {paired['p_value']:.3f}"
-                      + (" (clear)" if paired["clear"] else "")) if paired else ""
             rows.append(
                 f"<tr><td>{html.escape(name)}</td><td>{r['exact_match']:.1%}</td>{per_kind}"
                 f"<td>{r['edit_similarity']:.3f}</td><td>{r['latency_p50_ms']:.0f}</td><td>{r['latency_p95_ms']:.0f}</td>"
-                f"<td>{versus}</td></tr>"
+                f"<td>{html.escape(paired_text(r.get('vs_base')))}</td></tr>"
             )
     charts = "".join(
         f'<img alt="{html.escape(title)}" src="data:image/png;base64,{_chart(results, metric, title, pct)}">'

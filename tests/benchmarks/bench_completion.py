@@ -37,6 +37,7 @@ from copilot_index.server.completion.adapters import train_adapter
 from copilot_index.server.completion.config import CompletionConfig
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.evaluation import evaluate_repository
+from copilot_index.server.completion.report import paired_text
 from copilot_index.server.completion.request import CompletionRequest
 
 
@@ -134,10 +135,8 @@ def main() -> None:
             else:
                 kinds = r["by_kind"]
                 line, span = (kinds.get(k, {}).get("exact_match", 0.0) for k in ("line", "span"))
-                paired = r.get("vs_base")
-                versus = f"   {paired['wins']}/{paired['losses']}, p = {paired['p_value']:.3f}" if paired else ""
                 print(f"{name:<14}{r['exact_match']:>12.1%}{line:>8.1%}{span:>8.1%}{r['edit_similarity']:>10.3f}"
-                      f"{r['latency_p50_ms']:>8.0f}{r['latency_p95_ms']:>8.0f}{versus}")
+                      f"{r['latency_p50_ms']:>8.0f}{r['latency_p95_ms']:>8.0f}   {paired_text(r.get('vs_base'))}")
         print(result["answer"])
         print(json.dumps({"held_out_samples": result["held_out_samples"], "adapter": result["adapter"]}))
 
