@@ -115,6 +115,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=8.0, help="adapter training budget")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=AdapterArgs.batch_size)
+    parser.add_argument("--learning-rate", type=float, default=AdapterArgs.learning_rate)
     parser.add_argument("--samples", type=int, default=120, help="held-out samples to evaluate")
     parser.add_argument("--promotion-samples", type=int, default=None,
                         help="held-out samples train-adapter scores to decide promotion (default: --samples)")
@@ -154,7 +155,8 @@ def main() -> None:
         del engine
         started = time.monotonic()
         report = train_adapter(repo, data, config, AdapterArgs(max_minutes=args.minutes, max_steps=args.steps,
-                                                                  batch_size=args.batch_size),
+                                                                  batch_size=args.batch_size,
+                                                                  learning_rate=args.learning_rate),
                                max_eval=args.promotion_samples or args.samples)
         print(f"adapter: {report.training.get('steps')} steps, {time.monotonic() - started:.0f} s in all "
               f"({report.samples}); {report.reason}")
