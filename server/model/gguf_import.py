@@ -76,6 +76,7 @@ def import_gguf(source: Path, out: Path) -> ImportedModel:
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
+        staging.chmod(0o755)  # mkdtemp made it private; a model folder is read by whoever serves it
         if out.exists():
             out.rmdir()
         staging.rename(out)
@@ -102,7 +103,6 @@ def _check_source(source: Path) -> None:
         import gguf  # noqa: F401  (transformers needs it to read the file)
     except ImportError as exc:
         raise GgufImportError("Reading GGUF files needs the `gguf` package; install it with `pip install gguf`.") from exc
-
 
 
 def _sha256(path: Path) -> str:

@@ -86,7 +86,7 @@ def resolve_source(spec: str | os.PathLike[str] | None) -> tuple[str, bool]:
         return str(path), True
     text = str(spec).strip()
     path = Path(text).expanduser()
-    if path.suffix.lower() == ".gguf":
+    if path.suffix.lower() == ".gguf" and not path.is_dir():
         raise ModelNotFoundError(
             f"{text!r} is a GGUF file; convert it once with `copilot-index import-model {text} DIR` "
             "and set `model` to DIR."
