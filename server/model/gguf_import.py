@@ -99,10 +99,6 @@ def _check_source(source: Path) -> None:
     with source.open("rb") as handle:
         if handle.read(4) != GGUF_MAGIC:
             raise GgufImportError(f"{source} is not a GGUF file (it does not start with 'GGUF'); give a .gguf model file.")
-    try:
-        import gguf  # noqa: F401  (transformers needs it to read the file)
-    except ImportError as exc:
-        raise GgufImportError("Reading GGUF files needs the `gguf` package; install it with `pip install gguf`.") from exc
 
 
 def _sha256(path: Path) -> str:
