@@ -21,6 +21,9 @@ def register(sub: Any) -> None:
     p.add_argument("--max-minutes", type=float, default=10.0, help="training time budget (default: 10)")
     p.add_argument("--max-steps", type=int, default=400, help="at most this many optimizer steps (default: 400)")
     p.add_argument("--rank", type=int, default=16, help="LoRA rank (default: 16)")
+    p.add_argument("--learning-rate", type=_positive_float, default=2e-3,
+                   help="peak learning rate (default: 2e-3; larger base models want less, e.g. 5e-4)")
+    p.add_argument("--batch-size", type=_positive_int, default=8, help="samples per optimizer step (default: 8)")
     p.add_argument("--json", action="store_true", help="print one JSON report")
     p.set_defaults(handler=cmd_train_adapter)
 
@@ -41,6 +44,22 @@ def _version(text: str) -> int:
     return int(digits)
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
 def _config(repo_root: Path, console: Console) -> CompletionConfig:
     config = CompletionConfig.load(repo_root)
     for warning in config.warnings:
@@ -54,7 +73,8 @@ def cmd_train_adapter(args: argparse.Namespace, console: Console) -> int:
 
     repo = resolve_repo(args.repo)
     config = _config(repo.root, console)
-    hyper = AdapterArgs(max_minutes=args.max_minutes, max_steps=args.max_steps, rank=args.rank, alpha=2 * args.rank)
+    hyper = AdapterArgs(max_minutes=args.max_minutes, max_steps=args.max_steps, rank=args.rank, alpha=2 * args.rank,
+                        learning_rate=args.learning_rate, batch_size=args.batch_size)
     with console.progress() as progress:
         report = train_adapter(repo, data_dir_for(repo, args), config, hyper, progress=progress)
     if console.json_mode:

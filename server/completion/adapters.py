@@ -62,15 +62,19 @@ class PromptRenderer:
     def count(self, text: str) -> int:
         return len(self.generator.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
+    @property
+    def use_fim(self) -> bool:
+        """Whether prompts carry the suffix (`completion.fim`, the template, the model's own measurement)."""
+        return fim_enabled(self.config.fim, self.generator.template, self.generator.fim_helps)
+
     def prompt(self, sample: Sample, retrieval: bool) -> Prompt:
         snippets = []
         window = self.window(sample)
         if retrieval and self.retriever is not None:
             budget = self.budgets.split(window)[2]
             snippets = self.retriever.retrieve(sample.path, sample.prefix, sample.suffix, budget, self.count)
-        use_fim = fim_enabled(self.config.fim, self.generator.template, self.generator.fim_helps)
         return assemble(self.generator.template, sample.path, language_for_path(sample.path), sample.prefix,
-                        sample.suffix, snippets, window, self.count, self.budgets, use_fim)
+                        sample.suffix, snippets, window, self.count, self.budgets, self.use_fim)
 
     def example(self, sample: Sample, retrieval: bool) -> tuple[list[int], list[int]]:
         p = self.prompt(sample, retrieval)
@@ -134,8 +138,13 @@ def train_adapter(
         raise CopilotIndexError("Too little code to train an adapter on (no training or held-out files were found).")
     renderer = PromptRenderer(generator, config, open_retriever(data_dir, repo, config.retrieval_snippets))
     held_out = spread(samples.held_out, max_eval)
-    report = AdapterReport(samples={"train": len(samples.train), "held_out": len(held_out),
+    # Without the suffix in the prompt, a random span ends where nothing the model sees says why:
+    # training on them teaches it to stop mid-line. Such a model learns from next lines only.
+    train = samples.train if renderer.use_fim else [s for s in samples.train if s.kind == "line"]
+    report = AdapterReport(samples={"train": len(train), "held_out": len(held_out),
                                     "train_files": len(samples.train_files)})
+    if len(train) < len(samples.train):
+        report.samples["spans_left_out"] = len(samples.train) - len(train)
     base_metrics = score_samples(held_out, lambda s: renderer.complete(generator.model, s, retrieval=True))
     report.metrics["base"] = base_metrics
     active = registry.active()
@@ -146,10 +155,10 @@ def train_adapter(
         report.metrics[f"active v{active.version}"] = active_metrics
 
     examples = []
-    for i, sample in enumerate(samples.train):
+    for i, sample in enumerate(train):
         examples.append(renderer.example(sample, retrieval=True))
         if progress is not None:
-            progress("Preparing samples", i + 1, len(samples.train))
+            progress("Preparing samples", i + 1, len(train))
     peft_model = wrap_with_lora(generator.model, args)
     pad = generator.tokenizer.pad_token_id if generator.tokenizer.pad_token_id is not None else 0
     work = data_dir / "adapters" / "work"

@@ -113,9 +113,10 @@ def test_a_few_training_steps_change_the_model(repo) -> None:  # type: ignore[no
 def test_promotion_refuses_a_worse_model(repo, data_dir: Path, run_index) -> None:  # type: ignore[no-untyped-def]
     build_shop(repo)
     run_index(repo.root)
-    # A huge learning rate wrecks the model: its held-out ranking cannot beat the base's.
+    # A huge learning rate wrecks the model: its held-out ranking cannot beat the base's (a wrecked
+    # model may still tie a base that ranks these few pairs badly, hence <=: a tie is refused too).
     report = train_embeddings(resolve_repo(repo.root), data_dir, options=_options(learning_rate=0.5, max_steps=3))
-    assert report.trained_mrr < report.base_mrr
+    assert report.trained_mrr <= report.base_mrr
     assert not report.promoted and report.reembedded_chunks is None
     assert not (data_dir / "embedders" / report.version / "model").exists()
     assert json.loads(Path(report.manifest).read_text())["promoted"] is False

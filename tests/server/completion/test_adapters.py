@@ -131,3 +131,32 @@ def test_prompts_are_windowed_as_the_engine_windows_them(tiny_model_dir):
     assert renderer.window(line) == usable - 20 - 8
     assert renderer.window(span) == usable - 48 - 8
     assert renderer.prompt_limit(line) == generator.context_length - 20
+
+
+def test_train_adapter_cli_passes_its_hyperparameters_and_refuses_bad_ones(repo, data_dir, tiny_model_dir, capsys):
+    _project(repo)
+    repo.write(".copilot-index.toml", f'[completion]\nmodel = "{tiny_model_dir}"\n')
+    repo.commit("config")
+    argv = ["--data-dir", str(data_dir), "train-adapter", "--repo", str(repo.root), "--max-steps", "2"]
+    assert main([*argv, "--learning-rate", "7e-4", "--batch-size", "3", "--rank", "4", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    manifest = json.loads((data_dir / "adapters" / f"v{report['version']}" / "manifest.json").read_text())
+    hyper = manifest["hyperparameters"]
+    assert (hyper["learning_rate"], hyper["batch_size"], hyper["rank"]) == (7e-4, 3, 4)
+    assert report["training"]["steps"] == 2
+    for flag, value in (("--learning-rate", "-1"), ("--learning-rate", "fast"), ("--batch-size", "0")):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*argv, flag, value])
+        assert exit_info.value.code == 2
+        assert "is not a positive" in capsys.readouterr().err
+
+
+def test_a_model_prompted_without_the_suffix_trains_on_next_lines_only(repo, data_dir, tiny_model_dir):
+    _project(repo)
+    info = resolve_repo(repo.root)
+    args = AdapterArgs(max_steps=1, batch_size=2, target_samples=48)
+    with_fim = train_adapter(info, data_dir, CompletionConfig(model=str(tiny_model_dir), fim="on"), args, max_eval=2)
+    assert "spans_left_out" not in with_fim.samples
+    prefix_only = train_adapter(info, data_dir, CompletionConfig(model=str(tiny_model_dir), fim="off"), args, max_eval=2)
+    spans = prefix_only.samples["spans_left_out"]
+    assert spans > 0 and prefix_only.samples["train"] + spans == with_fim.samples["train"]
