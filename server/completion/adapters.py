@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from .prompt import Budgets, Prompt, assemble, fim_enabled, prompt_window
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
+LINE_BREAK = re.compile(r"\n?[ \t]*")
+"""A line's end as a prefix-only model sees it: the line break and the next line's indentation."""
 SPAN_TOKENS = 48
 """Tokens generated for a fill-in-the-middle span sample."""
 
@@ -80,8 +83,11 @@ class PromptRenderer:
         p = self.prompt(sample, retrieval)
         ids, healed = build_prompt(self.generator, p.prefix, p.suffix, p.use_fim, self.prompt_limit(sample) - 8)
         # The whitespace the prompt's end gave up is the start of what the model must write.
-        target = self.generator.tokenizer(healed + sample.middle, add_special_tokens=False, verbose=False)["input_ids"]
-        eos = self.generator.tokenizer.eos_token_id
+        if p.use_fim or sample.kind != "line":
+            text, eos = healed + sample.middle, self.generator.tokenizer.eos_token_id
+        else:  # the file goes on after the line: it ends with the line break, where generation stops
+            text, eos = healed + sample.middle + LINE_BREAK.match(sample.suffix)[0], None  # type: ignore[index]
+        target = self.generator.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
         return ids, target + ([eos] if eos is not None else [])
 
     def complete(self, model: Any, sample: Sample, retrieval: bool) -> str:

@@ -102,13 +102,15 @@ def test_training_targets_start_with_the_whitespace_the_prompt_gave_up(tiny_mode
     """Prompts end at the last non-blank character (prefix-only) or before the cursor's spaces
     (FIM); the target the adapter learns must begin with what was cut, as generation does."""
     generator = load_generator(tiny_model_dir)
-    sample = Sample("pkg/a.py", "def f(x):\n    ", "\n", "return x", "line")
-    endings = {"off": "def f(x):\n    return x", "on": "<|fim_middle|>    return x"}  # a PSM model
+    sample = Sample("pkg/a.py", "def f(x):\n    ", "\n    return x\n", "y = x", "line")
+    # A FIM model ends the middle with end-of-text; a prefix-only one sees no middle to end: its
+    # line ends with the line break and the next line's indentation, as the file goes on.
+    endings = {"off": "def f(x):\n    y = x\n    ", "on": "<|fim_middle|>    y = x<|endoftext|>"}  # a PSM model
     for fim, ending in endings.items():
         renderer = PromptRenderer(generator, CompletionConfig(model=str(tiny_model_dir), fim=fim), None)
         ids, target = renderer.example(sample, retrieval=False)
-        assert target[-1] == generator.tokenizer.eos_token_id
-        assert generator.tokenizer.decode(ids + target[:-1]).endswith(ending)
+        assert (target[-1] == generator.tokenizer.eos_token_id) == (fim == "on")
+        assert generator.tokenizer.decode(ids + target).endswith(ending)
 
 
 def test_the_verdict_says_whether_the_gain_is_a_clear_margin():
