@@ -83,7 +83,7 @@ class PromptRenderer:
         p = self.prompt(sample, retrieval)
         ids, healed = build_prompt(self.generator, p.prefix, p.suffix, p.use_fim, self.prompt_limit(sample) - 8)
         # The whitespace the prompt's end gave up is the start of what the model must write.
-        if p.use_fim or sample.kind != "line":
+        if p.use_fim or sample.kind != "line" or not sample.suffix:
             text, eos = healed + sample.middle, self.generator.tokenizer.eos_token_id
         else:  # the file goes on after the line: it ends with the line break, where generation stops
             text, eos = healed + sample.middle + LINE_BREAK.match(sample.suffix)[0], None  # type: ignore[index]

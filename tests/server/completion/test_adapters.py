@@ -111,6 +111,9 @@ def test_training_targets_start_with_the_whitespace_the_prompt_gave_up(tiny_mode
         ids, target = renderer.example(sample, retrieval=False)
         assert (target[-1] == generator.tokenizer.eos_token_id) == (fim == "on")
         assert generator.tokenizer.decode(ids + target).endswith(ending)
+    last_line = Sample("pkg/a.py", "def f(x):\n    ", "", "return x", "line")  # nothing after it: end-of-text
+    off = PromptRenderer(generator, CompletionConfig(model=str(tiny_model_dir), fim="off"), None)
+    assert off.example(last_line, retrieval=False)[1][-1] == generator.tokenizer.eos_token_id
 
 
 def test_the_verdict_says_whether_the_gain_is_a_clear_margin():
