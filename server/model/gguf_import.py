@@ -10,7 +10,6 @@ loading it later is fast, LoRA adapters can be trained on it, and `peft`/vLLM ca
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import struct
@@ -19,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from copilot_index.conventions.adapter.registry import file_digest
 from copilot_index.indexer.errors import CopilotIndexError
 
 from .templates import template_for
@@ -85,7 +85,7 @@ def import_gguf(source: Path, out: Path) -> ImportedModel:
     return ImportedModel(
         path=str(out),
         source=str(source),
-        source_sha256=_sha256(source),
+        source_sha256=file_digest(source),
         architecture=str(config.model_type),
         parameters=sum(p.numel() for p in model.parameters()),
         vocabulary=len(tokenizer),
@@ -99,8 +99,3 @@ def _check_source(source: Path) -> None:
     with source.open("rb") as handle:
         if handle.read(4) != GGUF_MAGIC:
             raise GgufImportError(f"{source} is not a GGUF file (it does not start with 'GGUF'); give a .gguf model file.")
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
