@@ -68,3 +68,9 @@ def paired_comparison(baseline: Sequence[bool], candidate: Sequence[bool]) -> di
     n, k = wins + losses, min(wins, losses)
     p_value = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n) if n else 1.0
     return {"wins": wins, "losses": losses, "p_value": p_value, "clear": wins > losses and p_value < 0.05}
+
+
+def p_text(p_value: float, digits: int = 3) -> str:
+    """A p-value for people: "p = 0.625", or "p < 0.001" where rounding would print zero."""
+    floor = 10.0**-digits
+    return f"p < {floor:.{digits}f}" if p_value < floor else f"p = {p_value:.{digits}f}"

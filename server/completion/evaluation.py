@@ -9,7 +9,7 @@ from typing import Any
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.conventions.adapter.samples import mine_samples, spread
-from copilot_index.conventions.adapter.scoring import paired_comparison, score_samples
+from copilot_index.conventions.adapter.scoring import p_text, paired_comparison, score_samples
 from copilot_index.indexer.repo import RepoInfo
 from copilot_index.server.model.loader import load_generator
 
@@ -93,5 +93,5 @@ def verdict(results: dict[str, Any]) -> str:
         return sentence + "."
     wins, losses, p = paired["wins"], paired["losses"], paired["p_value"]
     if paired["clear"]:
-        return f"{sentence}, a clear margin ({wins} samples won, {losses} lost, p = {p:.3f})."
-    return f"{sentence}, but not a clear margin ({wins} samples won, {losses} lost, p = {p:.2f}): evaluate more samples."
+        return f"{sentence}, a clear margin ({wins} samples won, {losses} lost, {p_text(p)})."
+    return f"{sentence}, but not a clear margin ({wins} samples won, {losses} lost, {p_text(p, 2)}): evaluate more samples."

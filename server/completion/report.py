@@ -7,12 +7,14 @@ import html
 import io
 from typing import Any
 
+from copilot_index.conventions.adapter.scoring import p_text
+
 
 def paired_text(paired: dict[str, Any] | None) -> str:
     """A configuration's comparison with the base in a table cell: "3/1, p = 0.625" ("" for the base)."""
     if not paired:
         return ""
-    return f"{paired['wins']}/{paired['losses']}, p = {paired['p_value']:.3f}" + (" (clear)" if paired["clear"] else "")
+    return f"{paired['wins']}/{paired['losses']}, {p_text(paired['p_value'])}" + (" (clear)" if paired["clear"] else "")
 
 
 def _chart(results: dict[str, Any], metric: str, title: str, percent: bool) -> str:

@@ -18,7 +18,7 @@ from copilot_index.server.completion.adapters import PromptRenderer, train_adapt
 from copilot_index.server.completion.config import CompletionConfig
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.evaluation import evaluate_repository, verdict
-from copilot_index.server.completion.report import render_html
+from copilot_index.server.completion.report import paired_text, render_html
 from copilot_index.server.completion.request import CompletionRequest
 from copilot_index.server.model.loader import load_generator
 
@@ -123,6 +123,10 @@ def test_the_verdict_says_whether_the_gain_is_a_clear_margin():
     assert "a clear margin (12 samples won, 2 lost" in verdict({"base": base, "+both": clear, "+adapter": luck})
     assert "not a clear margin" in verdict({"base": base, "+adapter": luck})
     assert verdict({"base": base, "+adapter": {"exact_match": 0.05}}).startswith("Neither")
+    sure = {"exact_match": 0.06, "vs_base": {"wins": 18, "losses": 1, "p_value": 7.6e-5, "clear": True}}
+    assert "(18 samples won, 1 lost, p < 0.001)" in verdict({"base": base, "+both": sure})
+    assert paired_text(sure["vs_base"]) == "18/1, p < 0.001 (clear)"
+    assert paired_text(clear["vs_base"]) == "12/2, p = 0.013 (clear)"
 
 
 def test_prompts_are_windowed_as_the_engine_windows_them(tiny_model_dir):
