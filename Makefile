@@ -27,15 +27,20 @@ demo: install
 
 test: install vscode
 	$(BIN)/ruff check indexer conventions server tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy indexer conventions server
 	$(BIN)/python -m pytest -q
 
-# The VS Code extension: strict TypeScript build, lint, unit tests and the .vsix (Node 20 + npm).
+# The VS Code extension: strict TypeScript build, lint, unit tests, the esbuild bundle and the .vsix (Node 20 +
+# npm); then what its end-to-end test needs (code-server, Debian's chromium: apt-get, so root where missing).
 vscode:
 	cd editors/vscode && npm ci --no-audit --no-fund && npm run ci
+	bash editors/vscode/scripts/install-e2e.sh
 
 lint: install
 	$(BIN)/ruff check indexer conventions server tests
-	$(BIN)/mypy indexer server/cli
+	$(BIN)/lint-imports
+	$(BIN)/mypy indexer conventions server
 
 bench: install
 	$(BIN)/python tests/benchmarks/bench_search_quality.py
@@ -48,4 +53,5 @@ bench: install
 	$(BIN)/python tests/benchmarks/bench_default_model.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info editors/vscode/node_modules editors/vscode/out editors/vscode/*.vsix
+	rm -rf $(VENV) build *.egg-info editors/vscode/node_modules editors/vscode/out editors/vscode/*.vsix \
+	  editors/vscode/dist editors/vscode/e2e/node_modules editors/vscode/test-results

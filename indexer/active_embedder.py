@@ -13,19 +13,14 @@ import logging
 import os
 from pathlib import Path
 
+from .datadir import DataDir
+
 log = logging.getLogger(__name__)
 
-EMBEDDERS_DIR = "embedders"
-ACTIVE_FILE = "active.json"
 
-
-def active_path(data_dir: Path) -> Path:
-    return data_dir / EMBEDDERS_DIR / ACTIVE_FILE
-
-
-def read_active(data_dir: Path) -> dict[str, str] | None:
+def read_active(data_dir: DataDir) -> dict[str, str] | None:
     """The active-embedder record, or None when there is none or it cannot be read."""
-    path = active_path(data_dir)
+    path = data_dir.active_embedder
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -39,7 +34,7 @@ def read_active(data_dir: Path) -> dict[str, str] | None:
     return record
 
 
-def active_embedder_id(data_dir: Path, configured: str) -> str:
+def active_embedder_id(data_dir: DataDir, configured: str) -> str:
     """The embedder id to index and search with: the promoted trained one if it applies, else `configured`."""
     record = read_active(data_dir)
     if record is None or record["configured"] != configured:
@@ -50,15 +45,15 @@ def active_embedder_id(data_dir: Path, configured: str) -> str:
     return record["embedder"]
 
 
-def write_active(data_dir: Path, embedder: str, configured: str, version: str) -> None:
+def write_active(data_dir: DataDir, embedder: str, configured: str, version: str) -> None:
     """Make `embedder` (trained from `configured`) the active one; the file is replaced atomically."""
-    path = active_path(data_dir)
+    path = data_dir.active_embedder
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{ACTIVE_FILE}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"embedder": embedder, "configured": configured, "version": version}, indent=2) + "\n")
     os.replace(tmp, path)
 
 
-def clear_active(data_dir: Path) -> None:
+def clear_active(data_dir: DataDir) -> None:
     """Go back to the configured embedder: forget the promoted one (its folder is kept)."""
-    active_path(data_dir).unlink(missing_ok=True)
+    data_dir.active_embedder.unlink(missing_ok=True)

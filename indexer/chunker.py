@@ -16,12 +16,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field, replace
-from importlib import resources
 
 from tree_sitter import Node, Parser, Query, QueryCursor
-from tree_sitter_language_pack import get_language, get_parser
 
-from .languages import language_for_path
+from .languages import definition_query, language_for_path, parser_for
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +118,6 @@ class Chunker:
         self.window_overlap = max(0, min(window_overlap, self.window_lines - 1))
         self.large_class_lines = max(1, large_class_lines)
         self._parsers: dict[str, Parser] = {}
-        self._queries: dict[str, Query | None] = {}
 
     def chunk(self, path: str, text: str) -> list[Chunk]:
         """Chunk one file. Never raises: anything that cannot be parsed becomes line windows."""
@@ -154,29 +151,11 @@ class Chunker:
 
     def _parser(self, language: str) -> Parser:
         if language not in self._parsers:
-            self._parsers[language] = get_parser(language)  # type: ignore[arg-type]
+            self._parsers[language] = parser_for(language)
         return self._parsers[language]
 
     def _query(self, language: str) -> Query | None:
-        if language not in self._queries:
-            self._queries[language] = _load_query(language)
-        return self._queries[language]
-
-
-QUERY_SHARED_WITH = {"tsx": "typescript"}
-"""Grammars whose definitions have the same node shapes share one query file."""
-
-
-def _load_query(language: str) -> Query | None:
-    name = QUERY_SHARED_WITH.get(language, language)
-    resource = resources.files(__package__).joinpath("queries").joinpath(f"{name}.scm")
-    try:
-        if not resource.is_file():
-            return None
-        return Query(get_language(language), resource.read_text(encoding="utf-8"))  # type: ignore[arg-type]
-    except Exception:
-        log.warning("could not load the tree-sitter query for %s", language, exc_info=True)
-        return None
+        return definition_query(language)
 
 
 class _FileChunks:

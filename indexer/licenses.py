@@ -103,14 +103,17 @@ def header_license(text: str) -> str | None:
 
 
 def license_file(root: Path, rel_path: str) -> Path | None:
-    """The nearest LICENSE/COPYING file for a repository-relative path, searching up to `root`."""
+    """The nearest LICENSE/COPYING file for a repository-relative path, searching up to `root` (None for a
+    path that is absolute or leaves the repository)."""
     folder = PurePosixPath(rel_path).parent
+    if folder.is_absolute() or ".." in folder.parts:
+        return None
     while True:
         for name in LICENSE_FILE_NAMES:
             candidate = root / folder / name
             if candidate.is_file():
                 return candidate
-        if folder == PurePosixPath("."):
+        if folder == folder.parent:
             return None
         folder = folder.parent
 

@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from .errors import IndexBusyError
+from .errors import IndexAccessError, IndexBusyError
 
 
 class IndexLock:
@@ -23,8 +23,12 @@ class IndexLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise IndexAccessError(f"The index in {self.path.parent} cannot be written ({exc.strerror or exc}); check "
+                                   "the folder's permissions, or pass --data-dir DIR to keep the index elsewhere.") from exc
         deadline = time.monotonic() + self.wait_seconds
         while True:
             try:

@@ -17,7 +17,9 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -38,20 +40,6 @@ MIN_MEAN_COSINE = 0.99
 """...and its probe embeddings keep at least this mean cosine similarity to PyTorch's."""
 
 
-CACHE_ENV = "COPILOT_INDEX_CACHE"
-
-
-def shared_onnx_dir() -> Path:
-    """Where ONNX exports live, shared by every index of this user: an export is keyed by the model's
-    files, so one export (and one speed measurement) per model serves all repositories.
-    `$COPILOT_INDEX_CACHE`, else `$XDG_CACHE_HOME/copilot-index`, else `~/.cache/copilot-index`."""
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit) / "onnx"
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "copilot-index" / "onnx"
-
-
 def export_key(model_path: str) -> str:
     """A folder name for a model's export: changes when the model folder or its weights change."""
     digest = hashlib.sha256(f"{EXPORT_VERSION}:{model_path}".encode())
@@ -64,14 +52,44 @@ def export_key(model_path: str) -> str:
     return f"{Path(model_path).name or 'model'}-{digest.hexdigest()[:16]}"
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
+def import_onnxruntime() -> Any:
+    """ONNX Runtime, imported so that its telemetry keeps nothing and sends nothing.
+
+    On import, ONNX Runtime (1.2x and later on Linux) starts a telemetry client that queues a "ProcessInfo"
+    event and a device id under `$XDG_CACHE_HOME/Microsoft/DeveloperTools/` before anyone can switch it off.
+    Here it is imported with that cache in a private temporary folder, deleted at once, so nothing it writes
+    outlives the process; then telemetry events are switched off. Every import of onnxruntime in the product
+    goes through here.
+    """
+    with _IMPORT_LOCK:
+        if "onnxruntime" not in sys.modules:
+            saved = os.environ.get("XDG_CACHE_HOME")
+            scratch = tempfile.mkdtemp(prefix="copilot-index-ort-")
+            os.environ["XDG_CACHE_HOME"] = scratch
+            try:
+                import onnxruntime  # noqa: F401
+            finally:
+                if saved is None:
+                    os.environ.pop("XDG_CACHE_HOME", None)
+                else:
+                    os.environ["XDG_CACHE_HOME"] = saved
+                shutil.rmtree(scratch, ignore_errors=True)
+        import onnxruntime as ort
+
+        ort.disable_telemetry_events()
+        return ort
+
+
 class OnnxEncoder:
     """Embeds texts with an int8 ONNX export through ONNX Runtime; same contract as the PyTorch path."""
 
     def __init__(self, folder: Path, max_seq_length: int) -> None:
-        import onnxruntime as ort
         from transformers import AutoTokenizer
 
-        ort.disable_telemetry_events()  # the product never reports anything about the user's machine
+        ort = import_onnxruntime()
         info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
         self.folder = folder
         self.dimension = int(info["dimension"])
@@ -119,6 +137,7 @@ def _open_encoder(folder: Path, max_seq_length: int) -> OnnxEncoder:
 def export(model: Any, folder: Path) -> None:
     """Trace a SentenceTransformer into `folder` as int8 ONNX plus its tokenizer (atomically)."""
     import torch
+    import_onnxruntime()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -202,10 +221,11 @@ def measure(model: Any, encoder: OnnxEncoder, max_seq_length: int, texts: list[s
     saved = model.max_seq_length
     model.max_seq_length = max_seq_length
     try:
-        reference = model.encode(texts[:8], normalize_embeddings=True)  # warm-up
+        reference = model.encode(texts[:8], normalize_embeddings=True, show_progress_bar=False)  # warm-up
         encoder.encode(texts[:8])
         started = time.perf_counter()
-        reference = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        reference = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
+                                 show_progress_bar=False)
         torch_seconds = time.perf_counter() - started
     finally:
         model.max_seq_length = saved

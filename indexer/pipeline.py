@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import sqlean
+
 from .active_embedder import active_embedder_id
 from .chunker import Chunk, Chunker
 from .config import IndexConfig
-from .embedder import Embedder
+from .datadir import DataDir, sqlite_files
+from .embedder import Embedder, embedder_for
 from .errors import EmbedderMismatchError
 from .languages import language_for_path
 from .licenses import LicenseDetector
 from .lock import IndexLock
-from .onnx_backend import shared_onnx_dir
 from .redact import Redactor
 from .repo import RepoInfo
 from .scanner import FileEntry, Scanner, read_source
-from .store import DB_NAME, ChunkStore, StoredFile, vector_blob
+from .store import ChunkStore, StoredFile, storage_error, vector_blob
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +50,13 @@ class IndexSummary:
     files_skipped: int = 0
     secrets_redacted: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    stopped: bool = False
+    """The run was asked to stop before it finished (the files it wrote are complete)."""
 
     def as_json(self) -> dict[str, object]:
         data = asdict(self)
         data.pop("skipped")
+        data.pop("stopped")
         data["seconds"] = round(self.seconds, 3)
         return data
 
@@ -65,15 +71,17 @@ class _Pending:
     license: str | None = None
 
 
-def database_path(data_dir: Path) -> Path:
-    return data_dir / DB_NAME
+def swap_in(built: Path, data_dir: DataDir) -> None:
+    """Replace the index with the database at `built` (complete, closed, in rollback-journal mode) in one
+    rename. The old database's WAL files go first: a WAL left beside the new file would be replayed into it."""
+    for leftover in data_dir.database_files()[1:]:
+        leftover.unlink(missing_ok=True)
+    os.replace(built, data_dir.database)
 
 
-def remove_database(data_dir: Path) -> None:
-    """Delete the index database and its WAL files (for --rebuild)."""
-    db = database_path(data_dir)
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
+def remove_files(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 class Indexer:
@@ -82,38 +90,56 @@ class Indexer:
     def __init__(
         self,
         repo: RepoInfo,
-        data_dir: Path,
+        data_dir: DataDir,
         config: IndexConfig | None = None,
         embedder: Embedder | None = None,
         progress: ProgressCallback | None = None,
         lock_wait_seconds: float = 0.0,
+        should_stop: Callable[[], bool] | None = None,
+        check_integrity: bool = True,
     ) -> None:
         self.repo = repo
         self.data_dir = data_dir
         self.config = config or IndexConfig.load(repo.root)
-        self.embedder = embedder or Embedder(
-            active_embedder_id(data_dir, self.config.embedder),
-            max_seq_length=self.config.max_seq_length,
-            batch_size=self.config.batch_size,
-            backend=self.config.embedder_backend,
-            onnx_dir=shared_onnx_dir(),
-        )
+        self.embedder = embedder or embedder_for(active_embedder_id(data_dir, self.config.embedder), self.config)
         self.progress = progress or (lambda description, done, total: None)
         self.lock_wait_seconds = lock_wait_seconds
+        self.check_integrity = check_integrity
+        """Check every page of the database before writing (a scan; the language server does it once per session)."""
+        self.should_stop = should_stop or (lambda: False)
+        """Checked before each file: when it says so, the run writes what it has and ends (`summary.stopped`)."""
         self.chunker = Chunker(window_lines=self.config.window_lines, window_overlap=self.config.window_overlap)
         self.redactor = Redactor()
         self.licenses = LicenseDetector(repo.root)
 
     def run(self, rebuild: bool = False) -> IndexSummary:
+        """Bring the index up to date. `rebuild` builds a new index beside the old one and swaps it in when it
+        is complete, so a rebuild that is killed or fails leaves the old index as it was."""
         started = time.monotonic()
-        with IndexLock(self.data_dir / "index.lock", wait_seconds=self.lock_wait_seconds):
+        with IndexLock(self.data_dir.lock, wait_seconds=self.lock_wait_seconds):
+            path = self.data_dir.staging_database() if rebuild else self.data_dir.database
+            staging = sqlite_files(path)
             if rebuild:
-                remove_database(self.data_dir)
-            store = ChunkStore(database_path(self.data_dir))
+                remove_files(staging)  # a killed rebuild's leftovers
+            store = ChunkStore(path)
             try:
+                if self.check_integrity:
+                    store.check_integrity()
                 summary = self._run(store)
-            finally:
+                if rebuild:
+                    store.detach_journal()
+            except BaseException as exc:
                 store.close()
+                if rebuild:
+                    remove_files(staging)
+                if isinstance(exc, sqlean.DatabaseError | OSError) and not isinstance(exc, FileNotFoundError):
+                    raise storage_error(exc, path) from exc
+                raise
+            store.close()
+            if rebuild and summary.stopped:
+                remove_files(staging)  # an incomplete rebuild never replaces the index
+            elif rebuild:
+                swap_in(path, self.data_dir)
         summary.seconds = time.monotonic() - started
         return summary
 
@@ -149,6 +175,9 @@ class Indexer:
         total = len(candidates)
         self.progress("Indexing", 0, total)
         for done, entry in enumerate(candidates, 1):
+            if self.should_stop():
+                summary.stopped = True
+                break
             item = self._prepare(entry, known.get(entry.path), store, summary)
             if item is not None:
                 pending.append(item)
@@ -158,6 +187,9 @@ class Indexer:
                 pending, pending_chunks = [], 0
             self.progress("Indexing", done, total)
         self._flush(store, pending, summary)
+        if summary.stopped:
+            summary.files_skipped = len(summary.skipped)
+            return summary  # the next run goes on from here; the indexed commit is not recorded yet
 
         with store.transaction():
             for path in gone:

@@ -2,7 +2,10 @@
 
 Git working trees list tracked plus untracked-not-ignored files (so `.gitignore` is
 respected); plain folders are walked. `.copilotignore` (gitignore syntax) and the
-configured vendored patterns apply to both. Binary, huge and minified files are skipped.
+configured vendored patterns apply to both. Binary, huge and minified files are skipped, and so
+are large data files (JSON, YAML, CSV, ...: vocabularies, fixtures, generated data) unless a
+`!path` line in `.copilotignore` brings them back. One unreadable or hostile path (a symlink loop,
+a name that is not UTF-8) is skipped with its reason; it never stops the scan.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from .repo import RepoInfo
 log = logging.getLogger(__name__)
 
 IGNORE_FILE = ".copilotignore"
+DATA_EXTENSIONS = frozenset({".json", ".jsonl", ".ndjson", ".yaml", ".yml", ".csv", ".tsv", ".xml", ".geojson",
+                             ".lock", ".svg", ".map", ".pbtxt"})
+"""Files with these extensions hold data: above `index.max_data_file_bytes` they are not indexed."""
 _WALK_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox"}
 
 
@@ -51,10 +57,13 @@ class Scanner:
         ignore_path = repo.root / IGNORE_FILE
         lines = ignore_path.read_text(encoding="utf-8", errors="replace").splitlines() if ignore_path.is_file() else []
         self._ignored = pathspec.GitIgnoreSpec.from_lines(lines)
+        self._walk_skipped = ScanResult()
+        """Where a plain-folder walk reports names it cannot use (the current scan's result)."""
 
     def scan(self) -> ScanResult:
         """Stat every candidate file; unreadable, oversized and excluded paths go to `skipped`."""
         result = ScanResult()
+        self._walk_skipped = result
         paths = self._git_paths(result) if self.repo.is_git else self._walk_paths()
         for rel in sorted(set(paths)):
             reason = self._excluded(rel)
@@ -73,11 +82,19 @@ class Scanner:
             return "vendored or generated path"
         return None
 
+    def _brought_back(self, rel: str) -> bool:
+        """A `!pattern` line of `.copilotignore` names this path: index it even if it looks like data."""
+        return self._ignored.check_file(rel).include is False
+
     def _stat(self, rel: str, result: ScanResult) -> FileEntry | None:
         full = self.repo.root / rel
         try:
             if full.is_symlink():
-                target = full.resolve()
+                try:
+                    target = full.resolve(strict=True)
+                except (OSError, RuntimeError):  # a loop, or a target that does not exist
+                    result.skipped.append((rel, "symlink that loops or points nowhere"))
+                    return None
                 if not target.is_relative_to(self.repo.root):
                     result.skipped.append((rel, "symlink pointing outside the repository"))
                     log.info("skipping %s: symlink pointing outside the repository", rel)
@@ -92,26 +109,33 @@ class Scanner:
         if st.st_size > self.config.max_file_bytes:
             result.skipped.append((rel, f"larger than {self.config.max_file_bytes} bytes"))
             return None
+        suffix = Path(rel).suffix.lower()
+        if suffix in DATA_EXTENSIONS and st.st_size > self.config.max_data_file_bytes and not self._brought_back(rel):
+            result.skipped.append((rel, f"data file ({suffix[1:].upper()}, {st.st_size} bytes; "
+                                        f"add `!{rel}` to {IGNORE_FILE} to index it)"))
+            return None
         return FileEntry(rel, st.st_size, st.st_mtime_ns)
 
     def _git_paths(self, result: ScanResult) -> list[str]:
         repo = self.repo.open_git()
         paths: list[str] = []
         try:
-            staged = repo.git.ls_files("-z", "--stage")
+            staged = repo.git.ls_files("-z", "--stage", stdout_as_string=False)
         except Exception as exc:  # a repository git cannot read
             log.warning("git ls-files failed: %s", exc)
-            staged = ""
+            staged = b""
         submodules = set()
-        for record in filter(None, staged.split("\0")):
-            meta, _, rel = record.partition("\t")
-            if meta.startswith("160000"):
+        for record in filter(None, staged.split(b"\0")):
+            meta, _, raw = record.partition(b"\t")
+            if meta.startswith(b"160000"):
+                rel = raw.decode("utf-8", "backslashreplace")
                 submodules.add(rel)
                 result.skipped.append((rel, "git submodule"))
                 log.info("skipping submodule %s", rel)
-        listed = repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard")
-        for rel in filter(None, listed.split("\0")):
-            if rel in submodules:
+        listed = repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard", stdout_as_string=False)
+        for raw in filter(None, listed.split(b"\0")):
+            rel = _utf8_name(raw, result)
+            if rel is None or rel in submodules:
                 continue
             if rel.endswith("/"):
                 result.skipped.append((rel.rstrip("/"), "nested git repository"))
@@ -132,9 +156,18 @@ class Scanner:
                 d for d in dirnames if d not in _WALK_SKIP_DIRS and not spec.match_file(prefix + d + "/")
             )
             for name in filenames:
-                rel = prefix + name
-                if not spec.match_file(rel):
+                rel = _utf8_name(os.fsencode(prefix + name), self._walk_skipped)
+                if rel is not None and not spec.match_file(rel):
                     yield rel
+
+
+def _utf8_name(raw: bytes, result: ScanResult) -> str | None:
+    """A path as text, or None (skipped with its reason) when its name is not valid UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        result.skipped.append((raw.decode("utf-8", "backslashreplace"), "file name is not valid UTF-8"))
+        return None
 
 
 def read_source(full: Path, config: IndexConfig) -> tuple[bytes, str] | str:

@@ -12,15 +12,12 @@ from __future__ import annotations
 import fnmatch
 import logging
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from .config import IndexConfig
 from .embedder import Embedder
 from .keywords import fts_query
-from .onnx_backend import shared_onnx_dir
 from .store import ChunkStore
 
 log = logging.getLogger(__name__)
@@ -37,14 +34,6 @@ CANDIDATES = 60
 """Candidates each retriever contributes to hybrid fusion."""
 KEYWORD_POOL = 1000
 """Keyword matches scored per hybrid query, to give dense hits their bm25 (IN-lists on FTS5 are slow)."""
-
-
-def search_for(store: ChunkStore, data_dir: Path, config: IndexConfig) -> HybridSearch:
-    """Search over `store` with the embedder that made its vectors, run the way the indexer runs it
-    (sequence length, torch or ONNX backend) and fused with the configured dense weight."""
-    embedder = Embedder(store.get_meta("embedder") or config.embedder, max_seq_length=config.max_seq_length,
-                        backend=config.embedder_backend, onnx_dir=shared_onnx_dir())
-    return HybridSearch(store, embedder, dense_weight=config.dense_weight)
 
 
 @dataclass

@@ -7,7 +7,10 @@ leaves each file either fully old or fully new; the next run finishes the rest.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -20,13 +23,15 @@ import sqlite_vec
 
 from . import fingerprints
 from .chunker import Chunk
-from .errors import EmbedderMismatchError, IndexCorruptError
+from .errors import CopilotIndexError, EmbedderMismatchError, IndexAccessError, IndexCorruptError
 from .keywords import keyword_text
 
 log = logging.getLogger(__name__)
 
 APPLICATION_ID = 0x43504958  # "CPIX": marks the file as a copilot-index database
 DB_NAME = "index.db"
+DIGEST_SALT = "digest_salt"
+"""Meta key of the index's random salt for the digests of redacted values."""
 CACHE_LIMIT = 200_000
 """Most vectors kept for chunks that left the index; the least recently used go first."""
 
@@ -54,6 +59,11 @@ class FingerprintHit:
     """How many of the query's k-gram hashes the chunk's fingerprints matched."""
 
 
+def keyed_digest(salt: bytes, digest: str) -> str:
+    """What an index stores for the SHA-256 of a redacted value: HMAC-SHA256 keyed with the index's random salt."""
+    return hmac.new(salt, digest.encode("ascii"), hashlib.sha256).hexdigest()
+
+
 def _migrations() -> list[tuple[int, str]]:
     folder = resources.files("copilot_index.indexer") / "migrations"
     found = []
@@ -67,15 +77,28 @@ def _rebuild_hint(path: Path) -> str:
     return f"run `copilot-index index --rebuild` to recreate {path}"
 
 
+def storage_error(exc: Exception, path: Path) -> CopilotIndexError:
+    """One sentence for a database failure: what happened to the file at `path`, and what to do."""
+    text = str(exc).lower()
+    if isinstance(exc, PermissionError) or any(w in text for w in ("readonly", "read-only", "permission",
+                                                                    "unable to open")):
+        return IndexAccessError(f"The index in {path.parent} cannot be written ({exc}); check the folder's "
+                                "permissions, or pass --data-dir DIR to keep the index elsewhere.")
+    if "disk is full" in text or "no space" in text:
+        return IndexAccessError(f"The disk holding {path.parent} is full; free some space and run the command "
+                                "again (the index is as it was before this run).")
+    return IndexCorruptError(f"The index database is corrupt or unreadable ({exc}); {_rebuild_hint(path)}.")
+
+
 class ChunkStore:
     """Files, chunks, vectors and keyword rows of one repository's index."""
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
         self._dimension: int | None = None
-        if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlean.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
             self.conn.enable_load_extension(True)
             sqlite_vec.load(self.conn)
@@ -85,8 +108,9 @@ class ChunkStore:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlean.DatabaseError as exc:
-            raise IndexCorruptError(f"The index database is corrupt or unreadable ({exc}); {_rebuild_hint(path)}.") from exc
+            self._salt = self._digest_salt()
+        except (sqlean.DatabaseError, OSError) as exc:
+            raise storage_error(exc, path) from exc
         dim = self.get_meta("embedder_dimension")
         self._dimension = int(dim) if dim else None
 
@@ -104,6 +128,12 @@ class ChunkStore:
 
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        known = max(number for number, _ in _migrations())
+        if version > known:
+            raise IndexCorruptError(
+                f"{self.path} was written by a newer copilot-index (schema {version}; this one knows up to {known}); "
+                "upgrade copilot-index, or run `copilot-index index --rebuild` to recreate it."
+            )
         for number, sql in _migrations():
             if number <= version:
                 continue
@@ -122,6 +152,27 @@ class ChunkStore:
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
+
+    def _digest_salt(self) -> bytes:
+        """The index's random salt for digests of redacted values: made once, and digests an older version
+        kept unsalted are re-keyed with it in the same transaction."""
+        salt = self.get_meta(DIGEST_SALT)
+        if salt is None:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                salt = self.get_meta(DIGEST_SALT)  # another connection may have made it while we waited
+                if salt is None:
+                    salt = secrets.token_hex(32)
+                    self.set_meta(DIGEST_SALT, salt)
+                    old = [r[0] for r in self.conn.execute("SELECT digest FROM redacted_digests")]
+                    self.conn.execute("DELETE FROM redacted_digests")
+                    self.conn.executemany("INSERT OR IGNORE INTO redacted_digests(digest) VALUES (?)",
+                                          [(keyed_digest(bytes.fromhex(salt), d),) for d in old])
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        return bytes.fromhex(salt)
 
     def ensure_embedder(self, embedder_id: str, dimension: int) -> None:
         """Record the embedder on first use; refuse a different one (its vectors would not compare)."""
@@ -199,12 +250,14 @@ class ChunkStore:
         return [r[0] for r in rows]
 
     def redacted_digests(self) -> set[str]:
-        """SHA-256 digests of every value the indexer redacted (never the values)."""
+        """The stored digests of every value the indexer redacted: HMAC-SHA256 of the value's SHA-256, keyed
+        with this index's salt (never the values, nor a plain hash a precomputed dictionary could look up)."""
         return {r[0] for r in self.conn.execute("SELECT digest FROM redacted_digests")}
 
     def known_digests(self, digests: Iterable[str]) -> set[str]:
-        """Those of these digests that belong to a value the indexer redacted."""
-        wanted = list(set(digests))
+        """The stored (keyed) digests of those of these value digests (`redact.value_digest`) that belong to
+        a value the indexer redacted."""
+        wanted = list({keyed_digest(self._salt, d) for d in digests})
         if not wanted:
             return set()
         marks = ",".join("?" * len(wanted))
@@ -254,6 +307,61 @@ class ChunkStore:
     def chunks_per_language(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT language, count(*) FROM chunks GROUP BY language ORDER BY 2 DESC")
         return {lang: n for lang, n in rows}
+
+    def chunks_named(self, name: str, limit: int) -> list[tuple[str, int, int, str, str, str, str]]:
+        """(path, start_line, end_line, symbol, kind, language, text) of definitions called `name` (exactly, or as
+        the last part of a dotted name), case-sensitive matches first."""
+        rows = self.conn.execute(
+            "SELECT f.path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.text FROM chunks c "
+            "JOIN files f ON f.id = c.file_id WHERE c.symbol = ? COLLATE NOCASE OR c.symbol LIKE ? ESCAPE '\\' "
+            "ORDER BY (c.symbol = ? OR c.symbol LIKE ? ESCAPE '\\') DESC, f.path, c.start_line LIMIT ?",
+            (name, "%." + _like_escape(name), name, "%." + _like_escape(name), limit * 4),
+        ).fetchall()
+        last = name.lower()
+        return [r for r in rows if r[3].rsplit(".", 1)[-1].lower() == last][:limit]
+
+    def redactions_total(self) -> int:
+        """How many secret values were redacted in the files the index holds."""
+        return int(self.conn.execute("SELECT coalesce(sum(redactions), 0) FROM files").fetchone()[0])
+
+    def all_chunks(self) -> list[tuple[int, Chunk]]:
+        """(chunk id, chunk) of every chunk in the index, to re-embed them."""
+        rows = self.conn.execute(
+            "SELECT c.id, f.path, c.language, c.symbol, c.kind, c.start_line, c.end_line, c.text, c.context "
+            "FROM chunks c JOIN files f ON f.id = c.file_id"
+        ).fetchall()
+        return [(row[0], Chunk(*row[1:])) for row in rows]
+
+    # -- staged vectors (re-embedding: new vectors staged while searches use the old ones) ------------
+
+    def begin_staging(self) -> None:
+        """Start a connection-private TEMP table for new vectors; the index keeps answering with the old ones."""
+        self.conn.execute("DROP TABLE IF EXISTS temp.staged_vectors")
+        self.conn.execute("CREATE TEMP TABLE staged_vectors(chunk_id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)")
+
+    def stage_vectors(self, rows: Sequence[tuple[int, bytes]]) -> None:
+        """Stage new vectors (chunk id, float32 blob) in one short transaction."""
+        self.conn.execute("BEGIN")
+        self.conn.executemany("INSERT INTO temp.staged_vectors(chunk_id, embedding) VALUES (?, ?)", rows)
+        self.conn.execute("COMMIT")
+
+    def swap_staged_vectors(self, embedder_id: str, dimension: int) -> bool:
+        """Replace every vector with the staged ones and record the embedder, in one transaction.
+
+        False (and nothing changed) when the staged vectors no longer cover exactly the index's chunks.
+        """
+        try:
+            with self.transaction():
+                staged = self.conn.execute("SELECT chunk_id, embedding FROM temp.staged_vectors").fetchall()
+                live = {r[0] for r in self.conn.execute("SELECT id FROM chunks")}
+                if live != {chunk_id for chunk_id, _ in staged}:
+                    return False
+                self.set_vectors(staged)
+                self.set_meta("embedder", embedder_id)
+                self.set_meta("embedder_dimension", str(dimension))
+        finally:
+            self.conn.execute("DROP TABLE IF EXISTS temp.staged_vectors")
+        return True
 
     # -- writes (call inside transaction()) -------------------------------------------------------
 
@@ -325,7 +433,8 @@ class ChunkStore:
                 (chunk_id, keyword_text(chunk.symbol), path_words, keyword_text(chunk.context + "\n" + chunk.text)),
             )
             self._write_fingerprints(chunk_id, chunk.text)
-        self.conn.executemany("INSERT OR IGNORE INTO redacted_digests(digest) VALUES (?)", [(d,) for d in digests])
+        self.conn.executemany("INSERT OR IGNORE INTO redacted_digests(digest) VALUES (?)",
+                              [(keyed_digest(self._salt, d),) for d in digests])
         return removed
 
     def _write_fingerprints(self, chunk_id: int | None, text: str) -> None:
@@ -377,6 +486,20 @@ class ChunkStore:
                 (excess,),
             )
 
+    def check_integrity(self) -> None:
+        """Refuse to write to a damaged file: `PRAGMA quick_check` (a scan of every page, without the slower
+        index-content checks of `integrity_check`)."""
+        problems = [r[0] for r in self.conn.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            first = " ".join(problems[0].replace("*** in database main ***", "").split())
+            raise IndexCorruptError(f"The index database {self.path} is damaged ({first[:120]}); "
+                                    f"{_rebuild_hint(self.path)}.")
+
+    def detach_journal(self) -> None:
+        """Fold the WAL into the database file and leave WAL mode, so that the file can be moved on its own."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("PRAGMA journal_mode=DELETE")
+
     def close(self) -> None:
         self.conn.close()
 
@@ -391,6 +514,10 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _split_sql(script: str) -> list[str]:

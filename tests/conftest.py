@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Settings and trust decisions of the test session, never the developer's own (~/.config/copilot-index).
+os.environ["COPILOT_INDEX_CONFIG_HOME"] = tempfile.mkdtemp(prefix="copilot-index-config-")
 
-from copilot_index.indexer.embedder import Embedder  # noqa: E402
-from copilot_index.indexer.pipeline import Indexer, IndexSummary  # noqa: E402
-from copilot_index.indexer.repo import resolve_repo  # noqa: E402
+from copilot_index.indexer import DataDir, Embedder, Index, IndexSummary, resolve_repo  # noqa: E402
 
 
 class GitRepo:
@@ -59,16 +60,36 @@ def repo(tmp_path: Path) -> GitRepo:
 
 
 @pytest.fixture
+def user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty user config folder of the test's own (settings, trusted repositories), inherited by the
+    processes it starts. Without it, tests share one session-wide folder, never the developer's own."""
+    folder = tmp_path / "user-config"
+    monkeypatch.setenv("COPILOT_INDEX_CONFIG_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
 @pytest.fixture
-def run_index(embedder: Embedder, data_dir: Path):  # type: ignore[no-untyped-def]
+def open_index(data_dir: Path):  # type: ignore[no-untyped-def]
+    """`open_index(root)`: the index of the repository at `root`, kept in the test's `data_dir`."""
+
+    def open_(root: Path) -> Index:
+        return Index(resolve_repo(root), DataDir(data_dir))
+
+    return open_
+
+
+@pytest.fixture
+def run_index(embedder: Embedder, open_index):  # type: ignore[no-untyped-def]
     """Index a folder with the shared real embedder and return the run's summary."""
 
     def run(root: Path, rebuild: bool = False) -> IndexSummary:
-        return Indexer(resolve_repo(root), data_dir, embedder=embedder).run(rebuild=rebuild)
+        with open_index(root) as index:
+            return index.update(embedder=embedder, rebuild=rebuild)
 
     return run
 

@@ -1,5 +1,5 @@
 """Teaching the generator the repository's conventions: sample mining, LoRA training, versioned adapters.
 
-This package does not import the server: the caller passes in the loaded model, its
-tokenizer and a function that renders a sample into the exact prompt used at inference.
+`run.train_adapter` is the whole `train-adapter` command. This package does not import the server: the caller
+passes in the engine's model and prompt rendering as a `rendering.CompletionRuntime`.
 """

@@ -5,20 +5,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 
-from copilot_index.indexer.config import IndexConfig
-from copilot_index.indexer.languages import language_for_path
-from copilot_index.indexer.licenses import LicenseDetector, same_license
-from copilot_index.indexer.redact import Redactor
-from copilot_index.indexer.repo import RepoInfo
-from copilot_index.indexer.scanner import Scanner, read_source
+from copilot_index.indexer import (
+    IndexConfig,
+    LicenseDetector,
+    Redactor,
+    RepoInfo,
+    Scanner,
+    has_definitions,
+    language_for_path,
+    read_source,
+    same_license,
+)
 
 log = logging.getLogger(__name__)
-
-CODE_LANGUAGES = frozenset(
-    {"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "ruby", "csharp"}
-)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class SampleSet:
     train_files: list[str] = field(default_factory=list)
     held_out_files: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    unread: int = 0
+    """Files left unread because the time budget ran out (`mine_samples`'s deadline)."""
 
     @property
     def files_hash(self) -> str:
@@ -105,19 +109,25 @@ def mine_samples(
     held_out_fraction: float = 0.2,
     seed: int = 0,
     max_file_chars: int = 60_000,
+    deadline: float | None = None,
 ) -> SampleSet:
-    """Samples from the repository's own code, secrets redacted, foreign-licensed files left out."""
+    """Samples from the repository's own code, secrets redacted, foreign-licensed files left out; no more files
+    are read once `time.monotonic()` passes `deadline`."""
     config = config or IndexConfig.load(repo.root)
     rng = random.Random(seed)
     licenses = LicenseDetector(repo.root)
     project = licenses.project_license()
     redactor = Redactor()
     result = SampleSet()
-    files = [e for e in Scanner(repo, config).scan().files if language_for_path(e.path) in CODE_LANGUAGES]
+    files = [e for e in Scanner(repo, config).scan().files if has_definitions(language_for_path(e.path))]
     if per_file is None:  # spread about `target_samples` over the files, 4 to 64 each
         per_file = max(4, min(64, target_samples // max(1, len(files))))
     per_path: dict[str, list[Sample]] = {}
-    for entry in files:
+    for done, entry in enumerate(files):
+        if deadline is not None and time.monotonic() >= deadline:
+            result.unread = len(files) - done
+            log.info("time budget: %d of %d files left unread", result.unread, len(files))
+            break
         try:
             read = read_source(repo.root / entry.path, config)
         except OSError:

@@ -7,6 +7,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .samples import Sample
@@ -23,21 +24,42 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def score_samples(
-    samples: Sequence[Sample], complete: Callable[[Sample], str], *, outcomes: bool = False
-) -> dict[str, Any]:
-    """Run `complete` on every sample; exact match compares whitespace-normalised text.
-    `by_kind` gives exact match and edit similarity of line and span samples apart. With `outcomes`,
-    `exact` holds each sample's outcome, in order, for paired comparisons (`paired_comparison`)."""
-    exact, similarity, latencies = [], [], []
+@dataclass(frozen=True)
+class Outcome:
+    """How one completion of a sample compares with what the file holds."""
+
+    exact: bool
+    similarity: float
+    latency_ms: float
+
+
+def run_samples(
+    samples: Sequence[Sample], complete: Callable[[Sample], str], *, deadline: float | None = None
+) -> list[Outcome]:
+    """Run `complete` on the samples in order, until all are done or the next one would end past `deadline`
+    (`time.monotonic()`, reckoning it takes as long as the last); exact match compares whitespace-normalised text."""
+    outcomes: list[Outcome] = []
+    last = 0.0
     for sample in samples:
+        if deadline is not None and time.monotonic() + last >= deadline:
+            break
         started = time.perf_counter()
         got = complete(sample)
-        latencies.append((time.perf_counter() - started) * 1000)
+        last = time.perf_counter() - started
         want = sample.middle if sample.kind == "span" else sample.middle.split("\n", 1)[0]
-        exact.append(normalise(got) == normalise(want))
-        similarity.append(edit_similarity(normalise(got), normalise(want)))
-    ordered = sorted(latencies) or [0.0]
+        outcomes.append(Outcome(normalise(got) == normalise(want), edit_similarity(normalise(got), normalise(want)),
+                                last * 1000))
+    return outcomes
+
+
+def summarize(samples: Sequence[Sample], outcomes: Sequence[Outcome], *, with_outcomes: bool = False) -> dict[str, Any]:
+    """Exact match, edit similarity and latency over the first `len(outcomes)` samples.
+    `by_kind` gives exact match and edit similarity of line and span samples apart. With `with_outcomes`,
+    `exact` holds each sample's outcome, in order, for paired comparisons (`paired_comparison`)."""
+    samples = samples[: len(outcomes)]
+    exact = [o.exact for o in outcomes]
+    similarity = [o.similarity for o in outcomes]
+    ordered = sorted(o.latency_ms for o in outcomes) or [0.0]
     by_kind = {}
     for kind in sorted({s.kind for s in samples}):
         picked = [i for i, s in enumerate(samples) if s.kind == kind]
@@ -51,9 +73,34 @@ def score_samples(
         "latency_p95_ms": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
         "by_kind": by_kind,
     }
-    if outcomes:
+    if with_outcomes:
         metrics["exact"] = exact
     return metrics
+
+
+def score_samples(
+    samples: Sequence[Sample], complete: Callable[[Sample], str], *, outcomes: bool = False
+) -> dict[str, Any]:
+    """Run `complete` on every sample and summarize (`summarize`); with `outcomes`, keep each sample's."""
+    return summarize(samples, run_samples(samples, complete), with_outcomes=outcomes)
+
+
+def better(candidate: dict[str, Any], incumbent: dict[str, Any] | None) -> bool:
+    """Whether `candidate` beats `incumbent` on the held-out next-line samples: exact match decides, edit
+    similarity breaks a tie, and only strictly better counts. Spans do not count: a model that fills random
+    spans better but writes the next line worse is not what an editor wants. Without next-line figures on
+    both sides nothing is better; with no incumbent (no active adapter) there is nothing to beat."""
+    if incumbent is None:
+        return True
+    ours, theirs = _next_line(candidate), _next_line(incumbent)
+    return ours is not None and theirs is not None and ours > theirs
+
+
+def _next_line(metrics: dict[str, Any]) -> tuple[float, float] | None:
+    line = metrics.get("by_kind", {}).get("line")
+    if not line or not line.get("samples"):
+        return None
+    return round(line["exact_match"], 6), round(line["edit_similarity"], 6)
 
 
 def paired_comparison(baseline: Sequence[bool], candidate: Sequence[bool]) -> dict[str, Any]:

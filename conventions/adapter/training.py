@@ -1,4 +1,4 @@
-"""LoRA training (peft) on mined samples, within a time budget, resumable from its checkpoint."""
+"""LoRA training (peft) on mined samples, until a deadline, resumable from its checkpoint."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class AdapterArgs:
     batch_size: int = 8
     max_tokens: int = 512
     max_minutes: float = 10.0
+    """Wall-clock budget of the whole run: mining, rendering, training and evaluation (`run.train_adapter`)."""
     max_steps: int = 400
     epochs: int = 4
     seed: int = 0
@@ -96,8 +97,11 @@ def train_lora(
     work_dir: Path,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    deadline: float | None = None,
 ) -> TrainOutcome:
-    """Train the LoRA weights of `peft_model` in place; checkpoints go to `work_dir` so a rerun resumes."""
+    """Train the LoRA weights of `peft_model` in place, stopping before a step that would end past `deadline`
+    (`time.monotonic()`, reckoning it takes as long as the last) if one is given; checkpoints go to `work_dir`
+    so a rerun resumes."""
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     outcome = TrainOutcome()
@@ -113,14 +117,15 @@ def train_lora(
     order = list(range(len(examples)))
     started = time.monotonic()
     peft_model.train()
-    step = start_step
+    step, last = start_step, 0.0
     while step < total:
         if step % steps_per_epoch == 0 or step == start_step:
             rng.shuffle(order)
         if cancel is not None and cancel.is_set():
             outcome.stopped = "cancelled"
             break
-        if time.monotonic() - started > args.max_minutes * 60:
+        step_started = time.monotonic()
+        if deadline is not None and step_started + last >= deadline:
             outcome.stopped = "time budget"
             break
         lr = args.learning_rate * min(1.0, (step + 1) / 10) * 0.5 * (1 + math.cos(math.pi * step / total))
@@ -134,6 +139,7 @@ def train_lora(
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         step += 1
+        last = time.monotonic() - step_started
         outcome.losses.append(loss.detach().item())
         if progress is not None:
             progress("Training adapter", step, total)

@@ -8,7 +8,7 @@ import subprocess  # nosec B404: git is run with fixed argument lists, never thr
 from dataclasses import dataclass
 from pathlib import Path
 
-from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.indexer import CopilotIndexError
 
 log = logging.getLogger(__name__)
 

@@ -18,13 +18,19 @@ from pathlib import Path
 
 from copilot_index.conventions.guards.config import GuardConfig
 from copilot_index.conventions.guards.rules import BanditScanner, Finding, scan_rules
-from copilot_index.indexer.languages import comment_prefix, language_for_path
-from copilot_index.indexer.licenses import LicenseDetector, header_license, same_license
-from copilot_index.indexer.redact import Redactor
+from copilot_index.indexer import (
+    LicenseDetector,
+    Redactor,
+    comment_prefix,
+    header_license,
+    is_code,
+    language_for_path,
+    same_license,
+)
 
 from .changes import ChangedFile
 from .config import ConventionsConfig
-from .learned import CODE_LANGUAGES, LearnedConventions
+from .learned import LearnedConventions
 from .symbols import styles_of, symbols
 
 _IMPORTS = {
@@ -110,7 +116,7 @@ class ConventionChecker:
         out = []
         for i, (a, b) in enumerate(zip(before, after, strict=False)):
             if a != b and i + 1 in f.lines:
-                kinds = ", ".join(sorted(self.redactor.redact(a, f.path).kinds)) or "Private Key"
+                kinds = ", ".join(sorted(redaction.line_kinds.get(i + 1, ()))) or "Private Key"
                 message = f"possible secret ({kinds}); keep it out of the repository"
                 out.append(Violation(f.path, i + 1, 1, "CIX100", message))
         return out
@@ -137,7 +143,7 @@ class ConventionChecker:
             out.append(Violation(f.path, line, 1, "CIX300",
                                  f"licence header {declared} differs from the project's {self.project_license}"))
         required = self.conventions.required_license_header
-        if required and f.added and language in CODE_LANGUAGES and not same_license(declared, required):
+        if required and f.added and is_code(language) and not same_license(declared, required):
             out.append(Violation(f.path, 1, 1, "CIX301", f"new file lacks the required {required} licence header "
                                  f"(add `{comment_prefix(language)} SPDX-License-Identifier: {required}`)"))
         return out
@@ -181,7 +187,7 @@ class ConventionChecker:
         share, samples = self.conventions.learned_min_share, self.conventions.learned_min_samples
         out: list[Violation] = []
         declared_kinds = set(self.conventions.naming.get(language, {}))
-        for symbol in symbols(f.text, language) if language in CODE_LANGUAGES else []:
+        for symbol in symbols(f.text, language) if is_code(language) else []:
             stats = self.learned.naming_for(language, symbol.kind)
             found = stats.convention(share, samples) if stats else None
             fits = styles_of(symbol.name)
@@ -193,7 +199,7 @@ class ConventionChecker:
                 f"{symbol.kind} name {symbol.name} is not {found[0]}; {found[1]:.0%} of {stats.samples} "
                 f"{language} {symbol.kind} names in this repository are (learned convention)"))
         header = self.learned.header_convention(share, samples)
-        if header and f.added and language in CODE_LANGUAGES and not self.conventions.required_license_header:
+        if header and f.added and is_code(language) and not self.conventions.required_license_header:
             spdx, fraction, files = header
             if not same_license(header_license(f.text), spdx):
                 out.append(Violation(

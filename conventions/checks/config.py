@@ -16,14 +16,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import ClassVar
 
-from copilot_index.conventions.guards.config import _warn, read_table, structure
+from copilot_index.indexer import SectionConfig
 
 
 @dataclass
-class ConventionsConfig:
-    """What `copilot-index check` enforces besides the guards."""
+class ConventionsConfig(SectionConfig):
+    """What `copilot-index check` enforces besides the guards (`[conventions]`)."""
+
+    SECTION: ClassVar[str] = "conventions"
 
     required_license_header: str = ""
     """SPDX id every new source file must declare in its header; empty: none required."""
@@ -39,33 +41,24 @@ class ConventionsConfig:
     """A style followed by at least this share of the symbols (or files) counts as a convention."""
     learned_min_samples: int = 20
     """Fewest symbols (or files) a learned convention needs."""
-    warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
-    @classmethod
-    def load(cls, root: Path) -> ConventionsConfig:
-        data, warnings = read_table(root, "conventions")
-        config = cls()
-        config.warnings.extend(warnings)
-        structure(config, data, "conventions", ".copilot-index.toml", config.warnings)
-        config.naming = config._valid_naming(config.naming)
-        if not 0.5 <= config.learned_min_share <= 1.0:
-            _warn(config.warnings, ".copilot-index.toml: conventions.learned_min_share must be between 0.5 and 1; "
-                  "using 0.9.")
-            config.learned_min_share = 0.9
-        return config
+    def validate(self, source: str) -> None:
+        self.naming = self._valid_naming(self.naming, source)
+        if not 0.5 <= self.learned_min_share <= 1.0:
+            self.reset("learned_min_share", source, "must be between 0.5 and 1")
 
-    def _valid_naming(self, naming: Mapping[str, object]) -> dict[str, dict[str, str]]:
+    def _valid_naming(self, naming: Mapping[str, object], source: str) -> dict[str, dict[str, str]]:
         valid: dict[str, dict[str, str]] = {}
         for language, kinds in naming.items():
             if not isinstance(kinds, dict):
-                _warn(self.warnings, f".copilot-index.toml: conventions.naming.{language} must be a table; ignored.")
+                self._warn(f"{source}: conventions.naming.{language} must be a table; ignored.")
                 continue
             for kind, pattern in kinds.items():
                 try:
                     re.compile(str(pattern))
                 except re.error as exc:
-                    _warn(self.warnings, f".copilot-index.toml: conventions.naming.{language}.{kind} is not a valid "
-                          f"regular expression ({exc}); ignored.")
+                    self._warn(f"{source}: conventions.naming.{language}.{kind} is not a valid "
+                               f"regular expression ({exc}); ignored.")
                     continue
                 valid.setdefault(language, {})[kind] = str(pattern)
         return valid

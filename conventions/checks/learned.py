@@ -13,22 +13,16 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from copilot_index.indexer.languages import language_for_path
-from copilot_index.indexer.licenses import header_license
+from copilot_index.indexer import header_license, is_code, language_for_path
 
 from .changes import git, has_head, read_text
 from .symbols import STYLES, styles_of, symbols
 
 log = logging.getLogger(__name__)
 
-CACHE_FILE = "conventions.json"
 CACHE_VERSION = 1
 MAX_FILES = 5000
 """Files read when mining (a sample of larger repositories)."""
-CODE_LANGUAGES = frozenset(
-    {"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "ruby", "csharp", "kotlin",
-     "scala", "swift", "php", "lua", "bash"}
-)
 
 
 @dataclass
@@ -76,7 +70,7 @@ def mine(root: Path, paths: list[str], commit: str | None = None) -> LearnedConv
     headers: Counter[str] = Counter()
     for path in paths[:MAX_FILES]:
         language = language_for_path(path)
-        if language not in CODE_LANGUAGES:
+        if not is_code(language):
             continue
         text = read_text(root / path)
         if text is None:
@@ -97,10 +91,10 @@ def mine(root: Path, paths: list[str], commit: str | None = None) -> LearnedConv
     return learned
 
 
-def load_or_mine(root: Path, data_dir: Path | None, is_git: bool) -> LearnedConventions:
-    """Cached statistics for HEAD, mining the tracked files when the cache is missing or stale."""
+def load_or_mine(root: Path, cache: Path | None, is_git: bool) -> LearnedConventions:
+    """Cached statistics for HEAD (in `cache`, `DataDir.learned_conventions`), mining the tracked files when the
+    cache is missing or stale."""
     commit = git(root, "rev-parse", "HEAD").strip() if is_git and has_head(root) else None
-    cache = data_dir / CACHE_FILE if data_dir is not None else None
     if cache is not None and commit is not None and cache.is_file():
         try:
             data = json.loads(cache.read_text(encoding="utf-8"))

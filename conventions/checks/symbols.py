@@ -9,12 +9,12 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import threading
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
-from tree_sitter import Parser, Query, QueryCursor
-from tree_sitter_language_pack import get_language, get_parser
+from tree_sitter import Parser, QueryCursor
+
+from copilot_index.indexer import languages
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def symbols(text: str, language: str) -> list[Symbol]:
     """Definitions in `text`; [] when the language has no query or the text does not parse."""
     if language == "python":
         return _python_symbols(text)
-    query = _query(language)
+    query = languages.definition_query(language)
     if query is None:
         return []
     tree = _parser(language).parse(text.encode("utf-8", "surrogatepass"))
@@ -74,21 +74,15 @@ def _python_symbols(text: str) -> list[Symbol]:
     return found
 
 
-@cache
-def _query(language: str) -> Query | None:
-    entry = resources.files("copilot_index.indexer") / "queries" / f"{language}.scm"
-    if not entry.is_file():
-        return None
-    try:
-        return Query(get_language(language), entry.read_text(encoding="utf-8"))  # type: ignore[arg-type]
-    except Exception as exc:  # a grammar/query mismatch: no symbols rather than a crash
-        log.warning("tree-sitter query for %s failed to load: %s", language, exc)
-        return None
+_local = threading.local()
 
 
-@cache
 def _parser(language: str) -> Parser:
-    return get_parser(language)  # type: ignore[arg-type]
+    """This thread's parser for `language` (tree-sitter parsers are not thread-safe)."""
+    parsers: dict[str, Parser] = _local.__dict__.setdefault("parsers", {})
+    if language not in parsers:
+        parsers[language] = languages.parser_for(language)
+    return parsers[language]
 
 
 STYLES = {

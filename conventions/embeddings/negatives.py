@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import sqlean
 
-from copilot_index.indexer.keywords import fts_query, keyword_text
+from copilot_index.indexer import fts_query, keyword_text
 
 from .pairs import Pair
 

@@ -25,12 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 
-from copilot_index.indexer.chunker import Chunk, Chunker
-from copilot_index.indexer.config import IndexConfig
-from copilot_index.indexer.keywords import split_identifier
-from copilot_index.indexer.redact import Redactor
-from copilot_index.indexer.repo import RepoInfo
-from copilot_index.indexer.scanner import Scanner, read_source
+from copilot_index.indexer import Chunk, Chunker, IndexConfig, Redactor, RepoInfo, Scanner, read_source, split_identifier
 
 log = logging.getLogger(__name__)
 

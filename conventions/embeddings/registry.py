@@ -1,4 +1,4 @@
-"""Trained embedders, versioned under `<data-dir>/embedders/vNNN/`, each with a lineage manifest.
+"""Trained embedders, versioned under `DataDir.embedders/vNNN/`, each with a lineage manifest.
 
 A version folder holds `manifest.json` (what it was trained from, on what, how, and how it scored) and,
 for a promoted embedder only, the sentence-transformers model in `model/`. A refused model keeps its
@@ -7,20 +7,14 @@ manifest as a record of the attempt, but not its weights.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from copilot_index.indexer.active_embedder import EMBEDDERS_DIR
+from ..registry import MANIFEST, Registry, parse_version, version_name, write_json_atomic
 
-MANIFEST = "manifest.json"
 MODEL_DIR = "model"
-_VERSION = re.compile(r"^v(\d+)$")
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx")
 
 
 @dataclass
@@ -46,23 +40,16 @@ class Lineage:
 
 
 class EmbedderRegistry:
-    """The `embedders/` folder of one data directory."""
+    """The trained embedders of one data directory (`DataDir.embedders`)."""
 
-    def __init__(self, data_dir: Path) -> None:
-        self.root = data_dir / EMBEDDERS_DIR
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._versions = Registry(root)
 
     def new_version(self) -> tuple[str, Path]:
         """Reserve the next version folder (v001, v002, ...); safe against a concurrent run."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        number = max((int(m.group(1)) for p in self.root.iterdir() if (m := _VERSION.match(p.name))), default=0)
-        while True:
-            number += 1
-            folder = self.root / f"v{number:03d}"
-            try:
-                folder.mkdir()
-            except FileExistsError:
-                continue
-            return folder.name, folder
+        number, folder = self._versions.reserve()
+        return version_name(number), folder
 
     def model_dir(self, version: str) -> Path:
         return self.root / version / MODEL_DIR
@@ -73,9 +60,7 @@ class EmbedderRegistry:
         folder.mkdir(parents=True, exist_ok=True)
         if model is not None:
             model.save(str(folder / MODEL_DIR))
-        tmp = folder / f".{MANIFEST}.tmp"
-        tmp.write_text(json.dumps(asdict(lineage), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, folder / MANIFEST)
+        write_json_atomic(folder / MANIFEST, asdict(lineage))
         return folder
 
     def load(self, version: str) -> Lineage:
@@ -95,29 +80,9 @@ class EmbedderRegistry:
         """The version whose model folder is `model_id`, if it is one of this registry's."""
         path = Path(model_id)
         inside = path.parent.parent.resolve() == self.root.resolve()
-        if path.name != MODEL_DIR or not inside or not _VERSION.match(path.parent.name):
+        if path.name != MODEL_DIR or not inside or parse_version(path.parent.name) is None:
             return None
         return path.parent.name if (path.parent / MANIFEST).is_file() else None
 
     def versions(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        found = [p.name for p in self.root.iterdir() if _VERSION.match(p.name) and (p / MANIFEST).is_file()]
-        return sorted(found, key=lambda name: int(name[1:]))
-
-
-def weights_sha256(model_path: str) -> str:
-    """sha256 over a model folder's weight files (names and bytes), or over the id for a hub model."""
-    folder = Path(model_path)
-    digest = hashlib.sha256()
-    if not folder.is_dir():
-        digest.update(model_path.encode())
-        return digest.hexdigest()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES)):
-        if "onnx" in path.relative_to(folder).parts[:-1]:
-            continue
-        digest.update(str(path.relative_to(folder)).encode())
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+        return [self._versions.folder(n).name for n in self._versions.numbers()]

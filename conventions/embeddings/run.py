@@ -9,19 +9,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from copilot_index.indexer.active_embedder import active_embedder_id, write_active
-from copilot_index.indexer.config import IndexConfig
-from copilot_index.indexer.embedder import Embedder, resolve_embedder_path
-from copilot_index.indexer.errors import CopilotIndexError
-from copilot_index.indexer.repo import RepoInfo
-from copilot_index.indexer.store import DB_NAME
+from copilot_index.indexer import (
+    CopilotIndexError,
+    Embedder,
+    Index,
+    ReembedSummary,
+    active_embedder_id,
+    resolve_embedder_path,
+    write_active,
+)
 
+from ..registry import weights_sha256
 from .pairs import MiningOptions, Pair, PairMiner, count_by_source, data_hash, split_by_file
-from .reembed import ReembedSummary, reembed_index
-from .registry import EmbedderRegistry, Lineage, weights_sha256
+from .registry import EmbedderRegistry, Lineage
 from .training import TrainingArgs, encoder_of, fine_tune, load_trainable, mrr_at_k, should_promote
 
 log = logging.getLogger(__name__)
@@ -73,15 +75,13 @@ class TrainEmbeddingsReport:
 
 
 def train_embeddings(
-    repo: RepoInfo,
-    data_dir: Path,
-    config: IndexConfig | None = None,
+    index: Index,
     options: TrainEmbeddingsOptions | None = None,
     progress: ProgressCallback | None = None,
 ) -> TrainEmbeddingsReport:
     """Fine-tune the repository's current embedder on its own code and promote it if it scores better."""
     started = time.monotonic()
-    config = config or IndexConfig.load(repo.root)
+    repo, data_dir, config = index.repo, index.data_dir, index.config
     options = options or TrainEmbeddingsOptions()
     progress = progress or (lambda description, done, total: None)
     base_id = active_embedder_id(data_dir, config.embedder)
@@ -105,7 +105,7 @@ def train_embeddings(
     trained_mrr = mrr_at_k(encode, held_out, distractors)
     log.info("held-out MRR@10: base %.4f, trained %.4f", base_mrr, trained_mrr)
 
-    registry = EmbedderRegistry(data_dir)
+    registry = EmbedderRegistry(data_dir.embedders)
     version, _ = registry.new_version()
     lineage = Lineage(
         version=version,
@@ -127,7 +127,7 @@ def train_embeddings(
     )
     reembedded: ReembedSummary | None = None
     if lineage.promoted:
-        reembedded = promote(data_dir, registry, lineage, model, config, options, progress)
+        reembedded = promote(index, registry, lineage, model, options, progress)
     else:
         registry.save(lineage)
         log.info("the trained embedder scored %.4f, not better than %.4f; keeping %s", trained_mrr, base_mrr, base_id)
@@ -148,23 +148,23 @@ def train_embeddings(
 
 
 def promote(
-    data_dir: Path,
+    index: Index,
     registry: EmbedderRegistry,
     lineage: Lineage,
     model: Any,
-    config: IndexConfig,
     options: TrainEmbeddingsOptions | None = None,
     progress: ProgressCallback | None = None,
 ) -> ReembedSummary | None:
     """Store a better model, re-embed the index with it (atomically), then make it the active embedder."""
     options = options or TrainEmbeddingsOptions()
+    config = index.config
     folder = registry.save(lineage, model)
     model_id = str(registry.model_dir(lineage.version))
     reembedded = None
-    if options.reembed and (data_dir / DB_NAME).is_file():
+    if options.reembed and index.exists:
         embedder = Embedder(model_id, max_seq_length=config.max_seq_length, batch_size=config.batch_size)
-        reembedded = reembed_index(data_dir, embedder, progress, options.lock_wait_seconds)
-    write_active(data_dir, model_id, config.embedder, lineage.version)
+        reembedded = index.swap_vectors(embedder, progress, options.lock_wait_seconds)
+    write_active(index.data_dir, model_id, config.embedder, lineage.version)
     log.info("promoted %s (%s)", lineage.version, folder)
     return reembedded
 

@@ -10,16 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from copilot_index.indexer.active_embedder import active_embedder_id, clear_active, write_active
-from copilot_index.indexer.config import IndexConfig
-from copilot_index.indexer.embedder import Embedder
-from copilot_index.indexer.errors import CopilotIndexError
-from copilot_index.indexer.store import DB_NAME
+from copilot_index.indexer import CopilotIndexError, Embedder, Index, clear_active, write_active
 
-from .reembed import reembed_index
 from .registry import EmbedderRegistry
 
 log = logging.getLogger(__name__)
@@ -47,10 +41,11 @@ class SwitchSummary:
                 "reembedded_chunks": self.reembedded_chunks}
 
 
-def list_embedders(data_dir: Path, config: IndexConfig) -> list[dict[str, Any]]:
+def list_embedders(index: Index) -> list[dict[str, Any]]:
     """The base embedder and every trained version, with scores and which one is active."""
-    registry = EmbedderRegistry(data_dir)
-    active = active_embedder_id(data_dir, config.embedder)
+    config = index.config
+    registry = EmbedderRegistry(index.data_dir.embedders)
+    active = index.embedder_id()
     rows: list[dict[str, Any]] = [{"version": BASE, "embedder": config.embedder, "promoted": None,
                                    "usable": True, "active": active == config.embedder, "base_mrr@10": None,
                                    "trained_mrr@10": None, "created_at": None}]
@@ -71,29 +66,30 @@ def list_embedders(data_dir: Path, config: IndexConfig) -> list[dict[str, Any]]:
 
 
 def use_embedder(
-    data_dir: Path,
-    config: IndexConfig,
+    index: Index,
     target: str,
     progress: ProgressCallback | None = None,
     lock_wait_seconds: float = 0.0,
 ) -> SwitchSummary:
-    """Make `target` ("base" or a version such as "v002") the embedder of the index in `data_dir`."""
-    previous = active_embedder_id(data_dir, config.embedder)
-    model_id = config.embedder if target == BASE else _trained_model(data_dir, config, target)
+    """Make `target` ("base" or a version such as "v002") the embedder of `index`."""
+    config = index.config
+    previous = index.embedder_id()
+    model_id = config.embedder if target == BASE else _trained_model(index, target)
     reembedded = None
-    if model_id != previous and (data_dir / DB_NAME).is_file():
+    if model_id != previous and index.exists:
         embedder = Embedder(model_id, max_seq_length=config.max_seq_length, batch_size=config.batch_size)
-        reembedded = reembed_index(data_dir, embedder, progress, lock_wait_seconds).chunks
+        reembedded = index.swap_vectors(embedder, progress, lock_wait_seconds).chunks
     if target == BASE:
-        clear_active(data_dir)
+        clear_active(index.data_dir)
     else:
-        write_active(data_dir, model_id, config.embedder, target)
+        write_active(index.data_dir, model_id, config.embedder, target)
     log.info("the active embedder is now %s (was %s)", model_id, previous)
     return SwitchSummary(previous, model_id, target, reembedded)
 
 
-def _trained_model(data_dir: Path, config: IndexConfig, version: str) -> str:
-    registry = EmbedderRegistry(data_dir)
+def _trained_model(index: Index, version: str) -> str:
+    config = index.config
+    registry = EmbedderRegistry(index.data_dir.embedders)
     versions = registry.versions()
     usable = [v for v in versions if registry.model_dir(v).is_dir()]
     choices = ", ".join([BASE, *usable])

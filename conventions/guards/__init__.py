@@ -1,6 +1,6 @@
 """Guards on every suggestion: licence, security and secrets, each answering allow / annotate / block.
 
-    pipeline = GuardPipeline.for_repository(root, data_dir, store)
+    pipeline = GuardPipeline.for_index(index)
     result = pipeline.check(Suggestion(text, document_text, line, character, "python", "pkg/mod.py"))
     if result.blocked: ...
 """
@@ -10,12 +10,11 @@ from __future__ import annotations
 from .base import Decision, GuardResult, Suggestion
 from .config import GuardConfig
 from .license import LicenseGuard
-from .pipeline import AUDIT_FILE, AuditLog, GuardPipeline
+from .pipeline import AuditLog, GuardPipeline
 from .secrets import SecretGuard
 from .security import SecurityGuard
 
 __all__ = [
-    "AUDIT_FILE",
     "AuditLog",
     "Decision",
     "GuardConfig",

@@ -15,19 +15,17 @@
     [guards.secrets]
     enabled = true
 
-Bad values fall back to their defaults; each problem is logged once and kept in `warnings`.
+Bad values fall back to their defaults; each problem is logged once and kept in `warnings`. The one reader of
+configuration is `copilot_index.indexer.config`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
-from copilot_index.indexer.config import CONFIG_FILE, coerce_value
+from copilot_index.indexer import SectionConfig
 
 from .base import ACTIONS, SEVERITIES
 
@@ -70,83 +68,25 @@ class SecretGuardConfig:
 
 
 @dataclass
-class GuardConfig:
-    """Settings of all guards."""
+class GuardConfig(SectionConfig):
+    """Settings of all guards (`[guards]`). A repository's own file may set them only once the user trusts it:
+    a clone must not be able to switch the guards off."""
+
+    SECTION: ClassVar[str] = "guards"
+    SENSITIVE: ClassVar[frozenset[str]] = frozenset({"*"})
 
     audit: bool = True
-    """Write every decision to `<data-dir>/audit.jsonl`."""
+    """Write every decision to the data directory's audit log."""
     license: LicenseGuardConfig = field(default_factory=LicenseGuardConfig)
     security: SecurityGuardConfig = field(default_factory=SecurityGuardConfig)
     secrets: SecretGuardConfig = field(default_factory=SecretGuardConfig)
-    warnings: list[str] = field(default_factory=list, compare=False, repr=False)
 
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any], source: str = CONFIG_FILE) -> GuardConfig:
-        config = cls()
-        structure(config, data, "guards", source, config.warnings)
-        for name, section in (("license", config.license), ("security", config.security)):
+    def validate(self, source: str) -> None:
+        for name, section in (("license", self.license), ("security", self.security)):
             for key in ("copyleft_action", "foreign_action", "block_severity", "annotate_severity", "min_confidence"):
                 value = getattr(section, key, None)
                 allowed = ACTIONS if key.endswith("action") else SEVERITIES
                 if value is not None and value not in allowed:
                     default = getattr(type(section)(), key)
-                    _warn(config.warnings, f"{source}: guards.{name}.{key} must be one of {', '.join(allowed)}; "
-                          f"using {default!r}.")
+                    self._warn(f"{source}: guards.{name}.{key} must be one of {', '.join(allowed)}; using {default!r}.")
                     setattr(section, key, default)
-        return config
-
-    @classmethod
-    def load(cls, root: Path) -> GuardConfig:
-        """Read `[guards]` from `<root>/.copilot-index.toml`; a missing file or table gives the defaults."""
-        data, warnings = read_table(root, "guards")
-        config = cls.from_mapping(data)
-        config.warnings[:0] = warnings
-        return config
-
-
-def read_table(root: Path, name: str) -> tuple[dict[str, Any], list[str]]:
-    """The `[name]` table of the repository's config file, and any problem reading it."""
-    path = root / CONFIG_FILE
-    if not path.is_file():
-        return {}, []
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
-    except tomllib.TOMLDecodeError as exc:
-        message = f"{CONFIG_FILE} is not valid TOML ({exc}); using the default [{name}] settings."
-        log.warning(message)
-        return {}, [message]
-    table = data.get(name, {})
-    if not isinstance(table, dict):
-        message = f"{CONFIG_FILE}: [{name}] must be a table; using the default settings."
-        log.warning(message)
-        return {}, [message]
-    return table, []
-
-
-def structure(target: Any, data: dict[str, Any], prefix: str, source: str, warnings: list[str]) -> None:
-    """Copy `data` onto the dataclass `target`, keeping defaults for unknown or ill-typed values."""
-    fields = {f.name for f in dataclasses.fields(target) if f.name != "warnings"}
-    for key, value in data.items():
-        name = key.replace("-", "_")
-        where = f"{prefix}.{key}"
-        if name not in fields:
-            _warn(warnings, f"{source}: unknown setting {where} is ignored.")
-            continue
-        default = getattr(target, name)
-        if dataclasses.is_dataclass(default):
-            if isinstance(value, dict):
-                structure(default, value, where, source, warnings)
-            else:
-                _warn(warnings, f"{source}: {where} must be a table; using the defaults.")
-            continue
-        coerced = coerce_value(value, default)
-        if coerced is None:
-            _warn(warnings, f"{source}: {where} = {value!r} is not a valid {type(default).__name__}; "
-                  f"using the default {default!r}.")
-            continue
-        setattr(target, name, coerced)
-
-
-def _warn(warnings: list[str], message: str) -> None:
-    log.warning(message)
-    warnings.append(message)

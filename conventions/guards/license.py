@@ -8,8 +8,9 @@ overlaps the suggestion counts as reproducing that chunk.
 
 from __future__ import annotations
 
-from copilot_index.indexer import fingerprints as fp
-from copilot_index.indexer.licenses import (
+from copilot_index.indexer import (
+    FingerprintHit,
+    Index,
     LicenseDetector,
     comment_text,
     detect_text,
@@ -17,7 +18,7 @@ from copilot_index.indexer.licenses import (
     is_copyleft,
     same_license,
 )
-from copilot_index.indexer.store import ChunkStore, FingerprintHit
+from copilot_index.indexer import fingerprints as fp
 
 from .base import Decision, Suggestion, allow
 from .config import LicenseGuardConfig
@@ -36,11 +37,12 @@ class LicenseGuard:
     def __init__(
         self,
         config: LicenseGuardConfig | None = None,
-        store: ChunkStore | None = None,
+        index: Index | None = None,
         detector: LicenseDetector | None = None,
     ) -> None:
         self.config = config or LicenseGuardConfig()
-        self.store = store
+        self.index = index
+        """Where licence fingerprints come from (none until the repository is indexed)."""
         self.detector = detector
         self.project_license = self.config.project_license or (detector.project_license() if detector else None)
 
@@ -60,7 +62,7 @@ class LicenseGuard:
         if written and expected and self.config.block_foreign_headers and not same_license(written, expected):
             return Decision(self.name, "block", f"writes a {written} licence header into a {expected} project",
                             {"header_license": written, "project_license": expected})
-        if self.store is None:
+        if self.index is None or not self.index.exists:
             return allow(self.name, "no index to compare with")
         match = self.find_copy(s)
         if match is None:
@@ -81,7 +83,7 @@ class LicenseGuard:
 
     def find_copy(self, s: Suggestion) -> tuple[FingerprintHit, int, int, int] | None:
         """The indexed chunk the suggestion reproduces most of (at least `min_match_chars`), with the lines copied."""
-        assert self.store is not None
+        assert self.index is not None
         at = s.offset()
         before = s.document_text[max(0, at - self.config.context_chars) : at]
         after = s.document_text[at : at + self.config.context_chars]
@@ -92,7 +94,7 @@ class LicenseGuard:
             return None
         best: tuple[FingerprintHit, int, int, int] | None = None
         seen: set[tuple[str, int]] = set()
-        hits = self.store.fingerprint_matches(fp.kgram_hashes(query.text), limit=MAX_CANDIDATES)
+        hits = self.index.fingerprint_matches(fp.kgram_hashes(query.text), limit=MAX_CANDIDATES)
         per_file: dict[str, int] = {}
         for hit in hits:
             per_file[hit.path] = per_file.get(hit.path, 0) + hit.hits
@@ -119,10 +121,10 @@ class LicenseGuard:
 
     def _neighbourhood(self, hit: FingerprintHit) -> tuple[int, str]:
         """The file's text from its chunks within `NEIGHBOUR_LINES` of the hit: (first line, text)."""
-        assert self.store is not None
+        assert self.index is not None
         lines: dict[int, str] = {}
         first, last = hit.start_line - NEIGHBOUR_LINES, hit.end_line + NEIGHBOUR_LINES
-        for start, _, text in self.store.chunks_near(hit.path, first, last):
+        for start, _, text in self.index.chunks_near(hit.path, first, last):
             for number, line in enumerate(text.split("\n"), start):
                 if first <= number <= last:
                     lines.setdefault(number, line)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from copilot_index.indexer.licenses import LicenseDetector
-from copilot_index.indexer.store import ChunkStore
+from copilot_index.indexer import Index, LicenseDetector
 
 from .base import Decision, Guard, GuardResult, Suggestion
 from .config import GuardConfig
@@ -21,15 +22,18 @@ from .security import SecurityGuard
 
 log = logging.getLogger(__name__)
 
-AUDIT_FILE = "audit.jsonl"
-
-
 class AuditLog:
-    """Appends one JSON line per checked suggestion (the suggestion's digest, never its text)."""
+    """Appends one JSON line per checked suggestion: its digest, never its text.
+
+    The digest (`suggestion_sha256`) is HMAC-SHA256 keyed with a random key that lives in memory only: equal
+    suggestions of one session share it, and no dictionary can recover a short suggestion (a weak password)
+    from the log. Reasons and evidence carry kinds, counts and keyed digests, never a value.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._key = secrets.token_bytes(32)
 
     def write(self, suggestion: Suggestion, result: GuardResult) -> None:
         record = {
@@ -38,7 +42,7 @@ class AuditLog:
             "line": suggestion.line,
             "character": suggestion.character,
             "language": suggestion.language,
-            "suggestion_sha256": hashlib.sha256(suggestion.text.encode("utf-8", "replace")).hexdigest(),
+            "suggestion_sha256": hmac.new(self._key, suggestion.text.encode("utf-8", "replace"), hashlib.sha256).hexdigest(),
             "action": result.action,
             "decisions": [d.as_json() for d in result.decisions],
             "latency_ms": round(result.latency_ms, 3),
@@ -54,28 +58,34 @@ class AuditLog:
 
 
 class GuardPipeline:
-    """Runs the configured guards on a suggestion; a guard that fails is logged and counts as allow."""
+    """Runs the configured guards on a suggestion; a guard that fails is logged and counts as allow.
+
+    Checks are serialized: bandit keeps process-wide state, and the guards share the index's connection."""
 
     def __init__(self, guards: Sequence[Guard], audit: AuditLog | None = None) -> None:
         self.guards = list(guards)
         self.audit = audit
+        self._lock = threading.Lock()
 
     @classmethod
-    def for_repository(
-        cls, root: Path, data_dir: Path, store: ChunkStore | None = None, config: GuardConfig | None = None
-    ) -> GuardPipeline:
-        """The guards configured in `<root>/.copilot-index.toml`, reading fingerprints and digests from `store`."""
-        config = config or GuardConfig.load(root)
+    def for_index(cls, index: Index, config: GuardConfig | None = None) -> GuardPipeline:
+        """The configured guards of `index`'s repository, reading fingerprints and digests from the index (once it
+        exists) and auditing into its data directory."""
+        config = config or GuardConfig.load(index.root)
         guards: list[Guard] = []
         if config.secrets.enabled:
-            guards.append(SecretGuard(config.secrets, store=store))
+            guards.append(SecretGuard(config.secrets, index=index))
         if config.security.enabled:
             guards.append(SecurityGuard(config.security))
         if config.license.enabled:
-            guards.append(LicenseGuard(config.license, store, LicenseDetector(root)))
-        return cls(guards, AuditLog(data_dir / AUDIT_FILE) if config.audit else None)
+            guards.append(LicenseGuard(config.license, index, LicenseDetector(index.root)))
+        return cls(guards, AuditLog(index.data_dir.audit_log) if config.audit else None)
 
     def check(self, suggestion: Suggestion) -> GuardResult:
+        with self._lock:
+            return self._check(suggestion)
+
+    def _check(self, suggestion: Suggestion) -> GuardResult:
         started = time.perf_counter()
         decisions: list[Decision] = []
         for guard in self.guards:
@@ -84,7 +94,7 @@ class GuardPipeline:
             except Exception:  # one broken guard must not take completion down
                 log.exception("guard %s failed on %s", guard.name, suggestion.path)
                 decisions.append(Decision(guard.name, "allow", "guard failed; see the log"))
-        if any(d.guard == SecretGuard.name and d.action != "allow" for d in decisions):
+        if any(d.action != "allow" for d in decisions):  # reasons and evidence never quote a secret value
             decisions = _scrub(decisions, secret_values(suggestion.text))
         result = GuardResult(decisions, (time.perf_counter() - started) * 1000)
         if self.audit is not None:

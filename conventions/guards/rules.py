@@ -16,7 +16,12 @@ from importlib import resources
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_ALIASES = {"typescript": "typescript", "tsx": "tsx", "cpp": "cpp", "c": "c"}
+BANDIT_MESSAGES = {
+    "B105": "Possible hardcoded password string",
+    "B106": "Possible hardcoded password passed as a function argument",
+    "B107": "Possible hardcoded password as a default argument",
+}
+"""bandit's messages for these tests quote the value; these say the same without it (output lands in CI logs)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ class BanditScanner:
     """bandit's own node visitor and test set, run in-process on source text (no subprocess, no file)."""
 
     def __init__(self) -> None:
+        # bandit's debug records quote the code it scans (AST dumps, "Issue identified ... 'the password'").
+        bandit_log = logging.getLogger("bandit")
+        bandit_log.setLevel(max(bandit_log.getEffectiveLevel(), logging.WARNING))
         # bandit's plugin loader logs an error for its optional SARIF formatter; its tests load fine.
         stevedore_log = logging.getLogger("stevedore.extension")
         level = stevedore_log.level
@@ -121,6 +129,7 @@ class BanditScanner:
             severity = self._overrides.get(issue.test_id, str(issue.severity).lower())
             lines = list(issue.linerange) or [issue.lineno]
             cwe = f"CWE-{issue.cwe.id}" if getattr(issue, "cwe", None) and issue.cwe.id else ""
-            found.append(Finding(issue.test_id, severity, issue.text, int(issue.lineno), int(max(lines)),
+            message = BANDIT_MESSAGES.get(issue.test_id, issue.text)
+            found.append(Finding(issue.test_id, severity, message, int(issue.lineno), int(max(lines)),
                                  int(issue.col_offset) + 1, cwe, str(issue.confidence).lower()))
         return found

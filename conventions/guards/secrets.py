@@ -1,17 +1,24 @@
 """Secret guard: block a suggestion that holds anything secret-like or echoes a value the indexer redacted.
 
-Detection is the indexer's own `Redactor` (detect-secrets plugins, PEM blocks, entropy of quoted
-strings), plus an entropy check of unquoted tokens. Echoes are found by hashing every candidate
-token of the suggestion and looking the digest up among `redacted_digests` from the index.
+Detection is the indexer's own `Redactor` (its data rules, detect-secrets plugins, PEM blocks, entropy of
+quoted strings), plus an entropy check of unquoted tokens. Echoes are found by hashing every candidate
+token of the suggestion and looking the digest up among the index's `redacted_digests`, which the index
+keys with its own salt exactly as it did when it stored them.
+
+Reasons and evidence name the kind of secret and how many, never a value; the digests in the evidence
+are keyed ones (with the index's salt), which no precomputed or shared dictionary can look up.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Iterable
 
+from copilot_index.indexer import Index
 from copilot_index.indexer.redact import PLACEHOLDER, Redactor, looks_random, value_digest
-from copilot_index.indexer.store import ChunkStore
 
 from .base import Decision, Suggestion, allow
 from .config import SecretGuardConfig
@@ -55,20 +62,24 @@ class SecretGuard:
         self,
         config: SecretGuardConfig | None = None,
         redacted_digests: Iterable[str] = (),
-        store: ChunkStore | None = None,
+        index: Index | None = None,
     ) -> None:
         self.config = config or SecretGuardConfig()
         self.redactor = Redactor()
         self.digests = set(redacted_digests)
-        self.store = store
+        """SHA-256 digests of values to treat as redacted (`redact.value_digest`), besides the index's."""
+        self.index = index
         """Looked up on every check, so values redacted by a later index run count at once."""
+        self._key = secrets.token_bytes(32)
+        """Keys the evidence of matches among `digests` (in memory only, like those digests)."""
 
     def echoed(self, text: str) -> list[str]:
-        """Digests of values in `text` that the indexer redacted."""
+        """Keyed digests of the values in `text` that the indexer redacted: the index's stored digests, and
+        matches among `digests` keyed with this guard's in-memory key. Never a plain hash of a value."""
         digests = {value_digest(v) for v in candidate_values(text)}
-        found = digests & self.digests
-        if self.store is not None:
-            found |= self.store.known_digests(digests)
+        found = {hmac.new(self._key, d.encode("ascii"), hashlib.sha256).hexdigest() for d in digests & self.digests}
+        if self.index is not None and self.index.exists:
+            found |= self.index.known_digests(digests)
         return sorted(found)
 
     def check(self, suggestion: Suggestion) -> Decision:
@@ -78,7 +89,7 @@ class SecretGuard:
         echoed = self.echoed(text)
         if echoed:
             return Decision(self.name, "block", "reproduces a value the indexer redacted as a secret",
-                            {"digests": echoed[:3]})
+                            {"kinds": ["Redacted value"], "count": len(echoed), "digests": echoed[:3]})
         if PLACEHOLDER in text:
             return Decision(self.name, "block", "reproduces a redacted secret placeholder", {})
         # The line the suggestion starts on gives detect-secrets the key name (`password = "...`).

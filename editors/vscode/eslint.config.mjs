@@ -3,7 +3,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["out/", "node_modules/", "eslint.config.mjs"] },
+  { ignores: ["out/", "dist/", "node_modules/", "e2e/", "test-results/", "eslint.config.mjs"] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -15,6 +15,11 @@ export default tseslint.config(
       eqeqeq: "error",
       "no-console": "error",
     },
+  },
+  {
+    // Build scripts in plain JavaScript (esbuild.mjs): linted without type information.
+    files: ["**/*.mjs"],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     // core/ and the tests run in plain Node, without VS Code.
@@ -34,8 +39,8 @@ export default tseslint.config(
     },
   },
   {
-    // The protocol test is a command-line script: it reports on stdout and stderr.
-    files: ["test/protocol/**/*.ts"],
+    // The protocol and end-to-end tests are command-line scripts: they report on stdout and stderr.
+    files: ["test/protocol/**/*.ts", "test/e2e/**/*.ts"],
     rules: { "no-console": "off" },
   },
 );

@@ -8,9 +8,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.indexer import CopilotIndexError
 
-from . import adapter_commands, check_commands, complete_commands, index_commands, model_commands, train_commands
+from . import (
+    adapter_commands,
+    check_commands,
+    complete_commands,
+    index_commands,
+    model_commands,
+    train_commands,
+    trust_commands,
+)
 from .console import Console
 
 
@@ -31,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_commands.register(sub)
     train_commands.register(sub)
     model_commands.register(sub)
+    trust_commands.register(sub)
     return parser
 
 
@@ -66,6 +75,8 @@ def _quiet_hf_progress() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"  # nothing about the user's machine is ever reported
+    os.environ["DO_NOT_TRACK"] = "1"
 
 
 if __name__ == "__main__":  # pragma: no cover

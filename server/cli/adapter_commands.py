@@ -8,17 +8,17 @@ from typing import Any
 
 from rich.table import Table
 
-from copilot_index.indexer.repo import resolve_repo
-from copilot_index.server.completion.config import CompletionConfig
+from copilot_index.conventions.registry import parse_version, version_name
 
 from .console import Console
-from .index_commands import data_dir_for
+from .project import open_project
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("train-adapter", help="train a LoRA adapter on this repository; keep it only if it is better")
     p.add_argument("--repo", default=".", help="repository (default: .)")
-    p.add_argument("--max-minutes", type=float, default=10.0, help="training time budget (default: 10)")
+    p.add_argument("--max-minutes", type=_positive_float, default=10.0,
+                   help="time budget of the whole command: mining, rendering, training and evaluation (default: 10)")
     p.add_argument("--max-steps", type=int, default=400, help="at most this many optimizer steps (default: 400)")
     p.add_argument("--rank", type=int, default=16, help="LoRA rank (default: 16)")
     p.add_argument("--learning-rate", type=_positive_float, default=2e-3,
@@ -37,11 +37,10 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_eval)
 
 
-def _version(text: str) -> int:
-    digits = text.lower().removeprefix("v")
-    if not digits.isdigit():
+def _version(text: str) -> str:
+    if parse_version(text.lower()) is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not an adapter version; write it as v3 or 3")
-    return int(digits)
+    return text.lower()
 
 
 def _positive_float(text: str) -> float:
@@ -60,42 +59,40 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _config(repo_root: Path, console: Console) -> CompletionConfig:
-    config = CompletionConfig.load(repo_root)
-    for warning in config.warnings:
-        console.note(f"warning: {warning}")
-    return config
-
-
 def cmd_train_adapter(args: argparse.Namespace, console: Console) -> int:
-    from copilot_index.conventions.adapter.training import AdapterArgs  # torch: imported only when used
-    from copilot_index.server.completion.adapters import train_adapter
+    from copilot_index.conventions.adapter.run import train_adapter  # torch: imported only when used
+    from copilot_index.conventions.adapter.training import AdapterArgs
+    from copilot_index.server.completion.adapters import training_runtime
 
-    repo = resolve_repo(args.repo)
-    config = _config(repo.root, console)
+    index, settings = open_project(args.repo, args, console)
     hyper = AdapterArgs(max_minutes=args.max_minutes, max_steps=args.max_steps, rank=args.rank, alpha=2 * args.rank,
                         learning_rate=args.learning_rate, batch_size=args.batch_size)
-    with console.progress() as progress:
-        report = train_adapter(repo, data_dir_for(repo, args), config, hyper, progress=progress)
+    with console.progress() as progress, index:
+        report = train_adapter(index, training_runtime(index, settings.completion), hyper, progress=progress)
     if console.json_mode:
         console.json(report.as_json())
         return 0
     for name, m in report.metrics.items():
-        console.out.print(f"{name:>10}: exact match {m['exact_match']:.1%}, edit similarity {m['edit_similarity']:.3f}")
+        line = m["by_kind"].get("line")
+        next_line = f"; next line {line['exact_match']:.1%}, {line['edit_similarity']:.3f}" if line else ""
+        console.out.print(f"{name:>10}: exact match {m['exact_match']:.1%}, edit similarity {m['edit_similarity']:.3f}"
+                          f"{next_line}")
     steps, seconds = report.training.get("steps", 0), report.training.get("seconds", 0.0)
-    console.out.print(f"trained {steps} steps in {seconds:.0f}s; adapter v{report.version} at {report.path}")
+    version = version_name(report.version) if report.version else "none"
+    console.out.print(f"trained {steps} steps in {seconds:.0f}s; adapter {version} at {report.path}; "
+                      f"{report.budget.get('seconds', 0.0):.0f}s of {report.budget.get('minutes', 0.0):g} min in all")
     console.out.print(report.reason)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace, console: Console) -> int:
-    from copilot_index.server.completion.evaluation import evaluate_repository
-    from copilot_index.server.completion.report import paired_text, render_html
+    from copilot_index.conventions.eval.evaluation import evaluate_repository  # torch: imported only when used
+    from copilot_index.conventions.eval.report import paired_text, render_html
+    from copilot_index.server.completion.adapters import EngineRuntime
 
-    repo = resolve_repo(args.repo)
-    config = _config(repo.root, console)
-    with console.progress() as progress:
-        report = evaluate_repository(repo, data_dir_for(repo, args), config, max_samples=args.samples,
+    index, settings = open_project(args.repo, args, console)
+    with console.progress() as progress, index:
+        report = evaluate_repository(index, EngineRuntime(index, settings.completion), max_samples=args.samples,
                                      progress=progress, adapter_version=args.adapter)
     if args.report:
         args.report.write_text(render_html(report), encoding="utf-8")

@@ -9,18 +9,16 @@ from typing import Any
 from copilot_index.conventions.checks import (
     ChangedFile,
     ConventionChecker,
-    ConventionsConfig,
     all_files,
     load_or_mine,
     staged_changes,
     worktree_changes,
 )
 from copilot_index.conventions.checks.changes import git
-from copilot_index.conventions.guards import GuardConfig
-from copilot_index.indexer.errors import CopilotIndexError
-from copilot_index.indexer.repo import RepoInfo, resolve_repo
+from copilot_index.indexer import CopilotIndexError, RepoInfo
 
 from .console import Console
+from .project import open_project
 
 
 def register(sub: Any) -> None:
@@ -65,17 +63,13 @@ def _relative(root: Path, name: str) -> str:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    repo = resolve_repo(args.repo)
-    conventions = ConventionsConfig.load(repo.root)
-    guards = GuardConfig.load(repo.root)
-    for warning in [*guards.warnings, *conventions.warnings]:
-        console.note(f"warning: {warning}")
+    index, settings = open_project(args.repo, args, console)
+    repo, conventions = index.repo, settings.conventions
     files = _changes(repo, args)
     learned = None
     if conventions.learned and not args.no_learned and files:
-        data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else repo.default_data_dir()
-        learned = load_or_mine(repo.root, data_dir, repo.is_git)
-    violations = ConventionChecker(repo.root, conventions, guards, learned).check(files)
+        learned = load_or_mine(repo.root, index.data_dir.learned_conventions, repo.is_git)
+    violations = ConventionChecker(repo.root, conventions, settings.guards, learned).check(files)
     errors = [v for v in violations if v.severity == "error"]
     if console.json_mode:
         console.json({"files_checked": len(files), "violations": [v.as_json() for v in violations],

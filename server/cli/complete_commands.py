@@ -7,14 +7,12 @@ import json
 import sys
 from typing import Any
 
-from copilot_index.indexer.errors import CopilotIndexError
-from copilot_index.indexer.repo import resolve_repo
-from copilot_index.server.completion.config import CompletionConfig
+from copilot_index.indexer import CopilotIndexError
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.request import CompletionRequest
 
 from .console import Console
-from .index_commands import data_dir_for
+from .project import open_project
 
 
 def register(sub: Any) -> None:
@@ -35,11 +33,10 @@ def register(sub: Any) -> None:
 def cmd_complete(args: argparse.Namespace, console: Console) -> int:
     if args.input != "-":
         raise CopilotIndexError("complete reads its requests from stdin; pass '-' (or nothing).")
-    repo = resolve_repo(args.repo)
-    config = CompletionConfig.load(repo.root)
-    for warning in config.warnings:
-        console.note(f"warning: {warning}")
-    engine = CompletionEngine(repo, data_dir_for(repo, args), config, use_adapter=not args.no_adapter)
+    index, settings = open_project(args.repo, args, console)
+    engine = CompletionEngine.configured(index, settings.completion, settings.guards, use_adapter=not args.no_adapter)
+    if settings.completion.destination is not None:
+        console.warn(f"note: completions are sent to {settings.completion.destination}.")
     failures = 0
     try:
         for number, line in enumerate(sys.stdin, 1):

@@ -35,6 +35,10 @@ class Console:
         if not self.json_mode:
             self.err.print(message, markup=False)
 
+    def warn(self, message: str) -> None:
+        """A warning the user must see even when a script reads the JSON on stdout (it goes to stderr)."""
+        self.err.print(message, markup=False)
+
     @contextmanager
     def progress(self) -> Iterator[Any]:
         """Yield a callback (description, done, total) that draws a bar on a TTY and does nothing otherwise."""

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from rich.syntax import Syntax
 from rich.table import Table
 
-from copilot_index.indexer.config import IndexConfig
-from copilot_index.indexer.errors import CopilotIndexError
-from copilot_index.indexer.pipeline import Indexer, IndexSummary
-from copilot_index.indexer.repo import RepoInfo, resolve_repo
-from copilot_index.indexer.search import MODES, SearchResult, search_for
-from copilot_index.indexer.status import IndexStatus, index_status, open_existing_store
+from copilot_index.indexer import MODES, CopilotIndexError, IndexStatus, IndexSummary, SearchResult
 
 from .console import Console
+from .project import open_project
+
+MAX_RESULTS = 1000
 
 
 def register(sub: Any) -> None:
@@ -45,27 +42,15 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_status)
 
 
-def data_dir_for(repo: RepoInfo, args: argparse.Namespace) -> Path:
-    return Path(args.data_dir).expanduser().resolve() if args.data_dir else repo.default_data_dir()
-
-
-def _config(repo: RepoInfo, console: Console) -> IndexConfig:
-    config = IndexConfig.load(repo.root)
-    for warning in config.warnings:
-        console.note(f"warning: {warning}")
-    return config
-
-
 def cmd_index(args: argparse.Namespace, console: Console) -> int:
-    repo = resolve_repo(args.path)
-    config = _config(repo, console)
+    index, _ = open_project(args.path, args, console)
+    repo = index.repo
     if repo.is_git and repo.head_commit() is None:
         console.note(f"note: {repo.root} has no commits yet; indexing the files in its working tree.")
     if not repo.is_git:
         console.note(f"note: {repo.root} is not a git repository; indexing it as a plain folder.")
     with console.progress() as progress:
-        indexer = Indexer(repo, data_dir_for(repo, args), config, progress=progress, lock_wait_seconds=args.wait)
-        summary = indexer.run(rebuild=args.rebuild)
+        summary = index.update(rebuild=args.rebuild, progress=progress, lock_wait_seconds=args.wait)
     if console.json_mode:
         console.json(summary.as_json())
     else:
@@ -90,23 +75,18 @@ def _print_summary(console: Console, s: IndexSummary, verbose: bool) -> None:
 
 
 def cmd_search(args: argparse.Namespace, console: Console) -> int:
-    if args.k < 1:
-        raise CopilotIndexError("-k must be at least 1.")
-    repo = resolve_repo(args.repo)
-    config = _config(repo, console)
-    store = open_existing_store(data_dir_for(repo, args), repo.root)
-    search = search_for(store, data_dir_for(repo, args), config)
-    try:
+    if not 1 <= args.k <= MAX_RESULTS:
+        raise CopilotIndexError(f"-k must be between 1 and {MAX_RESULTS}.")
+    index, _ = open_project(args.repo, args, console)
+    with index:
         if args.query == "-":
             for line in sys.stdin:
                 query = line.strip()
                 if query:
-                    results = search.query(query, args.k, args.mode, args.lang, args.path_glob)
+                    results = index.search(query, args.k, args.mode, args.lang, args.path_glob)
                     console.json({"query": query, "results": [r.as_json() for r in results]})
             return 0
-        results = search.query(args.query, args.k, args.mode, args.lang, args.path_glob)
-    finally:
-        store.close()
+        results = index.search(args.query, args.k, args.mode, args.lang, args.path_glob)
     if console.json_mode:
         console.json({"query": args.query, "results": [r.as_json() for r in results]})
     else:
@@ -128,17 +108,18 @@ def _print_results(console: Console, results: list[SearchResult]) -> None:
 
 
 def cmd_status(args: argparse.Namespace, console: Console) -> int:
-    repo = resolve_repo(args.repo)
-    config = _config(repo, console)
-    status = index_status(repo, data_dir_for(repo, args), config)
+    index, settings = open_project(args.repo, args, console)
+    with index:
+        status = index.status()
+    destination = settings.completion.destination
     if console.json_mode:
-        console.json(status.as_json())
+        console.json({**status.as_json(), "completions_sent_to": destination})
     else:
-        _print_status(console, status)
+        _print_status(console, status, destination)
     return 0
 
 
-def _print_status(console: Console, s: IndexStatus) -> None:
+def _print_status(console: Console, s: IndexStatus, destination: str | None) -> None:
     table = Table(title=f"copilot-index: {s.root}", show_header=False)
     table.add_row("index", s.data_dir)
     table.add_row("files / chunks", f"{s.files} / {s.chunks}")
@@ -148,6 +129,7 @@ def _print_status(console: Console, s: IndexStatus) -> None:
     table.add_row("pending changes", f"{s.pending_new} new, {s.pending_modified} modified, {s.pending_deleted} deleted")
     table.add_row("database size", f"{s.database_bytes / 1e6:.1f} MB")
     table.add_row("secrets redacted", str(s.secrets_redacted))
+    table.add_row("completions", f"sent to {destination}" if destination else "made on this machine")
     for lang, n in s.chunks_per_language.items():
         table.add_row(f"  {lang}", f"{n} chunks")
     console.out.print(table)

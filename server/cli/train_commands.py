@@ -10,12 +10,10 @@ from rich.table import Table
 from copilot_index.conventions.embeddings.pairs import MiningOptions
 from copilot_index.conventions.embeddings.run import TrainEmbeddingsOptions, TrainEmbeddingsReport, train_embeddings
 from copilot_index.conventions.embeddings.training import TrainingArgs
-from copilot_index.indexer.config import IndexConfig
-from copilot_index.indexer.errors import CopilotIndexError
-from copilot_index.indexer.repo import resolve_repo
+from copilot_index.indexer import CopilotIndexError
 
 from .console import Console
-from .index_commands import data_dir_for
+from .project import open_project
 
 
 def register(sub: Any) -> None:
@@ -84,12 +82,9 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
 
 def cmd_train_embeddings(args: argparse.Namespace, console: Console) -> int:
     options = _options(args)
-    repo = resolve_repo(args.repo)
-    config = IndexConfig.load(repo.root)
-    for warning in config.warnings:
-        console.note(f"warning: {warning}")
-    with console.progress() as progress:
-        report = train_embeddings(repo, data_dir_for(repo, args), config, options, progress)
+    index, _ = open_project(args.repo, args, console)
+    with console.progress() as progress, index:
+        report = train_embeddings(index, options, progress)
     if console.json_mode:
         console.json(report.as_json())
     else:
@@ -100,19 +95,17 @@ def cmd_train_embeddings(args: argparse.Namespace, console: Console) -> int:
 def cmd_embedders(args: argparse.Namespace, console: Console) -> int:
     from copilot_index.conventions.embeddings.switch import list_embedders, use_embedder
 
-    repo = resolve_repo(args.repo)
-    config = IndexConfig.load(repo.root)
-    data_dir = data_dir_for(repo, args)
+    index, _ = open_project(args.repo, args, console)
     if args.use:
-        with console.progress() as progress:
-            summary = use_embedder(data_dir, config, args.use, progress, args.wait)
+        with console.progress() as progress, index:
+            summary = use_embedder(index, args.use, progress, args.wait)
         if console.json_mode:
             console.json(summary.as_json())
         else:
             done = f"; re-embedded {summary.reembedded_chunks} chunks" if summary.reembedded_chunks else ""
             console.out.print(f"Active embedder: {summary.version} ({summary.active}){done}.", markup=False)
         return 0
-    rows = list_embedders(data_dir, config)
+    rows = list_embedders(index)
     if console.json_mode:
         console.json({"embedders": rows})
         return 0

@@ -11,7 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
 
-from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.indexer import CopilotIndexError
 from copilot_index.server.model.templates import FimTemplate
 
 from .prompt import Prompt

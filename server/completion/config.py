@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import ClassVar
+from urllib.parse import urlsplit
 
-from copilot_index.indexer.config import SectionConfig
+from copilot_index.indexer import SectionConfig
+
+BACKENDS = ("transformers", "openai")
+REMOTE_BACKENDS = ("openai",)
+"""Backends that send the prompt (the buffer and retrieved code) to `endpoint`."""
+
+
+def _is_http_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 @dataclass
@@ -13,6 +24,8 @@ class CompletionConfig(SectionConfig):
     """Which model completes, where, and how much context it gets."""
 
     SECTION: ClassVar[str] = "completion"
+    SENSITIVE: ClassVar[frozenset[str]] = frozenset({"backend", "endpoint", "model", "adapter"})
+    """Where the code goes and which weights load (pickles can run code): the user's call, or a trusted repository's."""
 
     backend: str = "transformers"
     """"transformers" (in process) or "openai" (an OpenAI-compatible /v1/completions server)."""
@@ -51,16 +64,23 @@ class CompletionConfig(SectionConfig):
     and far more robust when other work shares the cores (two spin-waiting threads on two busy
     cores were measured 8x slower)."""
 
+    @property
+    def destination(self) -> str | None:
+        """Where prompts (the buffer and retrieved code) are sent, or None when the model runs in this process."""
+        return self.endpoint if self.backend in REMOTE_BACKENDS else None
+
     def validate(self, source: str) -> None:
-        if self.backend not in ("transformers", "openai"):
-            self._warn(f"{source}: completion.backend must be \"transformers\" or \"openai\"; using \"transformers\".")
-            self.backend = "transformers"
+        if self.backend not in BACKENDS:
+            self.reset("backend", source, f"must be one of {', '.join(BACKENDS)}")
         if self.fim not in ("auto", "on", "off"):
-            self._warn(f"{source}: completion.fim must be \"auto\", \"on\" or \"off\"; using \"auto\".")
-            self.fim = "auto"
+            self.reset("fim", source, 'must be "auto", "on" or "off"')
         if self.dtype not in ("auto", "float32", "bfloat16"):
-            self._warn(f"{source}: completion.dtype must be \"auto\", \"float32\" or \"bfloat16\"; using \"auto\".")
-            self.dtype = "auto"
+            self.reset("dtype", source, 'must be "auto", "float32" or "bfloat16"')
+        if self.threads > (os.cpu_count() or 1):
+            self.reset("threads", source, f"must be at most the {os.cpu_count() or 1} cores of this machine")
+        if self.backend in REMOTE_BACKENDS and not _is_http_url(self.endpoint):
+            self.reset("endpoint", source, "must be an http:// or https:// URL")
         if self.prefix_share + self.suffix_share + self.context_share <= 0:
-            self._warn(f"{source}: completion shares must not all be zero; using 0.5 / 0.2 / 0.3.")
-            self.prefix_share, self.suffix_share, self.context_share = 0.5, 0.2, 0.3
+            self._warn(f"{source}: completion shares must not all be zero; using the defaults.")
+            for name in ("prefix_share", "suffix_share", "context_share"):
+                setattr(self, name, getattr(type(self)(), name))

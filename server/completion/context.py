@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from copilot_index.indexer.search import HybridSearch
+from copilot_index.indexer import Index
 
 from .overlay import UnsavedBuffers
 
@@ -46,8 +46,8 @@ def build_query(prefix: str, suffix: str, lines_before: int = 12) -> str:
 class ContextRetriever:
     """Finds code elsewhere in the repository that helps complete the cursor's position."""
 
-    def __init__(self, search: HybridSearch, *, candidates: int = 8, buffers: UnsavedBuffers | None = None) -> None:
-        self.search = search
+    def __init__(self, index: Index, *, candidates: int = 8, buffers: UnsavedBuffers | None = None) -> None:
+        self.index = index
         self.candidates = candidates
         self.buffers = buffers or UnsavedBuffers()
 
@@ -72,11 +72,11 @@ class ContextRetriever:
             return []
         stale = {p for p, _ in unsaved}
         found = [Snippet(r.path, r.start_line, r.end_line, r.text, r.score)
-                 for r in self.search.query(query, k=self.candidates + 4) if r.path not in stale]
+                 for r in self.index.search(query, k=self.candidates + 4) if r.path not in stale]
         others = [(p, text) for p, text in unsaved if p != path]
         if others:
-            scored = self.buffers.score(others, query, self.search.query_embedding(query), self.search.embedder.embed,
-                                        self.search.dense_weight, self.candidates)
+            scored = self.buffers.score(others, query, self.index.query_embedding(query), self.index.embed,
+                                        self.index.dense_weight, self.candidates)
             found += [Snippet(c.path, c.start_line, c.end_line, c.text, score) for c, score in scored]
             found.sort(key=lambda s: -s.score)
         chosen: list[Snippet] = []

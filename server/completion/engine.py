@@ -1,22 +1,22 @@
-"""CompletionEngine: request -> retrieval -> prompt -> backend -> cut -> guards -> result."""
+"""CompletionEngine: request -> retrieval -> prompt -> backend -> cut -> guards -> result.
+
+The engine owns every step of one completion, each done once: the request arrives validated and split
+(`CompletionRequest`), retrieval asks the `Index`, the prompt is assembled for the backend's template, the
+backend generates, and the guard collaborator judges the suggestion before anyone sees it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry
-from copilot_index.conventions.guards import GuardPipeline, Suggestion
-from copilot_index.indexer.config import IndexConfig
-from copilot_index.indexer.errors import CopilotIndexError
-from copilot_index.indexer.languages import language_for_path
-from copilot_index.indexer.repo import RepoInfo
-from copilot_index.indexer.search import HybridSearch, search_for
-from copilot_index.indexer.status import open_existing_store
-from copilot_index.indexer.store import ChunkStore
+from copilot_index.conventions.guards import GuardConfig, GuardPipeline, GuardResult, Suggestion
+from copilot_index.indexer import CopilotIndexError, Index, Redactor
 from copilot_index.server.model.templates import template_for, template_named
 
 from .backends import Backend, OpenAIBackend, TransformersBackend
@@ -24,10 +24,20 @@ from .cache import SuggestionCache
 from .config import CompletionConfig
 from .context import ContextRetriever, Snippet
 from .overlay import UnsavedBuffers
-from .prompt import Budgets, assemble, fim_enabled, prompt_window
+from .prompt import Budgets, Prompt, assemble, fim_enabled, prompt_window
 from .request import CompletionRequest, CompletionResult, Source, cut_block, wants_block
 
 log = logging.getLogger(__name__)
+
+
+class Guards(Protocol):
+    """Judges a suggestion before anyone sees it (the licence, security and secret guards)."""
+
+    def check(self, suggestion: Suggestion) -> GuardResult: ...
+
+
+CONFIGURED: Literal["configured"] = "configured"
+"""`guards=CONFIGURED`: the guards the repository's settings configure."""
 
 
 class CompletionEngine:
@@ -35,32 +45,39 @@ class CompletionEngine:
 
     def __init__(
         self,
-        repo: RepoInfo,
-        data_dir: Path,
+        index: Index,
         config: CompletionConfig | None = None,
         *,
+        guards: Callable[[], Guards] | Literal["configured"] | None = CONFIGURED,
         backend: Backend | None = None,
         adapter: str | None = None,
         use_adapter: bool = True,
-        guard: bool = True,
-        index_config: IndexConfig | None = None,
     ) -> None:
-        self.repo = repo
-        self.data_dir = data_dir
-        self.config = config or CompletionConfig.load(repo.root)
-        self.index_config = index_config or IndexConfig.load(repo.root)
-        """How the index's search runs (embedder backend, sequence length, dense weight)."""
+        self.index = index
+        self.config = config or CompletionConfig.load(index.root)
+        self._make_guards: Callable[[], Guards] | None
+        if isinstance(guards, str):  # CONFIGURED
+            self._make_guards = lambda: GuardPipeline.for_index(index)
+        else:
+            self._make_guards = guards
+        """Builds the guards (None: suggestions leave unguarded, e.g. `lsp.guards = false`)."""
         self._backend = backend
         self._adapter = adapter
         self.use_adapter = use_adapter
-        self.guard = guard
-        """Run the guards here; a caller that guards suggestions itself (the language server) turns this off."""
-        self._search: HybridSearch | None = None
-        self._store: ChunkStore | None = None
+        self._guards: Guards | None = None
+        self._redactor: Redactor | None = None
         self._lock = threading.Lock()
-        self._guards: GuardPipeline | None = None
         self.cache = SuggestionCache()
         self.buffers = UnsavedBuffers()
+
+    @classmethod
+    def configured(cls, index: Index, completion: CompletionConfig, guards: GuardConfig, *, guarded: bool = True,
+                   use_adapter: bool = True) -> CompletionEngine:
+        """The engine as the settings describe it, guarded by the configured guards unless `guarded` is False."""
+        def make_guards() -> Guards:
+            return GuardPipeline.for_index(index, guards)
+
+        return cls(index, completion, guards=make_guards if guarded else None, use_adapter=use_adapter)
 
     # -- lazily built parts ----------------------------------------------------------------------------
 
@@ -76,6 +93,8 @@ class CompletionEngine:
         import torch
 
         torch.set_num_threads(cfg.threads)
+        if cfg.destination is not None:
+            log.warning("completions are sent to %s", cfg.destination)
         if cfg.backend == "openai":
             template = template_named(cfg.template) if cfg.template else template_for(cfg.remote_model or cfg.model)
             return OpenAIBackend(cfg.endpoint, cfg.remote_model or cfg.model, template, context_length=cfg.context_length)
@@ -88,28 +107,20 @@ class CompletionEngine:
             return None
         if self._adapter or self.config.adapter:
             return self._adapter or self.config.adapter
-        active = AdapterRegistry(self.data_dir).active()
+        active = AdapterRegistry(self.index.data_dir.adapters).active()
         return str(active.path) if active is not None else None
 
-    def search(self) -> HybridSearch | None:
-        """The index's search, or None when the repository has not been indexed yet."""
+    def guards(self) -> Guards | None:
+        """The guards, built on first use (they read fingerprints and digests from the index)."""
         with self._lock:
-            if self._search is None:
-                try:
-                    self._store = open_existing_store(self.data_dir, self.repo.root)
-                except CopilotIndexError as exc:
-                    log.info("completing without retrieval: %s", exc)
-                    return None
-                self._search = search_for(self._store, self.data_dir, self.index_config)
-            return self._search
-
-    def guards(self) -> GuardPipeline:
-        """The licence, security and secret guards, reading fingerprints and digests from the index."""
-        self.search()  # opens the index when there is one
-        with self._lock:
-            if self._guards is None:
-                self._guards = GuardPipeline.for_repository(self.repo.root, self.data_dir, self._store)
+            if self._guards is None and self._make_guards is not None:
+                self._guards = self._make_guards()
             return self._guards
+
+    def refresh_guards(self) -> None:
+        """After indexing: the next check builds the guards again over the updated index."""
+        with self._lock:
+            self._guards = None
 
     # -- completion ------------------------------------------------------------------------------------
 
@@ -117,7 +128,7 @@ class CompletionEngine:
         self, request: CompletionRequest, *, retrieval: bool | None = None, cancel: threading.Event | None = None
     ) -> CompletionResult:
         started = time.perf_counter()
-        prefix, suffix = request.split()
+        prefix, suffix = request.prefix, request.suffix
         cached = self.cache.get(request.path, prefix, suffix)
         if cached is not None:
             return CompletionResult(cached, latency_ms=(time.perf_counter() - started) * 1000, cached=True)
@@ -127,62 +138,70 @@ class CompletionEngine:
         window = prompt_window(self.config.context_length, backend.context_length, max_new)
         budgets = Budgets(self.config.prefix_share, self.config.suffix_share, self.config.context_share)
         snippets: list[Snippet] = []
-        use_retrieval = self.config.retrieval if retrieval is None else retrieval
-        if use_retrieval:
-            snippets = self._retrieve(request, prefix, suffix, budgets.split(window)[2], backend)
-        language = language_for_path(request.path)
-        prompt = assemble(backend.template, request.path, language, prefix, suffix, snippets, window,
+        if self.config.retrieval if retrieval is None else retrieval:
+            snippets = self._retrieve(request, budgets.split(window)[2], backend)
+        prompt = assemble(backend.template, request.path, request.language, prefix, suffix, snippets, window,
                           backend.count_tokens, budgets,
                           fim_enabled(self.config.fim, backend.template, backend.fim_helps))
+        if self.config.destination is not None:
+            prompt = self._redacted(prompt, request.path)
         generated = backend.generate(prompt, max_new_tokens=max_new, single_line=not block, cancel=cancel)
         text = cut_block(generated.text, prefix) if block else generated.text
-        if generated.stop_reason == "cancelled":
+        if generated.stop_reason == "cancelled" or (cancel is not None and cancel.is_set()):
             text = ""
         result = CompletionResult(
             completion=text,
             sources=[Source(s.path, s.start_line, s.end_line) for s in prompt.snippets],
             stop_reason=generated.stop_reason,
         )
-        if self.guard and text.strip():
-            verdict = self.guards().check(Suggestion(
-                text, request.text, request.line, request.character, language or "text", request.path,
-                sources=[(s.path, s.start_line, s.end_line) for s in prompt.snippets],
-            ))
-            result.guard = [{"guard": d.guard, "action": d.action, "reason": d.reason} for d in verdict.decisions]
-            if verdict.blocked:
-                log.info("suggestion for %s blocked: %s", request.path,
-                         "; ".join(d.reason for d in verdict.decisions if d.action == "block"))
-                result.completion = ""
-            else:
-                self.cache.put(request.path, prefix, suffix, text)
-        elif text.strip():
-            self.cache.put(request.path, prefix, suffix, text)
+        if text:
+            self._guard(request, result)
+        if result.completion.strip():
+            self.cache.put(request.path, prefix, suffix, result.completion)
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
-    def _retrieve(
-        self, request: CompletionRequest, prefix: str, suffix: str, budget: int, backend: Backend
-    ) -> list[Snippet]:
-        search = self.search()
-        if search is None:
+    def _redacted(self, prompt: Prompt, path: str) -> Prompt:
+        """The prompt with secret values replaced, for a backend on another machine (retrieved snippets come
+        redacted from the index; the open buffer does not)."""
+        if self._redactor is None:
+            self._redactor = Redactor()
+        clean = self._redactor.redact
+        return dataclasses.replace(prompt, prefix=clean(prompt.prefix, path).text, suffix=clean(prompt.suffix, path).text,
+                                   text=clean(prompt.text, path).text)
+
+    def _guard(self, request: CompletionRequest, result: CompletionResult) -> None:
+        """Let the guards judge the suggestion; a blocked one is emptied, with the reasons in `result.guard`."""
+        guards = self.guards()
+        if guards is None:
+            return
+        verdict = guards.check(Suggestion(
+            result.completion, request.text, request.line, request.character, request.language or "text",
+            request.path, sources=[(s.path, s.start_line, s.end_line) for s in result.sources],
+        ))
+        result.guard = [d.as_json() for d in verdict.decisions]
+        if verdict.blocked:
+            log.info("a suggestion for %s:%d was blocked by %s", request.path, request.line + 1,
+                     ", ".join(d.guard for d in verdict.decisions if d.action == "block"))
+            result.completion, result.blocked = "", True
+
+    def _retrieve(self, request: CompletionRequest, budget: int, backend: Backend) -> list[Snippet]:
+        if not self.index.exists:
             return []
         try:
-            retriever = ContextRetriever(search, candidates=self.config.retrieval_snippets, buffers=self.buffers)
-            return retriever.retrieve(request.path, prefix, suffix, budget, backend.count_tokens, request.unsaved)
+            retriever = ContextRetriever(self.index, candidates=self.config.retrieval_snippets, buffers=self.buffers)
+            return retriever.retrieve(request.path, request.prefix, request.suffix, budget, backend.count_tokens,
+                                      request.unsaved)
+        except CopilotIndexError as exc:
+            log.info("completing without retrieval: %s", exc)
+            return []
         except Exception:  # a failing retrieval must never fail the completion
             log.exception("context retrieval failed; completing without it")
             return []
 
-    def reopen_index(self) -> None:
-        """Forget the open index (after a rebuild replaced the file); the loaded model is kept."""
-        with self._lock:
-            if self._store is not None:
-                self._store.close()
-            self._store, self._search, self._guards = None, None, None
-
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
+        """Close the index's connection (waiting for a read in flight); the loaded model is kept."""
+        self.index.close()
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.backend.name, "template": self.backend.template.name}

@@ -16,9 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from copilot_index.indexer.chunker import Chunk, Chunker
-from copilot_index.indexer.keywords import keyword_text, query_terms
-from copilot_index.indexer.redact import Redactor
+from copilot_index.indexer import Chunk, Chunker, Redactor, keyword_text, query_terms
 
 EmbedFunction = Callable[[list[str]], np.ndarray]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from copilot_index.indexer.languages import comment_prefix
+from copilot_index.indexer import comment_prefix
 from copilot_index.server.model.templates import FimTemplate
 
 from .context import Snippet

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
-from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.indexer import CopilotIndexError, language_for_path
 
 
 class BadRequestError(CopilotIndexError):
@@ -14,7 +16,11 @@ class BadRequestError(CopilotIndexError):
 
 @dataclass(frozen=True)
 class CompletionRequest:
-    """What to complete: a document's full text and a cursor (0-based line and UTF-16-free character)."""
+    """What to complete: a document's full text and a cursor (0-based line and code-point character).
+
+    The cursor is checked, and the document split at it, once, when the request is made: a request that
+    exists is one whose cursor fits its document (BadRequestError otherwise).
+    """
 
     path: str
     text: str
@@ -24,6 +30,21 @@ class CompletionRequest:
     """None: decide from the cursor (a fresh line after a block opener completes a block)."""
     unsaved: tuple[tuple[str, str], ...] = ()
     """(path, text) of other open documents with unsaved changes; for retrieval they replace the index's copy."""
+    prefix: str = field(init=False, repr=False)
+    """The document before the cursor."""
+    suffix: str = field(init=False, repr=False)
+    """The document after the cursor."""
+    language: str | None = field(init=False)
+    """The document's language (None: unknown text)."""
+
+    def __post_init__(self) -> None:
+        where = PurePosixPath(self.path.replace("\\", "/"))
+        if not self.path or where.is_absolute() or ".." in where.parts or _DRIVE.match(self.path):
+            raise BadRequestError(f"path must be relative to the repository root, such as src/app.py, not {self.path!r}.")
+        prefix, suffix = self._split()
+        object.__setattr__(self, "prefix", prefix)
+        object.__setattr__(self, "suffix", suffix)
+        object.__setattr__(self, "language", language_for_path(self.path))
 
     @classmethod
     def from_json(cls, data: Any) -> CompletionRequest:
@@ -34,6 +55,9 @@ class CompletionRequest:
             raise BadRequestError(f"The completion request lacks {', '.join(missing)}; send path, text, line and character.")
         if not isinstance(data["path"], str) or not isinstance(data["text"], str):
             raise BadRequestError("path and text must be strings.")
+        for name in ("path", "text"):
+            if _has_lone_surrogate(data[name]):
+                raise BadRequestError(f"{name} holds a lone UTF-16 surrogate, which is not text; send valid Unicode.")
         if not all(isinstance(data[k], int) and not isinstance(data[k], bool) for k in ("line", "character")):
             raise BadRequestError("line and character must be integers (0-based, as in LSP).")
         multiline = data.get("multiline")
@@ -41,7 +65,10 @@ class CompletionRequest:
                    multiline if isinstance(multiline, bool) else None, _unsaved(data.get("unsaved")))
 
     def split(self) -> tuple[str, str]:
-        """(prefix, suffix) of the document at the cursor; raises BadRequestError when out of range."""
+        """(prefix, suffix) of the document at the cursor."""
+        return self.prefix, self.suffix
+
+    def _split(self) -> tuple[str, str]:
         lines = self.text.split("\n")
         if self.line < 0 or self.line >= len(lines):
             raise BadRequestError(
@@ -56,6 +83,17 @@ class CompletionRequest:
         return self.text[:offset], self.text[offset:]
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _unsaved(value: Any) -> tuple[tuple[str, str], ...]:
     """The optional `unsaved` field: [{"path", "text"}, ...] of other documents with unsaved changes."""
     if value is None:
@@ -64,6 +102,8 @@ def _unsaved(value: Any) -> tuple[tuple[str, str], ...]:
         isinstance(d, dict) and isinstance(d.get("path"), str) and isinstance(d.get("text"), str) for d in value
     ):
         raise BadRequestError('unsaved must be a list of {"path": ..., "text": ...} objects.')
+    if any(_has_lone_surrogate(d["path"]) or _has_lone_surrogate(d["text"]) for d in value):
+        raise BadRequestError("unsaved holds a lone UTF-16 surrogate, which is not text; send valid Unicode.")
     return tuple((d["path"], d["text"]) for d in value)
 
 
@@ -84,6 +124,8 @@ class CompletionResult:
     latency_ms: float = 0.0
     cached: bool = False
     stop_reason: str = ""
+    blocked: bool = False
+    """A guard blocked the suggestion (`completion` is then empty)."""
 
     def as_json(self) -> dict[str, Any]:
         return {

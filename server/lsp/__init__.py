@@ -9,6 +9,6 @@ __all__ = ["create_server", "main"]
 
 def create_server():  # type: ignore[no-untyped-def]
     """Build the language server with every feature registered (see `server.create_server`)."""
-    from .server import create_server as build
+    from .factory import create_server as build
 
     return build()

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from copilot_index.indexer.errors import CopilotIndexError, IndexBusyError
+from copilot_index.indexer import CopilotIndexError, IndexBusyError
 
+from .client import Client
 from .progress import ProgressReporter
 
 if TYPE_CHECKING:
-    from copilot_index.indexer.pipeline import IndexSummary
+    from copilot_index.indexer import IndexSummary
 
-    from .server import CopilotLanguageServer
     from .workspace import Project
 
 log = logging.getLogger(__name__)
@@ -27,9 +29,11 @@ BUSY_RETRY_SECONDS = 5.0
 class IndexScheduler:
     """Keeps one project's index current. Runs never overlap; requests during a run coalesce into one more."""
 
-    def __init__(self, server: CopilotLanguageServer, project: Project) -> None:
-        self.server = server
+    def __init__(self, client: Client, project: Project, imports_ready: Callable[[], bool] = lambda: True) -> None:
+        self.client = client
         self.project = project
+        self.imports_ready = imports_ready
+        """Waits for the server's one import of the heavy libraries (two threads importing them at once break)."""
         self.runs = 0
         """Completed runs."""
         self.last_summary: IndexSummary | None = None
@@ -39,6 +43,8 @@ class IndexScheduler:
         self._pending: asyncio.Task[None] | None = None
         """A scheduled run still in its quiet period (cancelled and replaced by a newer request)."""
         self._tasks: set[asyncio.Task[object]] = set()
+        self._stop = threading.Event()
+        """Set on close: a run in its worker thread ends at the next file."""
 
     def schedule(self, reason: str, delay: float | None = None) -> None:
         """Index after `delay` seconds (default: the configured debounce) without a newer request."""
@@ -64,7 +70,7 @@ class IndexScheduler:
         """Bring the index up to date now (after any run in progress) and return what the run did."""
         async with self._lock:
             self.running = True
-            reporter = ProgressReporter(self.server, "Indexing")
+            reporter = self.client.progress_reporter("Indexing")
             await reporter.begin(f"{self.project.root.name}: {reason}")
             started = time.monotonic()
             try:
@@ -76,21 +82,19 @@ class IndexScheduler:
             except CopilotIndexError as exc:
                 reporter.end(f"failed: {exc}")
                 self.last_error = str(exc)
-                self.server.tell_once(f"Indexing {self.project.root.name} failed: {exc}")
+                self.client.show_once(f"Indexing {self.project.root.name} failed: {exc}")
                 raise
             except Exception as exc:
                 reporter.end("failed")
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("indexing %s failed", self.project.root)
-                self.server.tell_once(f"Indexing {self.project.root.name} failed ({type(exc).__name__}); see the log.")
+                self.client.show_once(f"Indexing {self.project.root.name} failed ({type(exc).__name__}); see the log.")
                 raise CopilotIndexError(f"Indexing failed ({type(exc).__name__}: {exc}).") from exc
             finally:
                 self.running = False
             self.runs += 1
             self.last_summary, self.last_error = summary, None
-            self.project.refresh_guards()
-            if rebuild:
-                self.project.reopen_index()
+            self.project.indexed()
             log.info(
                 "indexed %s in %.1fs: %d files changed, %d chunks embedded, %d deleted",
                 self.project.root, time.monotonic() - started, summary.files_changed, summary.chunks_embedded,
@@ -100,14 +104,12 @@ class IndexScheduler:
             return summary
 
     def _index(self, reporter: ProgressReporter, rebuild: bool) -> IndexSummary:
-        from copilot_index.indexer.pipeline import Indexer
-
         def progress(description: str, done: int, total: int) -> None:
             reporter.report(f"{description} {done}/{total} files", done, total)
 
-        project = self.project
-        indexer = Indexer(project.repo, project.data_dir, project.settings.index, progress=progress)
-        return indexer.run(rebuild=rebuild)
+        self.imports_ready()
+        return self.project.index.update(rebuild=rebuild, progress=progress, should_stop=self._stop.is_set,
+                                         check_integrity=self.runs == 0)  # a page scan once per session
 
     def _spawn(self, coroutine) -> asyncio.Task[None]:  # type: ignore[no-untyped-def]
         task = asyncio.ensure_future(coroutine)
@@ -116,6 +118,7 @@ class IndexScheduler:
         return task
 
     def close(self) -> None:
+        self._stop.set()
         for task in list(self._tasks):
             task.cancel()
 
@@ -182,10 +185,11 @@ def _read(path: Path) -> str:
 
 
 class IndexingService:
-    """The index schedulers and HEAD watchers of all projects; owned by the server."""
+    """The index schedulers and HEAD watchers of all projects."""
 
-    def __init__(self, server: CopilotLanguageServer) -> None:
-        self.server = server
+    def __init__(self, client: Client, imports_ready: Callable[[], bool] = lambda: True) -> None:
+        self.client = client
+        self.imports_ready = imports_ready
         self.schedulers: dict[Path, IndexScheduler] = {}
         """Schedulers by repository root."""
         self.watchers: dict[Path, HeadWatcher] = {}
@@ -202,7 +206,7 @@ class IndexingService:
 
     def scheduler(self, project: Project) -> IndexScheduler:
         if project.root not in self.schedulers:
-            self.schedulers[project.root] = IndexScheduler(self.server, project)
+            self.schedulers[project.root] = IndexScheduler(self.client, project, self.imports_ready)
         return self.schedulers[project.root]
 
     def changed(self, path: Path, reason: str) -> bool:

@@ -32,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     address = _host_port(args.tcp) if args.tcp else None
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"  # nothing about the user's machine is ever reported
+    os.environ["DO_NOT_TRACK"] = "1"
+    from .factory import create_server
     from .logs import attach_client_handler, configure_logging
-    from .server import create_server
 
     configure_logging(args.verbose, args.log_file)
     server = create_server()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 if TYPE_CHECKING:
-    from .server import CopilotLanguageServer
+    from .client import Client
 
 PRODUCT_LOGGER = "copilot_index"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -30,17 +30,17 @@ _LEVELS = (
 class ClientLogHandler(logging.Handler):
     """Forwards log records to the client as `window/logMessage` notifications, from any thread."""
 
-    def __init__(self, server: CopilotLanguageServer, level: int = logging.INFO) -> None:
+    def __init__(self, client: Client, level: int = logging.INFO) -> None:
         super().__init__(level)
-        self.server = server
+        self.client = client
         self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not self.server.connected:
+        if not self.client.connected:
             return
         try:
             kind = next((t for lvl, t in _LEVELS if record.levelno >= lvl), types.MessageType.Log)
-            self.server.notify_threadsafe(
+            self.client.notify(
                 types.WINDOW_LOG_MESSAGE, types.LogMessageParams(type=kind, message=self.format(record))
             )
         except Exception:  # logging must never raise into the code that logs
@@ -61,12 +61,28 @@ def configure_logging(verbosity: int, log_file: str | None) -> logging.Handler:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(min(level, logging.INFO))
-    logging.getLogger("pygls").setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    # pygls logs every message it sends and receives at DEBUG, and the params of a failed request at ERROR:
+    # documents, settings, secrets. Its records keep their method names and lose their arguments.
+    pygls = logging.getLogger("pygls")
+    pygls.setLevel(logging.WARNING)
+    pygls.addFilter(withhold_arguments)
     return handler
 
 
-def attach_client_handler(server: CopilotLanguageServer) -> ClientLogHandler:
+def withhold_arguments(record: logging.LogRecord) -> bool:
+    """Replace a record's arguments (message payloads, request params) by a placeholder."""
+    if record.args:
+        record.args = tuple("<withheld>" if not isinstance(a, int | float) else a for a in _as_tuple(record.args))
+    record.exc_info = record.exc_info if record.levelno >= logging.ERROR else None
+    return True
+
+
+def _as_tuple(args: object) -> tuple[object, ...]:
+    return args if isinstance(args, tuple) else (args,)
+
+
+def attach_client_handler(client: Client) -> ClientLogHandler:
     """Forward the product's INFO and higher records to the client."""
-    handler = ClientLogHandler(server)
+    handler = ClientLogHandler(client)
     logging.getLogger(PRODUCT_LOGGER).addHandler(handler)
     return handler

@@ -7,12 +7,11 @@ import logging
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
 from lsprotocol import types
-
-if TYPE_CHECKING:
-    from .server import CopilotLanguageServer
+from pygls.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,11 @@ class ProgressReporter:
     Without client support every method is a no-op, and the work runs the same.
     """
 
-    def __init__(self, server: CopilotLanguageServer, title: str, *, cancellable: bool = False) -> None:
-        self.server = server
+    def __init__(self, work_done: Progress | None, notify: Callable[[str, Any], None], title: str, *,
+                 cancellable: bool = False) -> None:
+        self.work_done = work_done
+        """pygls' progress API, or None when the client has no progress UI."""
+        self.notify = notify
         self.title = title
         self.cancellable = cancellable
         self.cancel = threading.Event()
@@ -37,21 +39,21 @@ class ProgressReporter:
         self._last_percentage = -1
 
     async def begin(self, message: str = "") -> None:
-        if not self.server.supports_progress:
+        if self.work_done is None:
             return
         token = f"copilot-index/{uuid.uuid4()}"
         try:
-            await asyncio.wait_for(self.server.work_done_progress.create_async(token), CREATE_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self.work_done.create_async(token), CREATE_TIMEOUT_SECONDS)
         except Exception as exc:  # a client that refuses or ignores the request gets no progress UI
             log.info("the client did not create progress %r: %s", self.title, exc)
             return
         self.token = token
-        self.server.work_done_progress.begin(
+        self.work_done.begin(
             token,
             types.WorkDoneProgressBegin(title=self.title, message=message or None, percentage=0,
                                         cancellable=self.cancellable),
         )
-        future = self.server.work_done_progress.tokens.get(token)
+        future = self.work_done.tokens.get(token)
         if future is not None:
             future.add_done_callback(lambda _f: self.cancel.set())
 
@@ -67,12 +69,13 @@ class ProgressReporter:
         self._last_report, self._last_percentage = now, percentage
         value = types.WorkDoneProgressReport(message=message, percentage=min(100, percentage),
                                              cancellable=self.cancellable)
-        self.server.notify_threadsafe(types.PROGRESS, types.ProgressParams(token=self.token, value=value))
+        self.notify(types.PROGRESS, types.ProgressParams(token=self.token, value=value))
 
     def end(self, message: str = "") -> None:
         if self.token is None:
             return
         value = types.WorkDoneProgressEnd(message=message or None)
-        self.server.notify_threadsafe(types.PROGRESS, types.ProgressParams(token=self.token, value=value))
-        self.server.work_done_progress.tokens.pop(self.token, None)
+        self.notify(types.PROGRESS, types.ProgressParams(token=self.token, value=value))
+        if self.work_done is not None:
+            self.work_done.tokens.pop(self.token, None)
         self.token = None

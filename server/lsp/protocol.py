@@ -5,6 +5,8 @@
 - A request whose params do not fit its method gets `InvalidParams` (-32602) instead of no answer at
   all (pygls drops such a message, leaving the client waiting).
 - A request after `shutdown` gets `InvalidRequest` (-32600).
+- An internal error is answered with its exception's type only: pygls would send the traceback (and the
+  exception's text, which may quote the user's code) in `error.data`; both go to the log instead.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol import types
+from lsprotocol.types import ResponseError
 from pygls.exceptions import (
     JsonRpcException,
+    JsonRpcInternalError,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
     JsonRpcServerNotInitialized,
@@ -37,10 +41,25 @@ class UnreadableRequest:
 class CopilotProtocol(LanguageServerProtocol):
     """pygls' LanguageServerProtocol plus spec-conformant error answers for bad or early requests."""
 
+    # pygls keeps both states in private members and offers no public accessor for them.
+
     @property
     def initialized(self) -> bool:
         """True once `initialize` has been handled (the workspace exists from then on)."""
         return self._workspace is not None
+
+    @property
+    def shutdown_requested(self) -> bool:
+        """True once `shutdown` has been answered."""
+        return self._shutdown
+
+    def _send_response(self, msg_id: Any, result: Any = None, error: ResponseError | None = None) -> None:
+        # pygls has no public hook to shape error responses; every response passes through here.
+        if error is not None and error.code == JsonRpcInternalError.CODE:
+            log.error("request %r failed: %s\n%s", msg_id, error.message, "".join((error.data or {}).get("traceback", [])))
+            kind = error.message.split(":", 1)[0].strip() or "error"
+            error = ResponseError(code=error.code, message=f"The server failed on this request ({kind}); see its log.")
+        super()._send_response(msg_id, result=result, error=error)
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:

@@ -1,7 +1,6 @@
-"""The language server object and its factory.
-
-`create_server()` builds one `CopilotLanguageServer` and registers each feature from its own module
-in `features/`. State lives in the typed attributes below, never in module globals.
+"""The language server object. `factory.create_server()` builds it and registers each feature from its own
+module in `features/`. State lives in the typed attributes below, never in module globals. The server is the
+`Client` its services talk to: they never see this class.
 """
 
 from __future__ import annotations
@@ -16,15 +15,20 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
+from copilot_index.server.settings import Settings
+
 from .background import IndexingService
-from .config import Settings
+from .progress import ProgressReporter
 from .protocol import CopilotProtocol
 from .suggestions import SuggestionService
+from .warmup import Warmup
 from .workspace import Projects
 
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "copilot-lsp"
+TRUSTED_OPTION = "trustedWorkspace"
+"""`initializationOptions.trustedWorkspace = true`: the editor's user trusts this workspace."""
 
 
 def _version() -> str:
@@ -53,9 +57,11 @@ class CopilotLanguageServer(LanguageServer):
         """The same section asked for each repository's folder (`scopeUri`): per-folder settings."""
         self.projects = Projects()
         """The repositories behind the workspace folders."""
-        self.suggestions = SuggestionService(self)
-        """Inline and fallback completion: cancellation, generation, guards, last sources."""
-        self.indexing = IndexingService(self)
+        self.warmup = Warmup()
+        """The one import of the heavy libraries, started at `initialize`; generation waits for it."""
+        self.suggestions = SuggestionService(self, self.projects, lambda: self.workspace, self.warmup.ready)
+        """Inline and fallback completion: cancellation, generation, last sources."""
+        self.indexing = IndexingService(self, self.warmup.ready)
         """Background indexing per project and HEAD watching."""
         self.told: set[str] = set()
         """Messages already shown to the user (each is shown once)."""
@@ -70,7 +76,7 @@ class CopilotLanguageServer(LanguageServer):
         self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
 
-    def notify_threadsafe(self, method: str, params: Any) -> None:
+    def notify(self, method: str, params: Any) -> None:
         """Send a notification from any thread (writes to the transport happen on the loop's thread)."""
         if self.loop is None or self.loop.is_closed():
             return
@@ -79,13 +85,18 @@ class CopilotLanguageServer(LanguageServer):
         else:
             self.loop.call_soon_threadsafe(self.protocol.notify, method, params)
 
-    def tell_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+    def show_once(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """Show `message` to the user with `window/showMessage`, once per session."""
         if message in self.told:
             return
         self.told.add(message)
         log.debug("told the user: %s", message)
-        self.notify_threadsafe(types.WINDOW_SHOW_MESSAGE, types.ShowMessageParams(type=kind, message=message))
+        self.notify(types.WINDOW_SHOW_MESSAGE, types.ShowMessageParams(type=kind, message=message))
+
+    def progress_reporter(self, title: str, *, cancellable: bool = False) -> ProgressReporter:
+        """A `$/progress` reporter; silent when the client has no progress UI."""
+        return ProgressReporter(self.work_done_progress if self.supports_progress else None, self.notify, title,
+                                cancellable=cancellable)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Errors outside a request's answer (unparseable input, a crash in a notification handler) are
@@ -116,18 +127,12 @@ class CopilotLanguageServer(LanguageServer):
         """Typed settings for a repository: its config file, then initializationOptions, then the client's
         (global, then for the repository's folder)."""
         folder = self.folder_settings.get(root) if root is not None else None
+        # An editor that asked the user to trust the workspace (VS Code's workspace trust, Neovim's
+        # vim.secure.read) says so; otherwise the user's `copilot-index trust` decides.
+        trusted = True if isinstance(self.init_options, dict) and self.init_options.get(TRUSTED_OPTION) is True else None
         settings = Settings.build(root, ("initializationOptions", self.init_options),
                                   ("workspace/configuration", self.client_settings),
-                                  ("workspace/configuration for the folder", folder))
+                                  ("workspace/configuration for the folder", folder), trusted=trusted)
         for warning in settings.warnings:
-            self.tell_once(warning)
+            self.show_once(warning)
         return settings
-
-
-def create_server() -> CopilotLanguageServer:
-    """Build the server and register every feature module on it."""
-    from .features import register_all
-
-    server = CopilotLanguageServer()
-    register_all(server)
-    return server

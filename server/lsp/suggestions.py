@@ -1,5 +1,5 @@
-"""Suggestions for a cursor: the newest request per document wins, generation runs in a worker
-thread, and every suggestion passes the guards before it leaves the server.
+"""Suggestions for a cursor: the newest request per document wins, and generation (which guards every
+suggestion before it is returned) runs in a worker thread.
 
 A newer request for the same document sets the older one's cancel event: an older request still
 waiting never starts, and one already generating stops at its next token. `$/cancelRequest` does
@@ -11,19 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.workspace import Workspace
 
-from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.indexer import CopilotIndexError
 from copilot_index.server.completion.request import BadRequestError, CompletionRequest, CompletionResult
 
-from .workspace import Located, document_text
-
-if TYPE_CHECKING:
-    from .server import CopilotLanguageServer
+from .client import Client
+from .workspace import Located, Projects, document_text
 
 log = logging.getLogger(__name__)
 
@@ -87,25 +87,43 @@ class _Slot:
 
 
 class SuggestionService:
-    """Turns a document position into a guarded suggestion; owned by the server."""
+    """Turns a document position into a guarded suggestion (the completion feature's service)."""
 
-    def __init__(self, server: CopilotLanguageServer) -> None:
-        self.server = server
+    def __init__(self, client: Client, projects: Projects, workspace: Callable[[], Workspace],
+                 imports_ready: Callable[[], bool] = lambda: True) -> None:
+        self.client = client
+        self.projects = projects
+        self.workspace = workspace
+        """pygls' open documents (they exist from `initialize` on)."""
+        self.imports_ready = imports_ready
+        """Waits until the heavy libraries are imported (once, in one thread: see `warmup`)."""
         self.stats = CompletionStats()
         self.last: dict[str, LastSuggestion] = {}
         """The last suggestion sent for each document URI."""
         self._slots: dict[str, _Slot] = {}
-        self.unsaved: dict[str, None] = {}
+        self._unsaved: dict[str, None] = {}
         """URIs of open documents changed since they were opened or last saved, in the order of their last edit."""
 
-    async def suggest(self, uri: str, position: types.Position) -> CompletionResult | None:
-        """The guarded suggestion at `position`, or None (superseded, cancelled, blocked, failed or empty).
+    def edited(self, uri: str) -> None:
+        """The buffer now differs from the indexed file: completions elsewhere read it instead of the index's copy."""
+        self._unsaved.pop(uri, None)
+        self._unsaved[uri] = None  # re-added: the newest edit comes last
+
+    def saved(self, uri: str) -> None:
+        self._unsaved.pop(uri, None)
+
+    async def suggest(self, uri: str, position: types.Position,
+                      kind: Literal["inline", "fallback"] = "inline") -> CompletionResult | None:
+        """The guarded suggestion at `position`, or None (switched off for this kind of request in the document's
+        folder, superseded, cancelled, blocked, failed or empty).
 
         Raises OutsideWorkspaceError, DocumentUnavailableError or BadRequestError for bad input.
         """
-        located = self.server.projects.locate(uri)
-        text = document_text(self.server.workspace, uri, located)
-        lsp = located.project.settings.lsp
+        located = self.projects.locate(uri)
+        lsp = located.project.settings.lsp  # the document's own folder's settings
+        if not (lsp.inline_completion if kind == "inline" else lsp.completion_fallback):
+            return None
+        text = document_text(self.workspace(), uri, located)
         if len(text) > lsp.max_document_bytes:
             log.info("no completion in %s: the document is larger than lsp.max_document_bytes", located.relative)
             return None
@@ -164,31 +182,28 @@ class SuggestionService:
             superseded.cancel()
 
     def _request(self, located: Located, text: str, position: types.Position) -> CompletionRequest:
+        """The request at `position` (the client counts columns in UTF-16 units); the request checks the cursor."""
         lines = text.split("\n")
-        if position.line >= len(lines):
-            raise BadRequestError(
-                f"Line {position.line} is past the end of the document, which has {len(lines)} lines (0-based)."
-            )
-        line = lines[position.line].removesuffix("\r")
-        codec = self.server.workspace.position_codec
-        if position.character > codec.client_num_units(line):
-            raise BadRequestError(
-                f"Character {position.character} is past the end of line {position.line}, "
-                f"which has {codec.client_num_units(line)}."
-            )
-        character = codec.position_from_client_units([line], types.Position(0, position.character)).character
-        return CompletionRequest(located.relative, text, position.line, character, unsaved=self._unsaved(located))
+        character = position.character
+        if 0 <= position.line < len(lines):
+            line = lines[position.line].removesuffix("\r")
+            codec = self.workspace().position_codec
+            units = codec.client_num_units(line)
+            # Past the end stays past the end (by as many characters), for the request to refuse.
+            character = (codec.position_from_client_units([line], types.Position(0, character)).character
+                         if character <= units else len(line) + character - units)
+        return CompletionRequest(located.relative, text, position.line, character, unsaved=self._unsaved_buffers(located))
 
-    def _unsaved(self, located: Located) -> tuple[tuple[str, str], ...]:
+    def _unsaved_buffers(self, located: Located) -> tuple[tuple[str, str], ...]:
         """(path, text) of the project's other open documents with unsaved changes, newest edits first."""
         found: list[tuple[str, str]] = []
-        for uri in reversed(list(self.unsaved)):
-            documents = self.server.workspace.text_documents
+        documents = self.workspace().text_documents
+        for uri in reversed(list(self._unsaved)):
             document = documents.get(uri) or documents.get(unquote(uri))
             if document is None:
                 continue
             try:
-                other = self.server.projects.locate(uri)
+                other = self.projects.locate(uri)
             except CopilotIndexError:
                 continue
             if other.project is located.project and other.relative != located.relative:
@@ -198,41 +213,22 @@ class SuggestionService:
         return tuple(found)
 
     def _generate(self, located: Located, request: CompletionRequest, cancel: threading.Event) -> CompletionResult | None:
-        """Worker thread: generate, then guard. Failures are logged and give no suggestion."""
-        from copilot_index.conventions.guards import Suggestion
-        from copilot_index.indexer.languages import language_for_path
-
-        project = located.project
+        """Worker thread: generate a guarded suggestion. Failures are logged and give no suggestion."""
+        self.imports_ready()
+        destination = located.project.settings.completion.destination
+        if destination is not None:
+            self.client.show_once(f"copilot-index: completions are sent to {destination}.", types.MessageType.Info)
         try:
-            result = project.engine.complete(request, cancel=cancel)
+            result = located.project.engine.complete(request, cancel=cancel)
         except BadRequestError:
             raise
         except Exception as exc:
             self.stats.failed += 1
             log.exception("completion in %s failed", request.path)
-            self.server.tell_once(f"Completion failed: {exc}")
+            self.client.show_once(f"Completion failed ({type(exc).__name__}); see the log.")
             return None
-        if not result.completion or cancel.is_set():
-            return result
-        try:
-            checked = project.guards.check(Suggestion(
-                text=result.completion, document_text=request.text, line=request.line, character=request.character,
-                language=language_for_path(request.path) or "text", path=request.path,
-                sources=[(s.path, s.start_line, s.end_line) for s in result.sources],
-            ))
-        except Exception:  # the pipeline contains its own guards' failures; this is a failure to build it
-            log.exception("the guards could not run; the suggestion is withheld")
-            self.stats.failed += 1
-            return None
-        for warning in project.guards.warnings:
-            self.server.tell_once(warning)
-        if checked is not None:
-            result.guard = [{"guard": d.guard, "action": d.action, "reason": d.reason} for d in checked.decisions]
-            if checked.blocked:
-                self.stats.blocked += 1
-                reasons = "; ".join(f"{d.guard}: {d.reason}" for d in checked.decisions if d.action == "block")
-                log.warning("blocked a suggestion in %s:%d (%s)", request.path, request.line + 1, reasons)
-                result.completion = ""
+        if result.blocked:
+            self.stats.blocked += 1
         return result
 
     def forget(self, uri: str) -> None:
@@ -241,7 +237,7 @@ class SuggestionService:
         if slot is not None and slot.latest is not None:
             slot.latest.set()
         self.last.pop(uri, None)
-        self.unsaved.pop(uri, None)
+        self._unsaved.pop(uri, None)
 
 
 def _give_up(acquire: asyncio.Future[Any], lock: asyncio.Lock) -> None:

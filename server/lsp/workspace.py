@@ -17,15 +17,11 @@ from urllib.parse import unquote
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import Workspace
 
-from copilot_index.indexer.errors import CopilotIndexError
-from copilot_index.indexer.repo import RepoInfo, resolve_repo
-
-from .config import Settings
+from copilot_index.indexer import CopilotIndexError, DataDir, Index, RepoInfo, resolve_repo
+from copilot_index.server.settings import SECTIONS, Settings
 
 if TYPE_CHECKING:
     from copilot_index.server.completion.engine import CompletionEngine
-
-    from .guarding import GuardRunner
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +38,16 @@ class DocumentUnavailableError(CopilotIndexError):
 
 
 class Project:
-    """One repository the editor has open, with its completion engine and guards (both built on first use,
-    so that `initialize` neither loads a model nor imports the libraries behind them)."""
+    """One repository the editor has open: its index and its completion engine (built on first use, so that
+    `initialize` neither loads a model nor imports the libraries behind it). The engine guards every suggestion."""
 
     def __init__(self, repo: RepoInfo, settings: Settings) -> None:
         self.repo = repo
-        self.data_dir = repo.default_data_dir()
         self.settings = settings
+        self.index = Index(repo, DataDir.for_repo(repo), settings.index)
         self.folders: list[Path] = []
         """The workspace folders (inside this repository) whose files may be read."""
         self._engine: CompletionEngine | None = None
-        self._guards: GuardRunner | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -65,9 +60,9 @@ class Project:
             if self._engine is None:
                 from copilot_index.server.completion.engine import CompletionEngine
 
-                # The server guards every suggestion itself (see guarding.py), so the engine does not.
-                self._engine = CompletionEngine(self.repo, self.data_dir, self.settings.completion, guard=False,
-                                                index_config=self.settings.index)
+                settings = self.settings
+                self._engine = CompletionEngine.configured(self.index, settings.completion, settings.guards,
+                                                           guarded=settings.lsp.guards)
             return self._engine
 
     @engine.setter
@@ -75,17 +70,12 @@ class Project:
         self._engine = engine
 
     @property
-    def guards(self) -> GuardRunner:
-        with self._lock:
-            if self._guards is None:
-                from .guarding import GuardRunner
-
-                self._guards = GuardRunner(self.repo.root, self.data_dir, enabled=self.settings.lsp.guards)
-            return self._guards
-
-    @property
     def root(self) -> Path:
         return self.repo.root
+
+    @property
+    def data_dir(self) -> Path:
+        return self.index.data_dir.root
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.repo.root).as_posix()
@@ -94,36 +84,36 @@ class Project:
         return from_fs_path(str(self.repo.root / relative_path)) or ""
 
     def reconfigure(self, settings: Settings) -> None:
-        """Take new settings; a changed completion or index section gets a fresh engine (its model loads lazily)."""
-        changed = settings.completion != self.settings.completion or settings.index != self.settings.index
-        if changed and self._engine is not None:
-            self._engine.close()
-            self._engine = None
-        if self._guards is not None:
-            self._guards.enabled = settings.lsp.guards
+        """Take new settings. When what the engine or the index depends on changed, the next completion builds a
+        new engine over a new index; the old index closes once a read in flight on it has finished."""
+        old = self.settings
         self.settings = settings
+        changed = [name for name in SECTIONS if getattr(old, name) != getattr(settings, name)]
+        if changed:
+            log.info("settings changed for %s: %s", self.root, ", ".join(changed))
+        if (settings.completion, settings.index, settings.guards, settings.lsp.guards) == (
+                old.completion, old.index, old.guards, old.lsp.guards):
+            return
+        with self._lock:
+            engine, index = self._engine, self.index
+            self.index = Index(self.repo, index.data_dir, settings.index)
+            self._engine = None
+        (engine.close if engine is not None else index.close)()
 
-    def reopen_index(self) -> None:
-        """After a rebuild the old database file is gone: the engine reopens the new one, keeping its model."""
-        if self._engine is not None:
-            self._engine.reopen_index()
+    def indexed(self) -> None:
+        """After an index run: the guards read the updated index (a rebuild's new file is reopened by the index)."""
+        with self._lock:
+            engine = self._engine
+        if engine is not None:
+            engine.refresh_guards()
 
     def reload_model(self) -> None:
         """Drop the engine; the next completion builds a new one (and loads the model and active adapter)."""
         with self._lock:
-            old, self._engine = self._engine, None
-        if old is not None:
-            old.close()
-
-    def refresh_guards(self) -> None:
-        if self._guards is not None:
-            self._guards.refresh()
+            self._engine = None
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-        if self._guards is not None:
-            self._guards.close()
+        self.index.close()
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from copilot_index.conventions.adapter.registry import file_digest
-from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.conventions.registry import file_sha256
+from copilot_index.indexer import CopilotIndexError
 
 from .templates import template_for
 
@@ -85,7 +85,7 @@ def import_gguf(source: Path, out: Path) -> ImportedModel:
     return ImportedModel(
         path=str(out),
         source=str(source),
-        source_sha256=file_digest(source),
+        source_sha256=file_sha256(source),
         architecture=str(config.model_type),
         parameters=sum(p.numel() for p in model.parameters()),
         vocabulary=len(tokenizer),

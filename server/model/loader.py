@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from copilot_index.indexer import MODEL_LOADING
+
 from .templates import FimTemplate, template_for
 
 log = logging.getLogger(__name__)
@@ -156,10 +158,9 @@ def load_generator(
     source, local = resolve_source(spec)
     local_only = local or hub_offline()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-        model = AutoModelForCausalLM.from_pretrained(
-            source, dtype=dtype, local_files_only=local_only
-        )
+        with MODEL_LOADING:
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, local_files_only=local_only)
     except (OSError, ValueError) as exc:
         log.debug("loading %s failed", source, exc_info=True)
         if local_only and not local:
@@ -172,7 +173,8 @@ def load_generator(
         ) from exc
     template = template_for(source, tokenizer, model.config)
     if adapter is not None:
-        model = attach_adapter(model, str(adapter))
+        with MODEL_LOADING:
+            model = attach_adapter(model, str(adapter))
     model.eval()
     context = getattr(model.config, "max_position_embeddings", None) or tokenizer.model_max_length
     log.info("loaded generator %s (template %s)", source, template.name)

@@ -39,15 +39,15 @@ from pathlib import Path
 
 import torch
 
+from copilot_index.conventions.adapter.run import train_adapter
 from copilot_index.conventions.adapter.samples import mine_samples
 from copilot_index.conventions.adapter.training import AdapterArgs
-from copilot_index.indexer.pipeline import Indexer
-from copilot_index.indexer.repo import resolve_repo
-from copilot_index.server.completion.adapters import train_adapter
+from copilot_index.conventions.eval.evaluation import evaluate_repository
+from copilot_index.conventions.eval.report import paired_text
+from copilot_index.indexer import DataDir, Index, resolve_repo
+from copilot_index.server.completion.adapters import EngineRuntime, training_runtime
 from copilot_index.server.completion.config import CompletionConfig
 from copilot_index.server.completion.engine import CompletionEngine
-from copilot_index.server.completion.evaluation import evaluate_repository
-from copilot_index.server.completion.report import paired_text
 from copilot_index.server.completion.request import CompletionRequest
 from copilot_index.server.model.gguf_import import import_gguf
 
@@ -114,7 +114,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", default="email", help="a standard-library package as the repository")
     parser.add_argument("--sdist", default=None, help="NAME==VERSION: a PyPI source distribution as the repository")
-    parser.add_argument("--minutes", type=float, default=8.0, help="adapter training budget")
+    parser.add_argument("--minutes", type=float, default=8.0,
+                        help="train-adapter's budget for the whole run: mining, rendering, training, evaluation")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=AdapterArgs.batch_size)
     parser.add_argument("--learning-rate", type=float, default=AdapterArgs.learning_rate)
@@ -138,13 +139,14 @@ def main() -> None:
         repo = resolve_repo(root)
         lines = sum(len(p.read_text(errors="replace").splitlines()) for p in root.rglob("*.py"))
         started = time.monotonic()
-        summary = Indexer(repo, data).run()
+        index = Index(repo, DataDir(data))
+        summary = index.update()
         name = f"{args.sdist} (PyPI sdist)" if args.sdist else f"stdlib {args.package}/"
         print(f"repository: {name} ({lines} Python lines), indexed {summary.chunks_embedded} chunks "
               f"in {time.monotonic() - started:.0f} s")
         config = CompletionConfig(threads=args.threads, model=model_directory(args.model, Path(tmp)))
         threads = torch.get_num_threads()
-        engine = CompletionEngine(repo, data, config, use_adapter=False)
+        engine = CompletionEngine(index, config, use_adapter=False)
         p50, p95, n = latency(engine, root, args.latency_requests)
         print(f"completion.threads = {args.threads}, dtype {engine.backend.generator.model.dtype}")
         print(f"single-line completion with retrieval, model {args.model}, warm: p50 {p50:.0f} ms, p95 {p95:.0f} ms "
@@ -156,14 +158,14 @@ def main() -> None:
         torch.set_num_threads(threads)
         del engine
         started = time.monotonic()
-        report = train_adapter(repo, data, config, AdapterArgs(max_minutes=args.minutes, max_steps=args.steps,
-                                                                  batch_size=args.batch_size,
-                                                                  learning_rate=args.learning_rate),
+        hyper = AdapterArgs(max_minutes=args.minutes, max_steps=args.steps, batch_size=args.batch_size,
+                            learning_rate=args.learning_rate)
+        report = train_adapter(index, training_runtime(index, config), hyper,
                                max_eval=args.promotion_samples or args.samples)
         print(f"adapter: {report.training.get('steps')} steps, {time.monotonic() - started:.0f} s in all "
               f"({report.samples}); {report.reason}")
         # Evaluate the adapter just trained even when it was not promoted, and say so.
-        result = evaluate_repository(repo, data, config, max_samples=args.samples,
+        result = evaluate_repository(index, EngineRuntime(index, config), max_samples=args.samples,
                                      adapter_version=None if report.promoted else report.version)
         if not report.promoted:
             print(f"(+adapter and +both use v{report.version}, which was trained but not promoted)")

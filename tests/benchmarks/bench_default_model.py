@@ -20,8 +20,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from copilot_index.server.model.evaluate import held_out_files, run_evaluation  # noqa: E402
-from copilot_index.server.model.loader import load_generator  # noqa: E402
+from copilot_index.conventions.pretrain.evaluate import held_out_files, run_evaluation  # noqa: E402
+from copilot_index.server.model.loader import default_model_dir, load_generator  # noqa: E402
+from copilot_index.server.model.runtime import TransformersRuntime  # noqa: E402
 
 LOAD_TARGET_S = 1.0
 LATENCY_TARGET_MS = 100.0
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     generator = load_generator(args.model, dtype=args.dtype)
     first_load = time.perf_counter() - started
     load_seconds = measure_load(args.model, args.dtype)
-    report = run_evaluation(generator, held_out_files(), args.cases)
+    report = run_evaluation(TransformersRuntime(), generator, held_out_files(default_model_dir()), args.cases)
     report.update(load_seconds=round(load_seconds, 3), first_load_seconds=round(first_load, 3))
     if args.json:
         print(json.dumps(report))

@@ -28,15 +28,24 @@ from copilot_index.conventions.embeddings.training import (
     should_promote,
     with_negatives,
 )
-from copilot_index.indexer.active_embedder import active_embedder_id, active_path
+from copilot_index.indexer import DataDir, Index
+from copilot_index.indexer.active_embedder import active_embedder_id
 from copilot_index.indexer.config import DEFAULT_EMBEDDER, IndexConfig
-from copilot_index.indexer.embedder import Embedder, resolve_embedder_path
+from copilot_index.indexer.embedder import resolve_embedder_path
 from copilot_index.indexer.repo import resolve_repo
-from copilot_index.indexer.search import HybridSearch
-from copilot_index.indexer.status import open_existing_store
 from copilot_index.server.cli import main
 
 FEW_STEPS = TrainingArgs(max_steps=3, batch_size=4, learning_rate=1e-4)
+
+
+def _index(root: Path, data_dir: Path) -> Index:
+    """The repository's index, searched with PyTorch (no ONNX export of each trained model in a test)."""
+    return Index(resolve_repo(root), DataDir(data_dir), IndexConfig(embedder_backend="torch"))
+
+
+def _stored_embedder(root: Path, data_dir: Path) -> str:
+    with _index(root, data_dir) as index:
+        return str(index.status().embedder)
 
 
 def _options(**training: object) -> TrainEmbeddingsOptions:
@@ -115,16 +124,14 @@ def test_promotion_refuses_a_worse_model(repo, data_dir: Path, run_index) -> Non
     run_index(repo.root)
     # A huge learning rate wrecks the model: its held-out ranking cannot beat the base's (a wrecked
     # model may still tie a base that ranks these few pairs badly, hence <=: a tie is refused too).
-    report = train_embeddings(resolve_repo(repo.root), data_dir, options=_options(learning_rate=0.5, max_steps=3))
+    report = train_embeddings(_index(repo.root, data_dir), options=_options(learning_rate=0.5, max_steps=3))
     assert report.trained_mrr <= report.base_mrr
     assert not report.promoted and report.reembedded_chunks is None
     assert not (data_dir / "embedders" / report.version / "model").exists()
     assert json.loads(Path(report.manifest).read_text())["promoted"] is False
-    assert not active_path(data_dir).exists()
-    assert active_embedder_id(data_dir, DEFAULT_EMBEDDER) == DEFAULT_EMBEDDER
-    store = open_existing_store(data_dir, repo.root)
-    assert store.get_meta("embedder") == DEFAULT_EMBEDDER
-    store.close()
+    assert not DataDir(data_dir).active_embedder.exists()
+    assert active_embedder_id(DataDir(data_dir), DEFAULT_EMBEDDER) == DEFAULT_EMBEDDER
+    assert _stored_embedder(repo.root, data_dir) == DEFAULT_EMBEDDER
 
 
 def _promote_trained(repo, data_dir: Path, run_index, metrics: dict[str, float]):  # type: ignore[no-untyped-def]
@@ -133,25 +140,22 @@ def _promote_trained(repo, data_dir: Path, run_index, metrics: dict[str, float])
     run_index(repo.root)
     model = load_trainable(resolve_embedder_path(DEFAULT_EMBEDDER))
     fine_tune(model, PairMiner(resolve_repo(repo.root)).mine(), FEW_STEPS)
-    registry = EmbedderRegistry(data_dir)
+    registry = EmbedderRegistry(DataDir(data_dir).embedders)
     version, _ = registry.new_version()
     lineage = Lineage(version, DEFAULT_EMBEDDER, "0" * 64, None, "1" * 64, {}, {}, metrics, True, "now")
-    return registry, version, promote(data_dir, registry, lineage, model, IndexConfig())
+    return registry, version, promote(_index(repo.root, data_dir), registry, lineage, model)
 
 
 def test_promoting_stores_the_model_re_embeds_and_activates_it(repo, data_dir: Path, run_index) -> None:  # type: ignore[no-untyped-def]
     registry, version, summary = _promote_trained(repo, data_dir, run_index, {"trained_mrr@10": 1.0})
     model_id = str(registry.model_dir(version))
     assert summary is not None and summary.embedder == model_id and summary.chunks > 0
-    assert active_embedder_id(data_dir, DEFAULT_EMBEDDER) == model_id
-    assert active_embedder_id(data_dir, "some/other-model") == "some/other-model"
-    store = open_existing_store(data_dir, repo.root)
-    try:
-        assert store.get_meta("embedder") == model_id
-        results = HybridSearch(store, Embedder(model_id)).query("remove an item from the cart", k=3, mode="dense")
+    assert active_embedder_id(DataDir(data_dir), DEFAULT_EMBEDDER) == model_id
+    assert active_embedder_id(DataDir(data_dir), "some/other-model") == "some/other-model"
+    with _index(repo.root, data_dir) as index:
+        assert index.status().embedder == model_id
+        results = index.search("remove an item from the cart", k=3, mode="dense")
         assert results and results[0].path == "shop/cart.py"
-    finally:
-        store.close()
 
 
 def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
@@ -184,7 +188,7 @@ def test_cli_rejects_bad_input_in_one_sentence(repo, tmp_path: Path, capsys: pyt
     repo.write("notes.txt", "nothing to learn here\n")
     repo.commit("Add notes")
     with pytest.raises(NotEnoughPairsError):
-        train_embeddings(resolve_repo(repo.root), tmp_path / "d")
+        train_embeddings(_index(repo.root, tmp_path / "d"))
     assert main(["--data-dir", str(tmp_path / "d"), "train-embeddings", "--repo", str(repo.root)]) == 2
     assert "yields only 0 training" in capsys.readouterr().err
 
@@ -200,11 +204,7 @@ def test_embedders_lists_versions_and_switches_back_to_the_base_and_forth(  # ty
     cli = ["--data-dir", str(data_dir), "embedders", "--repo", str(repo.root), "--json"]
 
     def index_embedder() -> str:
-        store = open_existing_store(data_dir, repo.root)
-        try:
-            return str(store.get_meta("embedder"))
-        finally:
-            store.close()
+        return _stored_embedder(repo.root, data_dir)
 
     assert main(cli) == 0
     rows = {row["version"]: row for row in json.loads(capsys.readouterr().out)["embedders"]}
@@ -217,13 +217,10 @@ def test_embedders_lists_versions_and_switches_back_to_the_base_and_forth(  # ty
     switched = json.loads(capsys.readouterr().out)
     assert switched["previous"] == trained and switched["active"] == DEFAULT_EMBEDDER
     assert switched["reembedded_chunks"] > 0
-    assert not active_path(data_dir).exists() and index_embedder() == DEFAULT_EMBEDDER
-    store = open_existing_store(data_dir, repo.root)
-    try:  # the base vectors are back: the index answers with the configured embedder
-        results = HybridSearch(store, Embedder(DEFAULT_EMBEDDER)).query("remove an item from the cart", k=3, mode="dense")
+    assert not DataDir(data_dir).active_embedder.exists() and index_embedder() == DEFAULT_EMBEDDER
+    with _index(repo.root, data_dir) as index:  # the base vectors are back: the index answers with the configured embedder
+        results = index.search("remove an item from the cart", k=3, mode="dense")
         assert results and results[0].path == "shop/cart.py"
-    finally:
-        store.close()
 
     assert main([*cli, "--use", refused]) == 2
     assert "was not promoted" in capsys.readouterr().err
@@ -231,4 +228,4 @@ def test_embedders_lists_versions_and_switches_back_to_the_base_and_forth(  # ty
     assert f"choose one of: base, {version}" in capsys.readouterr().err
     assert main([*cli, "--use", version]) == 0
     assert json.loads(capsys.readouterr().out)["active"] == trained
-    assert active_embedder_id(data_dir, DEFAULT_EMBEDDER) == trained and index_embedder() == trained
+    assert active_embedder_id(DataDir(data_dir), DEFAULT_EMBEDDER) == trained and index_embedder() == trained

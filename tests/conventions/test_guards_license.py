@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import guard_fixtures as fx  # noqa: E402
 
 from copilot_index.conventions.guards import GuardPipeline, LicenseGuard, Suggestion  # noqa: E402
+from copilot_index.indexer import DataDir, Index, RepoInfo  # noqa: E402
 from copilot_index.indexer.chunker import Chunker  # noqa: E402
 from copilot_index.indexer.licenses import LicenseDetector  # noqa: E402
 from copilot_index.indexer.store import ChunkStore, StoredFile  # noqa: E402
@@ -33,7 +34,8 @@ def planted(tmp_path: Path):  # type: ignore[no-untyped-def]
     root = tmp_path / "repo"
     root.mkdir()
     fx.write_planted_repo(root)
-    store = ChunkStore(tmp_path / "unit-index" / "index.db")
+    index = Index(RepoInfo(root, None), DataDir(tmp_path / "unit-index"))
+    store = ChunkStore(index.data_dir.database)
     store.ensure_embedder("test", 8)
     detector = LicenseDetector(root)
     chunker = Chunker()
@@ -43,8 +45,9 @@ def planted(tmp_path: Path):  # type: ignore[no-untyped-def]
         for path, text in files.items():
             chunks = chunker.chunk(path, text)
             store.write_file(StoredFile(path, path, 1, 1), "c", chunks, [bytes(32)] * len(chunks), license=licenses[path])
-    yield root, store, detector
     store.close()
+    yield root, index, detector
+    index.close()
 
 
 def into_mit_file(text: str, language: str = "c", path: str = "src/report.c") -> Suggestion:
@@ -54,8 +57,8 @@ def into_mit_file(text: str, language: str = "c", path: str = "src/report.c") ->
 
 @pytest.mark.parametrize("start_line", [4, 11, 13, 20])
 def test_150_characters_of_gpl_code_into_an_mit_file_are_blocked(planted, start_line: int) -> None:  # type: ignore[no-untyped-def]
-    root, store, detector = planted
-    guard = LicenseGuard(store=store, detector=detector)
+    root, index, detector = planted
+    guard = LicenseGuard(index=index, detector=detector)
     decision = guard.check(into_mit_file(fx.copy_of_gpl(150, start_line)))
     assert decision.action == "block", decision.reason
     assert decision.evidence["license"] == "GPL-3.0-or-later" and decision.evidence["path"] == "gpl/matrix.c"
@@ -65,21 +68,21 @@ def test_150_characters_of_gpl_code_into_an_mit_file_are_blocked(planted, start_
 
 @pytest.mark.parametrize("start_line", [4, 11, 13, 20])
 def test_100_characters_are_allowed(planted, start_line: int) -> None:  # type: ignore[no-untyped-def]
-    root, store, detector = planted
-    guard = LicenseGuard(store=store, detector=detector)
+    root, index, detector = planted
+    guard = LicenseGuard(index=index, detector=detector)
     assert guard.check(into_mit_file(fx.copy_of_gpl(100, start_line))).action == "allow"
 
 
 def test_the_same_copy_into_a_gpl_file_is_allowed(planted) -> None:  # type: ignore[no-untyped-def]
-    root, store, detector = planted
+    root, index, detector = planted
     s = into_mit_file(fx.copy_of_gpl(200, 11), path="gpl/other.c")
     s.file_license = "GPL-3.0-only"
-    assert LicenseGuard(store=store, detector=detector).check(s).action == "allow"
+    assert LicenseGuard(index=index, detector=detector).check(s).action == "allow"
 
 
 def test_permissive_foreign_code_is_annotated_with_attribution(planted) -> None:  # type: ignore[no-untyped-def]
-    root, store, detector = planted
-    decision = LicenseGuard(store=store, detector=detector).check(
+    root, index, detector = planted
+    decision = LicenseGuard(index=index, detector=detector).check(
         Suggestion(APACHE_CODE, "", 0, 0, "python", "src/util.py", "MIT"))
     assert decision.action == "annotate"
     assert decision.evidence["path"] == "vendorlib/merge.py" and decision.evidence["license"] == "Apache-2.0"
@@ -87,22 +90,19 @@ def test_permissive_foreign_code_is_annotated_with_attribution(planted) -> None:
 
 
 def test_a_foreign_licence_header_is_blocked(planted) -> None:  # type: ignore[no-untyped-def]
-    root, store, detector = planted
-    guard = LicenseGuard(store=store, detector=detector)
+    root, index, detector = planted
+    guard = LicenseGuard(index=index, detector=detector)
     assert guard.project_license == "MIT"
     assert guard.check(Suggestion(fx.GPL_HEADER, "", 0, 0, "c", "src/new.c")).action == "block"
     assert guard.check(Suggestion("// SPDX-License-Identifier: MIT\n", "", 0, 0, "c", "src/new.c")).action == "allow"
 
 
-def test_real_indexer_stores_licences_and_fingerprints(planted, run_index, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_real_indexer_stores_licences_and_fingerprints(planted, run_index, open_index) -> None:  # type: ignore[no-untyped-def]
     root, _, _ = planted
     run_index(root)
-    store = ChunkStore(data_dir / "index.db")
-    try:
-        assert store.file_license("gpl/matrix.c") == "GPL-3.0-or-later"
-        assert store.file_license("src/report.c") == "MIT"
-        pipeline = GuardPipeline.for_repository(root, data_dir, store)
+    with open_index(root) as index:
+        assert index.file_license("gpl/matrix.c") == "GPL-3.0-or-later"
+        assert index.file_license("src/report.c") == "MIT"
+        pipeline = GuardPipeline.for_index(index)
         result = pipeline.check(into_mit_file(fx.copy_of_gpl(160, 11)))
         assert result.blocked and [d.guard for d in result.decisions if d.action == "block"] == ["license"]
-    finally:
-        store.close()

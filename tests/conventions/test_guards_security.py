@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import guard_fixtures as fx  # noqa: E402
 
 from copilot_index.conventions.guards import SecurityGuard, Suggestion  # noqa: E402
 from copilot_index.conventions.guards.config import SecurityGuardConfig  # noqa: E402
-from copilot_index.conventions.guards.rules import load_rules  # noqa: E402
+from copilot_index.conventions.guards.rules import BanditScanner, load_rules  # noqa: E402
 
 CORPUS = fx.load_corpus()
 
@@ -89,3 +91,26 @@ def test_rules_are_data_with_ids_cwes_and_severities() -> None:
     assert {r.id for r in rules} >= {"JS001", "GO003", "JAVA003", "C001", "CRED001"}
     assert all(r.severity in ("low", "medium", "high") and r.cwe.startswith("CWE-") for r in rules)
     assert overrides["B307"] == "high"
+
+
+@pytest.mark.parametrize(
+    ("context", "text", "rule"),
+    [
+        ("def connect():\n    ", 'password = "Kq7Rw2Lp9Zt4"\n', "B105"),
+        ("def connect(db):\n    ", 'db.login(user="app", password="Kq7Rw2Lp9Zt4")\n', "B106"),
+        ("", 'def connect(user, password="Kq7Rw2Lp9Zt4"):\n    return user\n', "B107"),
+    ],
+)
+def test_hardcoded_password_findings_never_quote_the_value(
+    guard: SecurityGuard, context: str, text: str, rule: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # what `-vv` turns on
+    fresh = SecurityGuard(bandit=BanditScanner())
+    decision = fresh.check(at_end(context, text))
+    findings = decision.evidence["findings"]
+    assert rule in {f["rule"] for f in findings}
+    assert "Kq7Rw2Lp9Zt4" not in decision.reason + json.dumps(decision.evidence)
+    assert "Kq7Rw2Lp9Zt4" not in caplog.text  # bandit's own debug records quote the code they scan
+    scanned = guard.bandit.scan(context + text)  # what `copilot-index check` reports
+    assert any(f.rule == rule and f.message.startswith("Possible hardcoded password") for f in scanned)
+    assert all("Kq7Rw2Lp9Zt4" not in f.message for f in scanned)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fixtures_code import GEOMETRY, HTTP
 
+from copilot_index.indexer import DataDir, Index, set_trusted
 from copilot_index.indexer.lock import IndexLock
-from copilot_index.indexer.pipeline import Indexer
 from copilot_index.indexer.repo import resolve_repo
 from copilot_index.server.cli import main as cli_main
 
@@ -113,7 +113,7 @@ def test_file_vanishing_mid_index(repo, data_dir, embedder):
         if done == 1:
             (repo.root / "z.py").unlink(missing_ok=True)
 
-    summary = Indexer(resolve_repo(repo.root), data_dir, embedder=embedder, progress=vanish).run()
+    summary = Index(resolve_repo(repo.root), DataDir(data_dir)).update(embedder=embedder, progress=vanish)
     assert summary.files_scanned == 2
     conn = sqlite3.connect(data_dir / "index.db")
     assert {r[0] for r in conn.execute("SELECT path FROM files")} == {"a.py"}
@@ -146,6 +146,10 @@ def test_embedder_change_asks_for_rebuild(repo, data_dir, run_index, capsys):
     repo.commit()
     run_index(repo.root)
     repo.write(".copilot-index.toml", '[index]\nembedder = "some-other-model"\nbatch_size = "many"\n')
+    assert _cli(data_dir, "index", str(repo.root)) == 0  # an untrusted repository does not choose the model
+    err = capsys.readouterr().err
+    assert "index.embedder" in err and "copilot-index trust" in err and "batch_size" in err
+    set_trusted(repo.root)
     assert _cli(data_dir, "index", str(repo.root)) == 2
     err = capsys.readouterr().err
     assert "batch_size" in err  # the bad value is reported, and the default is used

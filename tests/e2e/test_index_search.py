@@ -7,18 +7,18 @@ from pathlib import Path
 
 from fixtures_code import GEOMETRY, HTTP, SECRET_VALUE, SETTINGS, STORAGE_GO
 
+from copilot_index.indexer import DataDir, Index, IndexConfig
 from copilot_index.indexer.repo import resolve_repo
-from copilot_index.indexer.search import HybridSearch
-from copilot_index.indexer.status import index_status, open_existing_store
 from copilot_index.server.cli import main as cli_main
 
 
+def _index(data_dir: Path, root: Path) -> Index:
+    return Index(resolve_repo(root), DataDir(data_dir), IndexConfig(embedder_backend="torch"))
+
+
 def _search(data_dir: Path, root: Path, embedder, query: str, **kw):  # type: ignore[no-untyped-def]
-    store = open_existing_store(data_dir, root)
-    try:
-        return HybridSearch(store, embedder).query(query, **kw)
-    finally:
-        store.close()
+    with _index(data_dir, root) as index:
+        return index.search(query, **kw)
 
 
 def _seed(repo) -> None:  # type: ignore[no-untyped-def]
@@ -154,5 +154,6 @@ def test_plain_folder_is_indexed_by_content_hash(tmp_path, data_dir, run_index, 
     (root / "geometry.py").write_text(GEOMETRY)
     summary = run_index(root)
     assert summary.commit is None and summary.files_scanned == 1 and summary.chunks_embedded >= 2
-    status = index_status(resolve_repo(root), data_dir)
+    with _index(data_dir, root) as index:
+        status = index.status()
     assert status.files == 1 and status.pending == 0

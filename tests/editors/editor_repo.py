@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from copilot_index.indexer import set_trusted
+
 GEOMETRY = '''import math
 
 
@@ -39,6 +41,7 @@ def make_repo(repo: Path, model_dir: Path, lsp_toml: str = "", completion_toml: 
     toml = f'[completion]\nmodel = "{model_dir.as_posix()}"\n{completion_toml}'
     toml += f"\n[lsp]\n{lsp_toml}" if lsp_toml else ""
     (repo / ".copilot-index.toml").write_text(toml, "utf-8")
+    set_trusted(repo)  # the repository's file names the model: the user trusts this repository
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "code")
     return repo

@@ -6,6 +6,12 @@ vim.opt.runtimepath:prepend(plugin_dir)
 vim.opt.swapfile = false
 vim.opt.shadafile = "NONE"
 
+-- The user trusts the repository's settings file, as `vim.secure.read` would record it after asking.
+local settings_buf = vim.fn.bufadd(repo .. "/.copilot-index.toml")
+vim.fn.bufload(settings_buf)
+assert(vim.secure.trust({ action = "allow", bufnr = settings_buf }))
+vim.api.nvim_buf_delete(settings_buf, { force = true })
+
 local core = require("copilot_index")
 core.setup({ cmd = { "copilot-lsp" }, debounce_ms = 150, use_builtin = false })
 local ghost = require("copilot_index.ghost")

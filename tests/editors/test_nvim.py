@@ -33,6 +33,8 @@ def session(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> d
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "COPILOT_INDEX_HOME": str(tmp / "data"),
+        # No `copilot-index trust`: the plugin passes on the trust the user gave through `vim.secure`.
+        "COPILOT_INDEX_CONFIG_HOME": str(home / "copilot-index-config"),
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / "config"),
         "XDG_DATA_HOME": str(home / "data"),
@@ -103,3 +105,10 @@ def test_checkhealth_reports_the_server_the_client_the_index_and_the_model(sessi
     for expected in ("server executable found", "client attached", "index present", "model loaded"):
         assert any(expected in line and "OK" in line for line in session["health"]), report
     assert "ERROR" not in report
+
+
+def test_the_repositorys_settings_apply_once_the_user_trusts_them(session: dict[str, Any], tiny_model_dir: Path) -> None:
+    """The repository's file names the model; the plugin passes on the trust given through `vim.secure`
+    (this session has no `copilot-index trust` record), so the server uses it."""
+    assert session["status"]["model"] == tiny_model_dir.as_posix()
+    assert not any("copilot-index trust" in line for line in session["messages"].splitlines())

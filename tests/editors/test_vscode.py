@@ -1,10 +1,11 @@
-"""The VS Code extension (editors/vscode). VS Code itself cannot run here, so this checks what can be
-checked without it, against the real `copilot-lsp` on a temporary git repository with the tiny model:
+"""The VS Code extension (editors/vscode) without VS Code (test_vscode_e2e.py runs it in a real one), against
+the real `copilot-lsp` on a temporary git repository with the tiny model:
 
 - the extension's unit tests (`node --test`: settings, server command, quick-pick items, status bar text);
 - its protocol path: a Node script (test/protocol/run.ts) that talks to the real server through the same
-  protocol library as vscode-languageclient, with the extension's own settings, launch and request code,
-  and prints the answers and what the extension would show for them;
+  protocol library as vscode-languageclient, announcing the client capabilities vscode-languageclient itself
+  computes, with the extension's own settings, launch and request code, and prints the answers and what the
+  extension would show for them;
 - that the settings package.json contributes are ones the server accepts, with the server's defaults.
 """
 
@@ -24,7 +25,7 @@ from editor_repo import RINGS, make_repo
 
 from copilot_index.indexer.config import IndexConfig
 from copilot_index.server.completion.config import CompletionConfig
-from copilot_index.server.lsp.config import LspConfig
+from copilot_index.server.settings import LspConfig
 
 EXTENSION = Path(__file__).resolve().parents[2] / "editors" / "vscode"
 NODE = shutil.which("node")
@@ -41,15 +42,17 @@ def _newest(paths: list[Path]) -> float:
 
 @pytest.fixture(scope="module")
 def built() -> Path:
-    """The compiled extension: `npm ci` when node_modules is missing, `npm run compile` when out/ is stale."""
+    """The compiled extension and tests (out/) and the bundle (dist/): `npm ci` when node_modules is missing,
+    `npm run compile` and `npm run bundle` when they are stale."""
     assert NODE and NPM, "node and npm are needed for the VS Code extension tests (Node 20+)"
     if not (EXTENSION / "node_modules").is_dir():
         subprocess.run([NPM, "ci", "--no-audit", "--no-fund"], cwd=EXTENSION, check=True, capture_output=True)
     sources = [*EXTENSION.glob("src/**/*.ts"), *EXTENSION.glob("test/**/*.ts"), EXTENSION / "tsconfig.json"]
-    outputs = list((EXTENSION / "out").glob("**/*.js"))
-    if not outputs or _newest(sources) > min(p.stat().st_mtime for p in outputs):
-        done = subprocess.run([NPM, "run", "compile"], cwd=EXTENSION, capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout + done.stderr
+    outputs = [*(EXTENSION / "out").glob("**/*.js"), EXTENSION / "dist" / "extension.js"]
+    if not all(p.exists() for p in outputs) or _newest(sources) > min(p.stat().st_mtime for p in outputs):
+        for script in ("compile", "bundle"):
+            done = subprocess.run([NPM, "run", script], cwd=EXTENSION, capture_output=True, text=True)
+            assert done.returncode == 0, done.stdout + done.stderr
     return EXTENSION / "out"
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +102,23 @@ def test_a_failed_export_falls_back_to_pytorch_in_auto_and_is_an_error_in_onnx(
     with pytest.raises(EmbedderNotFoundError, match="could not be exported to ONNX"):
         Embedder(backend="onnx", onnx_dir=blocked).embed(["x"])
     assert Embedder(backend="auto").backend == "torch", "without a folder to export into, PyTorch is used"
+
+
+def test_onnx_runtime_leaves_no_telemetry_behind(tmp_path: Path, onnx_dir: Path, onnx_embedder: Embedder) -> None:
+    """ONNX Runtime queues telemetry (a device id, a "ProcessInfo" event) under the user's cache on import;
+    the product's import of it must leave nothing there, and print nothing about it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "COPILOT_INDEX_CACHE")}
+    env["HOME"] = str(home)
+    script = (
+        "from pathlib import Path\n"
+        "from copilot_index.indexer.embedder import Embedder\n"
+        f"e = Embedder(backend='onnx', onnx_dir=Path({str(onnx_dir)!r}))\n"
+        "assert e.backend == 'onnx' and len(e.embed(['area of a circle'])[0]) == 384\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    written = [p.relative_to(home).as_posix() for p in home.rglob("*")]
+    assert not any("Microsoft" in p or "onnxruntime" in p.lower() for p in written), written
+    assert "telemetry" not in run.stderr

@@ -1,5 +1,8 @@
 // The language client: starts copilot-lsp, feeds VS Code's inline suggestions (ghost text) from
 // `textDocument/inlineCompletion`, answers the server's settings requests and runs its commands.
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+
 import * as vscode from "vscode";
 import {
   DidChangeConfigurationNotification,
@@ -13,6 +16,7 @@ import {
 import { currentLaunchSettings, currentServerSettings, RESTART_SETTINGS } from "./config";
 import { LaunchError, nodeLaunchContext, resolveServerLaunch, serverExecutable } from "./core/launch";
 import { statusRequest, type ServerStatus } from "./core/requests";
+import { serverLogLine, type ChannelLevel } from "./core/serverLog";
 import {
   configurationAnswer,
   PULL_CONFIGURATION,
@@ -21,9 +25,25 @@ import {
   type ServerSettings,
 } from "./core/settings";
 import type { StatusBar } from "./statusBar";
+import { TraceChannel } from "./traceChannel";
 
 export const NOT_RUNNING =
   'The copilot-index server is not running: run "copilot-index: Restart Server", or see "copilot-index: Show Log".';
+
+/** Calls `each` with every line of a stream. */
+function eachLine(input: Readable, each: (line: string) => void): void {
+  createInterface({ input, crlfDelay: Infinity, terminal: false }).on("line", each);
+}
+
+/** The server's stderr into the channel, each line at its log record's level (not all as errors). */
+function serverStderr(input: Readable, channel: vscode.LogOutputChannel): void {
+  let level: ChannelLevel = "info";
+  eachLine(input, (line) => {
+    const shown = serverLogLine(line, level);
+    level = shown.level;
+    channel[shown.level](shown.text);
+  });
+}
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -41,13 +61,16 @@ export class ServerClient implements vscode.Disposable {
   /** The settings sent as initializationOptions; the server keeps them until it restarts. */
   private startSettings: ServerSettings = {};
   private readonly roots = new Map<string, string>();
+  private readonly trace: TraceChannel;
 
   constructor(
     /** The server settings the extension contributes (see serverSettingKeys). */
     private readonly settingKeys: readonly string[],
     readonly log: vscode.LogOutputChannel,
     readonly statusBar: StatusBar,
-  ) {}
+  ) {
+    this.trace = new TraceChannel(log);
+  }
 
   /** True once a client was created (it may have stopped since). */
   get started(): boolean {
@@ -91,7 +114,15 @@ export class ServerClient implements vscode.Disposable {
       // Every file on disk: the server decides what it can complete and refuses files outside the folders.
       documentSelector: [{ scheme: "file" }],
       outputChannel: this.log,
-      traceOutputChannel: this.log,
+      traceOutputChannel: this.trace,
+      stdioOptions: {
+        stdout: (input, channel) => {
+          eachLine(input, (line) => {
+            channel.info(line);
+          });
+        },
+        stderr: serverStderr,
+      },
       initializationOptions: () => this.startSettings,
       middleware: {
         workspace: {
@@ -189,6 +220,9 @@ export class ServerClient implements vscode.Disposable {
     if (!event.affectsConfiguration(SECTION)) {
       return;
     }
+    if (event.affectsConfiguration(`${SECTION}.trace.server`)) {
+      this.trace.settingChanged();
+    }
     if (this.client?.state === State.Running) {
       await this.client.sendNotification(DidChangeConfigurationNotification.type, PULL_CONFIGURATION);
     }
@@ -208,5 +242,6 @@ export class ServerClient implements vscode.Disposable {
 
   dispose(): void {
     void this.stop();
+    this.trace.dispose();
   }
 }

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
-from copilot_index.indexer.errors import CopilotIndexError, NoIndexError
+from copilot_index.indexer import CopilotIndexError, NoIndexError
 
-from ..progress import ProgressReporter
 from ..protocol import request_failed
 from .completion import SOURCES_COMMAND
 
@@ -39,7 +38,7 @@ def register(server: CopilotLanguageServer) -> None:
         query = options.get("query")
         if not isinstance(query, str) or not query.strip():
             raise JsonRpcInvalidParams(f"{SEARCH} needs a query: [\"text\"] or [{{\"query\": \"text\"}}].")
-        from copilot_index.indexer.search import MODES
+        from copilot_index.indexer import MODES
 
         k, mode = options.get("k", 10), options.get("mode", "hybrid")
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -50,10 +49,9 @@ def register(server: CopilotLanguageServer) -> None:
         language, path_glob = _str_or_none(options.get("lang")), _str_or_none(options.get("path"))
 
         def run() -> list[dict[str, Any]]:
-            found = project.engine.search()
-            if found is None:
+            if not project.index.exists:
                 raise NoIndexError(f"There is no index for {project.root} yet; wait for indexing or run {REINDEX}.")
-            return [r.as_json() for r in found.query(query, k, mode, language, path_glob)]
+            return [r.as_json() for r in project.index.search(query, k, mode, language, path_glob)]
 
         try:
             results = await asyncio.to_thread(run)
@@ -76,16 +74,13 @@ def register(server: CopilotLanguageServer) -> None:
     @server.command(STATUS)
     async def status(*args: Any) -> dict[str, Any]:
         """[] or [{"folder"?}] -> index status (the `status --json` shape) plus the server's own state."""
-        from copilot_index.indexer.status import index_status
-
         project = _project(server, _options(args, None))
         scheduler = server.indexing.scheduler(project)
         index: dict[str, Any] | None = None
         problem: str | None = None
         if scheduler.runs or not scheduler.running:  # a first run may still be creating the database
             try:
-                index = (await asyncio.to_thread(
-                    index_status, project.repo, project.data_dir, project.settings.index)).as_json()
+                index = (await asyncio.to_thread(project.index.status)).as_json()
             except NoIndexError:
                 pass
             except CopilotIndexError as exc:
@@ -103,6 +98,7 @@ def register(server: CopilotLanguageServer) -> None:
             },
             "completion": server.suggestions.stats.as_json(),
             "model": project.settings.completion.model,
+            "completions_sent_to": project.settings.completion.destination,
             "adapter": await asyncio.to_thread(_adapter, project),
         }
 
@@ -123,18 +119,18 @@ def register(server: CopilotLanguageServer) -> None:
     async def train_adapter(*args: Any) -> dict[str, Any]:
         """[] or [{"folder"?}] -> the training result; long-running, with progress and cancellation."""
         project = _project(server, _options(args, None))
-        from copilot_index.server.completion.adapters import train_adapter as trainer  # loads torch: lazily
-        reporter = ProgressReporter(server, "Training the adapter", cancellable=True)
+        await asyncio.to_thread(server.warmup.ready)  # torch and transformers are imported once, in one thread
+        from copilot_index.conventions.adapter.run import train_adapter as trainer
+        from copilot_index.server.completion.adapters import training_runtime
+        reporter = server.progress_reporter("Training the adapter", cancellable=True)
         await reporter.begin(project.root.name)
 
         def progress(description: str, done: int, total: int) -> None:
             reporter.report(f"{description} {done}/{total}", int(done), int(total))
 
         try:
-            result = await asyncio.to_thread(
-                trainer, project.repo, project.data_dir, project.settings.completion, progress=progress,
-                cancel=reporter.cancel,
-            )
+            runtime = training_runtime(project.index, project.settings.completion)
+            result = await asyncio.to_thread(trainer, project.index, runtime, progress=progress, cancel=reporter.cancel)
         except asyncio.CancelledError:
             reporter.cancel.set()
             reporter.end("cancelled")

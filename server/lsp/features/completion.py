@@ -4,12 +4,12 @@ without inline completion: one item carrying the suggestion."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.indexer import CopilotIndexError
 from copilot_index.server.completion.request import CompletionResult
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def register(server: CopilotLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
         uri = params.text_document.uri
-        result = await _suggest(server, uri, params.position, inline=True)
+        result = await _suggest(server, uri, params.position, "inline")
         if result is None:
             return types.InlineCompletionList(items=[])
         item = types.InlineCompletionItem(
@@ -37,7 +37,7 @@ def register(server: CopilotLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
     async def completion(params: types.CompletionParams) -> types.CompletionList:
         uri = params.text_document.uri
-        result = await _suggest(server, uri, params.position, inline=False)
+        result = await _suggest(server, uri, params.position, "fallback")
         if result is None:
             return types.CompletionList(is_incomplete=True, items=[])
         first_line = result.completion.strip().split("\n", 1)[0]
@@ -57,14 +57,11 @@ def register(server: CopilotLanguageServer) -> None:
 
 
 async def _suggest(
-    server: CopilotLanguageServer, uri: str, position: types.Position, *, inline: bool
+    server: CopilotLanguageServer, uri: str, position: types.Position, kind: Literal["inline", "fallback"]
 ) -> CompletionResult | None:
     """The suggestion, or None; bad input becomes an InvalidParams error response."""
     try:
-        lsp = server.projects.locate(uri).project.settings.lsp  # the document's own folder's settings
-        if (inline and not lsp.inline_completion) or (not inline and not lsp.completion_fallback):
-            return None
-        return await server.suggestions.suggest(uri, position)
+        return await server.suggestions.suggest(uri, position, kind)
     except CopilotIndexError as exc:
         raise JsonRpcInvalidParams(str(exc)) from exc
 

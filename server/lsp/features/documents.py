@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from copilot_index.indexer.errors import CopilotIndexError
+from copilot_index.indexer import CopilotIndexError
 
 if TYPE_CHECKING:
     from ..server import CopilotLanguageServer
@@ -25,8 +25,7 @@ def register(server: CopilotLanguageServer) -> None:
     async def did_change(params: types.DidChangeTextDocumentParams) -> None:
         """pygls has applied the edits (an edit out of range was clamped to the document); the buffer now
         differs from the indexed file, so completions elsewhere read it instead of the index's copy."""
-        server.suggestions.unsaved.pop(params.text_document.uri, None)
-        server.suggestions.unsaved[params.text_document.uri] = None  # re-added: the newest edit comes last
+        server.suggestions.edited(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(params: types.DidCloseTextDocumentParams) -> None:
@@ -34,7 +33,7 @@ def register(server: CopilotLanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     async def did_save(params: types.DidSaveTextDocumentParams) -> None:
-        server.suggestions.unsaved.pop(params.text_document.uri, None)
+        server.suggestions.saved(params.text_document.uri)
         _changed(server, params.text_document.uri, "saved")
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
-from ..config import CONFIGURATION_SECTION
-
 if TYPE_CHECKING:
     from ..server import CopilotLanguageServer
 
 log = logging.getLogger(__name__)
 
+CONFIGURATION_SECTION = "copilotIndex"
+"""The `workspace/configuration` section the server asks the client for."""
 CONFIGURATION_TIMEOUT_SECONDS = 5.0
+EXIT_GRACE_SECONDS = 1.0
+"""`exit` ends the process within this long, whatever is still running."""
 WATCHER_REGISTRATION_ID = "copilot-index-watched-files"
 
 
@@ -28,7 +32,7 @@ def register(server: CopilotLanguageServer) -> None:
         server.bind_loop()
         server.init_options = params.initialization_options
         server.projects.open(_folders(params), server.settings_for)
-        asyncio.get_running_loop().run_in_executor(None, _warm_imports)
+        server.warmup.start()
 
     @server.feature(types.INITIALIZED)
     async def initialized(params: types.InitializedParams) -> None:
@@ -68,12 +72,16 @@ def register(server: CopilotLanguageServer) -> None:
         for project in server.projects:
             project.close()
 
-
-def _warm_imports() -> None:
-    """Import the engine, guards and indexer in a worker thread while the client gets its answer."""
-    import copilot_index.conventions.guards  # noqa: F401
-    import copilot_index.indexer.pipeline  # noqa: F401
-    import copilot_index.server.completion.engine  # noqa: F401
+    @server.feature(types.EXIT)
+    def exit_(params: Any) -> None:
+        """pygls exits after this handler, but the interpreter then waits for worker threads (an embedding batch,
+        a generation) to finish. Indexing is told to stop at its next file; if work still runs after a grace
+        period, the process ends anyway (every index write is one transaction, so nothing is lost)."""
+        server.indexing.stop_all()
+        code = 0 if server.protocol.shutdown_requested else 1
+        timer = threading.Timer(EXIT_GRACE_SECONDS, os._exit, [code])
+        timer.daemon = True
+        timer.start()
 
 
 def _folders(params: types.InitializeParams) -> list[Path]:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from copilot_index.indexer import CopilotIndexError
+
 if TYPE_CHECKING:
-    from copilot_index.indexer.search import SearchResult
+    from copilot_index.indexer import SearchResult
 
     from ..server import CopilotLanguageServer
     from ..workspace import Project
@@ -44,13 +46,21 @@ def register(server: CopilotLanguageServer) -> None:
 
 
 def _symbols(project: Project, query: str) -> list[types.WorkspaceSymbol]:
-    search = project.engine.search()
-    if search is None:
+    """Definitions named exactly `query` first (from the moment their file is indexed), then the search's
+    ranking, with names that contain the query ahead of the rest."""
+    if not project.index.exists:
         return []
     limit = project.settings.lsp.symbol_results
-    results = [r for r in search.query(query, k=limit * 2) if r.symbol and r.kind in SYMBOL_KINDS]
+    try:
+        exact = [r for r in project.index.find_symbols(query, limit) if r.kind in SYMBOL_KINDS]
+        ranked = [r for r in project.index.search(query, k=limit * 2) if r.symbol and r.kind in SYMBOL_KINDS]
+    except CopilotIndexError as exc:
+        log.info("workspace/symbol in %s: %s", project.root, exc)
+        return []
     needle = query.lower()
-    results.sort(key=lambda r: (needle not in r.symbol.lower(), -r.score))
+    ranked.sort(key=lambda r: (needle not in r.symbol.lower(), -r.score))
+    seen = {(r.path, r.start_line) for r in exact}
+    results = exact + [r for r in ranked if (r.path, r.start_line) not in seen]
     return [_symbol(project, r) for r in results[:limit]]
 
 

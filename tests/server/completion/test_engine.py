@@ -8,13 +8,19 @@ import threading
 
 import pytest
 from fixtures_code import GEOMETRY, HTTP
+from scripted_backend import ScriptedBackend
 
+from copilot_index.indexer import DataDir, Index, set_trusted
 from copilot_index.indexer.repo import resolve_repo
 from copilot_index.server.cli import main as cli_main
 from copilot_index.server.completion.backends import TransformersBackend
 from copilot_index.server.completion.config import CompletionConfig
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.request import BadRequestError, CompletionRequest
+
+
+def _index(root, data_dir) -> Index:  # type: ignore[no-untyped-def]
+    return Index(resolve_repo(root), DataDir(data_dir))
 
 CURRENT = "from geometry import circle_area\n\n\ndef ring_area(outer, inner):\n    return circle_area(outer) - "
 
@@ -35,7 +41,7 @@ def backend(tiny_model_dir):  # type: ignore[no-untyped-def]
 
 
 def _engine(repo, data_dir, backend, **config):  # type: ignore[no-untyped-def]
-    return CompletionEngine(resolve_repo(repo.root), data_dir, CompletionConfig(**config), backend=backend)
+    return CompletionEngine(_index(repo.root, data_dir), CompletionConfig(**config), backend=backend)
 
 
 def test_completion_is_grounded_in_other_files(indexed, data_dir, backend):
@@ -83,6 +89,7 @@ def test_without_an_index_it_still_completes(repo, data_dir, backend):
 
 def test_cli_complete_json_lines(indexed, data_dir, tiny_model_dir, capsys, monkeypatch):
     indexed.write(".copilot-index.toml", f'[completion]\nmodel = "{tiny_model_dir}"\n')
+    set_trusted(indexed.root)  # the repository's file names the model
     requests = [
         {"path": "app/rings.py", "text": CURRENT, "line": 4, "character": 32},
         {"path": "app/rings.py", "text": CURRENT, "line": 40, "character": 0},
@@ -98,35 +105,13 @@ def test_cli_complete_json_lines(indexed, data_dir, tiny_model_dir, capsys, monk
     assert "not valid JSON" in lines[2]["error"]
 
 
-class _Scripted:
-    """A backend that returns fixed text, to test the code around the model (guards, cache)."""
-
-    name = "scripted"
-    context_length = 512
-    fim_helps = None
-
-    def __init__(self, text: str) -> None:
-        from copilot_index.server.model.templates import template_named
-
-        self.template = template_named("copilot-index-default")
-        self.text = text
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 4 + 1
-
-    def generate(self, prompt, *, max_new_tokens, single_line, cancel):  # type: ignore[no-untyped-def]
-        from copilot_index.server.completion.backends import Generated
-
-        return Generated(self.text, "stop_token", 3)
-
-
 @pytest.mark.parametrize(
     ("text", "blocked_by"),
     [('"AKIAQX7PLM2VN4HB9TZW"', "secrets"), ("subprocess.call(cmd, shell=True)", "security"), ("x + 1", None)],
 )
 def test_guards_apply_before_a_suggestion_leaves(repo, data_dir, text, blocked_by):
     repo.write("a.py", "import subprocess\n")
-    engine = CompletionEngine(resolve_repo(repo.root), data_dir, CompletionConfig(), backend=_Scripted(text))
+    engine = CompletionEngine(_index(repo.root, data_dir), CompletionConfig(), backend=ScriptedBackend(text))
     doc = "import subprocess\n\ndef run(cmd):\n    return \n"
     result = engine.complete(CompletionRequest("a.py", doc, 3, 11))
     actions = {d["guard"]: d["action"] for d in result.guard}
@@ -154,8 +139,7 @@ def test_unsaved_buffers_replace_the_index_copy_of_their_files(indexed, data_dir
 
     request = CompletionRequest("app/hive.py", current, 4, len("    return cells * "),
                                 unsaved=(("geometry.py", edited), ("app/hive.py", current)))
-    prefix, suffix = request.split()
-    snippets = engine._retrieve(request, prefix, suffix, 400, engine.backend)
+    snippets = engine._retrieve(request, 400, engine.backend)
     geometry = [s for s in snippets if s.path == "geometry.py"]
     assert geometry and any("def hexagon_area" in s.text for s in geometry), snippets
     assert all("circle_area(" not in s.text or "circle_area_old" in s.text for s in geometry)  # never the stale copy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -10,7 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from recording_server import RecordingServer
 
+from copilot_index.indexer import DataDir, Index
 from copilot_index.indexer.repo import resolve_repo
 from copilot_index.server.completion.backends import BackendError, OpenAIBackend, TransformersBackend
 from copilot_index.server.completion.config import CompletionConfig
@@ -18,6 +21,10 @@ from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.prompt import assemble
 from copilot_index.server.completion.request import CompletionRequest
 from copilot_index.server.model.templates import template_named
+
+
+def _index(root, data_dir) -> Index:  # type: ignore[no-untyped-def]
+    return Index(resolve_repo(root), DataDir(data_dir))
 
 
 def _free_port() -> int:
@@ -55,7 +62,7 @@ def test_remote_completion_through_the_engine(served_model, repo, data_dir):
     url, model = served_model
     repo.write("a.py", "x = 1\n")
     config = CompletionConfig(backend="openai", endpoint=url, model=model, template="copilot-index-default")
-    engine = CompletionEngine(resolve_repo(repo.root), data_dir, config)
+    engine = CompletionEngine(_index(repo.root, data_dir), config)
     assert engine.describe()["backend"].startswith("openai:")
     result = engine.complete(CompletionRequest("a.py", "def add(a, b):\n    return ", 1, 11))
     assert "\n" not in result.completion
@@ -77,3 +84,17 @@ def test_unreachable_server_is_one_sentence():
     prompt = assemble(backend.template, "a.py", "python", "x = ", "", [], 100, backend.count_tokens)
     with pytest.raises(BackendError, match="did not answer"):
         backend.generate(prompt, max_new_tokens=4, single_line=True, cancel=None)
+
+
+def test_a_remote_backend_never_receives_a_secret_of_the_buffer(repo, data_dir):
+    """The open buffer is not in the index, so nobody redacted it: the engine does, before a prompt leaves."""
+    key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY93"
+    document = f'AWS_SECRET_ACCESS_KEY = "{key}"\n\n\ndef area(r):\n    return '
+    repo.write("app.py", document)
+    with RecordingServer("3.14 * r * r") as server:
+        config = CompletionConfig(backend="openai", endpoint=server.url, model="m", template="copilot-index-default")
+        engine = CompletionEngine(_index(repo.root, data_dir), config)
+        result = engine.complete(CompletionRequest("app.py", document, 4, 11), retrieval=False)
+    assert result.completion == "3.14 * r * r"
+    assert len(server.requests) == 1 and "def area(r)" in json.dumps(server.requests[0][1])
+    assert key not in json.dumps(server.requests[0][1]) and "wJalrXUtnFEMI" not in json.dumps(server.requests)

@@ -8,21 +8,25 @@ from pathlib import Path
 import pytest
 from fixtures_code import SECRET_VALUE
 from lsp_support import make_workspace
+from scripted_backend import ScriptedBackend
 
+from copilot_index.indexer import set_trusted
 from copilot_index.indexer.repo import resolve_repo
-from copilot_index.server.completion.request import CompletionRequest, CompletionResult, Source
+from copilot_index.server.completion.engine import CompletionEngine
+from copilot_index.server.completion.request import CompletionRequest
 from copilot_index.server.lsp.background import head_signature
-from copilot_index.server.lsp.config import Settings
-from copilot_index.server.lsp.server import create_server
+from copilot_index.server.lsp.factory import create_server
 from copilot_index.server.lsp.workspace import Located, OutsideWorkspaceError, Project, Projects
+from copilot_index.server.settings import Settings
 
 
 def test_settings_precedence_and_fallbacks(tmp_path: Path):
     (tmp_path / ".copilot-index.toml").write_text(
         '[completion]\nmax_tokens = 12\nmodel = "from-file"\n[lsp]\nindex_debounce_ms = 900\n')
+    set_trusted(tmp_path)
     settings = Settings.build(
         tmp_path,
-        ("initializationOptions", {"completion": {"model": "from-init", "max_block_tokens": -4}, "guards": {"x": 1}}),
+        ("initializationOptions", {"completion": {"model": "from-init", "max_block_tokens": -4}, "eval": {"x": 1}}),
         ("workspace/configuration", {"completion": {"model": "from-client"}, "lsp": "not a table"}),
     )
     assert settings.completion.model == "from-client"
@@ -30,7 +34,7 @@ def test_settings_precedence_and_fallbacks(tmp_path: Path):
     assert settings.completion.max_block_tokens == 96  # the bad value fell back to its default
     assert any("completion.max_block_tokens = -4" in w for w in settings.warnings)
     assert any("lsp must be a table" in w for w in settings.warnings)
-    assert len(settings.warnings) == 2  # [guards] belongs to the guards and is not judged here
+    assert len(settings.warnings) == 2  # an unknown section is not judged
 
     (tmp_path / ".copilot-index.toml").write_text("[completion\n")
     broken = Settings.build(tmp_path, ("initializationOptions", ["not", "an", "object"]))
@@ -63,25 +67,15 @@ def test_only_files_inside_the_workspace_folders_are_located(tmp_path: Path):
             projects.locate(uri)
 
 
-class _FixedEngine:
-    """Stands in for the model: always suggests the same text (the guards around it are real)."""
-
-    def __init__(self, completion: str) -> None:
-        self.completion = completion
-
-    def complete(self, request: CompletionRequest, *, cancel: threading.Event | None = None) -> CompletionResult:
-        return CompletionResult(self.completion, sources=[Source("geometry.py", 1, 5)], stop_reason="stop_token")
-
-
 @pytest.mark.parametrize(("completion", "blocked"), [
     (f'"{SECRET_VALUE}"', True),
     ("subprocess.call(user_input, shell=True)", True),
     ("radius * radius", False),
 ])
-def test_guards_decide_before_a_suggestion_leaves(tmp_path: Path, completion: str, blocked: bool):
+def test_the_engine_guards_what_the_server_sends(tmp_path: Path, completion: str, blocked: bool):
     ws = make_workspace("unit", tmp_path / "repo")
     project = Project.open(resolve_repo(ws.root), Settings())
-    project.engine = _FixedEngine(completion)  # type: ignore[assignment]
+    project.engine = CompletionEngine(project.index, backend=ScriptedBackend(completion))  # the configured guards
     server = create_server()
     document = "import subprocess\n\n\ndef run(user_input):\n    key = \n"
     request = CompletionRequest("app/run.py", document, 4, 10)
@@ -91,4 +85,4 @@ def test_guards_decide_before_a_suggestion_leaves(tmp_path: Path, completion: st
     assert (result.completion == "") is blocked
     assert {d["guard"] for d in result.guard} == {"secrets", "security", "license"}
     assert server.suggestions.stats.blocked == int(blocked)
-    assert (project.data_dir / "audit.jsonl").is_file()
+    assert project.index.data_dir.audit_log.is_file()

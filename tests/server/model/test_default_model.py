@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from copilot_index.server.model.fim import SPECIAL_TOKENS
+from copilot_index.conventions.pretrain.fim import SPECIAL_TOKENS
 from copilot_index.server.model.generation import build_prompt, complete
 from copilot_index.server.model.loader import LoadedGenerator, default_model_dir, load_generator
 from copilot_index.server.model.templates import template_named

@@ -101,3 +101,17 @@ def test_dtype_auto_follows_the_cpu_and_bfloat16_generates(tiny_model_dir) -> No
     assert generator.model.dtype == torch.bfloat16
     result = complete(generator, "def add(a, b):\n    return ", max_new_tokens=8, ignore_stop=True)
     assert result.tokens == 8 and result.stop_reason == "max_tokens"
+
+
+def test_loader_puts_a_peft_adapter_on_top(tiny_model_dir, tmp_path):  # type: ignore[no-untyped-def]
+    from peft import LoraConfig, get_peft_model
+
+    base = load_generator(tiny_model_dir)
+    adapted = get_peft_model(base.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
+    adapted.save_pretrained(tmp_path / "adapter")
+    generator = load_generator(tiny_model_dir, adapter=tmp_path / "adapter")
+    assert generator.adapter == str(tmp_path / "adapter")
+    assert type(generator.model).__name__.startswith("Peft")
+    assert generator.template.name == "copilot-index-default"
+    result = complete(generator, "import os\n", "\n", max_new_tokens=4)
+    assert result.tokens <= 4

@@ -27,6 +27,10 @@ local defaults = {
   use_builtin = true,
   -- Number of results `:CopilotIndexSearch` asks for.
   search_k = 20,
+  -- A repository's own `.copilot-index.toml` may choose the model, adapter, endpoint and guards only once you
+  -- trust it. "ask": Neovim's `vim.secure.read` asks you, once per version of the file; "never": it never may
+  -- (`copilot-index trust PATH` still can).
+  trust = "ask",
 }
 
 M.config = vim.deepcopy(defaults)
@@ -120,6 +124,19 @@ local function root_dir_for(bufnr)
   return found and vim.fs.dirname(found) or nil
 end
 
+--- Whether the user trusts the repository's own settings file (asking through `vim.secure.read`).
+local function trusts_settings(root)
+  local file = root and vim.fs.joinpath(root, ".copilot-index.toml")
+  if file == nil or vim.fn.filereadable(file) == 0 or M.config.trust ~= "ask" then
+    return false
+  end
+  if not (vim.secure and vim.secure.read) then
+    return false
+  end
+  local ok, contents = pcall(vim.secure.read, file)
+  return ok and contents ~= nil
+end
+
 local function server_config()
   return {
     name = M.name,
@@ -129,6 +146,13 @@ local function server_config()
     -- an empty Lua table would go out as a JSON array; the server wants an object or nothing
     init_options = next(M.config.init_options or {}) ~= nil and M.config.init_options or nil,
     capabilities = vim.lsp.protocol.make_client_capabilities(),
+    before_init = function(params, config)
+      if trusts_settings(config.root_dir) then
+        local options = vim.deepcopy(params.initializationOptions or {})
+        options.trustedWorkspace = true
+        params.initializationOptions = options
+      end
+    end,
   }
 end
 

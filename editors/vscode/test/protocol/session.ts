@@ -26,7 +26,7 @@ import { nodeLaunchContext, readLaunchSettings, resolveServerLaunch, serverExecu
 import { configurationAnswer, serverSettingKeys, serverSettings, type ServerSettings } from "../../src/core/settings";
 import { StatusModel } from "../../src/core/statusModel";
 import { readManifest } from "../manifest";
-import { CLIENT_CAPABILITIES } from "./languageClient";
+import { libraryClientCapabilities } from "./languageClient";
 
 /** Everything the server sent on its own: progress, log and show messages, registrations. */
 export interface Heard {
@@ -123,7 +123,7 @@ export class Session {
       // eslint-disable-next-line @typescript-eslint/no-deprecated -- required by the protocol; the client sends it
       rootUri: this.folderUri,
       workspaceFolders: [{ uri: this.folderUri, name: "repo" }],
-      capabilities: CLIENT_CAPABILITIES,
+      capabilities: libraryClientCapabilities(),
       initializationOptions: this.settings,
       trace: "off",
     });

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 import * as path from "node:path";
 import { test } from "node:test";
 
@@ -9,8 +10,19 @@ import { EXTENSION_ROOT, readManifest } from "../manifest";
 
 const manifest = readManifest();
 
-test("the entry point is compiled where package.json says", () => {
+test("the entry point is bundled where package.json says", () => {
   assert.ok(existsSync(path.join(EXTENSION_ROOT, manifest.main)), manifest.main);
+});
+
+test("the bundle needs nothing but VS Code and Node's own modules (the .vsix ships no node_modules)", () => {
+  const bundle = readFileSync(path.join(EXTENSION_ROOT, manifest.main), "utf8");
+  const required = [...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map((match) => match[1] ?? "");
+  assert.ok(required.includes("vscode"));
+  const builtin = new Set(builtinModules);
+  assert.deepEqual(
+    required.filter((name) => name !== "vscode" && !builtin.has(name.replace(/^node:/, ""))),
+    [],
+  );
 });
 
 test("the contributed commands do not clash with the server's, which the language client registers", () => {

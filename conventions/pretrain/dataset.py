@@ -117,8 +117,8 @@ def epoch_rows(
     encoded = iter(tokenizer.backend_tokenizer.encode_batch(pieces, add_special_tokens=False))
     for i, fim in jobs:
         if fim:
-            parts = trim_parts(*(next(encoded).ids for _ in range(3)), room=context - 4)
-            samples[i] = fim_ids(*parts, ids, mix.fim_order)
+            prefix, middle, suffix = (next(encoded).ids for _ in range(3))
+            samples[i] = fim_ids(*trim_parts(prefix, middle, suffix, room=context - 4), ids, mix.fim_order)
         else:
             tail = [ids.end_of_text] if corpus.windows[i].ends_file else []
             samples[i] = (next(encoded).ids + tail)[:context]

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from copilot_index.server.model.corpus import build_corpus, collect_directory, is_held_out
-from copilot_index.server.model.dataset import epoch_rows, tokenize_corpus
-from copilot_index.server.model.fim import SPECIAL_TOKENS, split_for_fim
+from copilot_index.conventions.pretrain.corpus import build_corpus, collect_directory, is_held_out
+from copilot_index.conventions.pretrain.dataset import epoch_rows, tokenize_corpus
+from copilot_index.conventions.pretrain.fim import SPECIAL_TOKENS, split_for_fim
+from copilot_index.conventions.pretrain.tokenizer_train import train_tokenizer
 from copilot_index.server.model.generation import complete
 from copilot_index.server.model.loader import load_generator
+from copilot_index.server.model.model_card import main as model_card_main
 from copilot_index.server.model.pretrain import main
-from copilot_index.server.model.tokenizer_train import train_tokenizer
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 SMALL_MODULES = ("colorsys.py", "bisect.py", "heapq.py", "textwrap.py", "shlex.py", "json/decoder.py")
@@ -99,20 +100,6 @@ def test_pretrain_end_to_end_writes_a_loadable_model_with_card(tiny_model, monke
     assert result.tokens <= 8 and not any(t in result.text for t in SPECIAL_TOKENS)
 
 
-def test_loader_puts_a_peft_adapter_on_top(tiny_model, tmp_path):
-    from peft import LoraConfig, get_peft_model
-
-    base = load_generator(tiny_model)
-    adapted = get_peft_model(base.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
-    adapted.save_pretrained(tmp_path / "adapter")
-    generator = load_generator(tiny_model, adapter=tmp_path / "adapter")
-    assert generator.adapter == str(tmp_path / "adapter")
-    assert type(generator.model).__name__.startswith("Peft")
-    assert generator.template.name == "copilot-index-default"
-    result = complete(generator, "import os\n", "\n", max_new_tokens=4)
-    assert result.tokens <= 4
-
-
 def test_training_continues_from_a_model_in_spm_order_with_retrieved_context(tiny_model, tiny_corpus, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = tmp_path / "continued"
@@ -136,3 +123,14 @@ def test_training_continues_from_a_model_in_spm_order_with_retrieved_context(tin
     assert prompt.startswith("<|fim_prefix|><|fim_suffix|>") and prompt.endswith("def f(x):\n    ")
     result = complete(generator, "def f(x):\n    ", "\n", max_new_tokens=6)
     assert result.tokens <= 6 and not any(t in result.text for t in SPECIAL_TOKENS)
+
+
+def test_the_model_card_entry_point_evaluates_an_exported_model_again(tiny_model, monkeypatch):
+    """`python -m copilot_index.server.model.model_card DIR` hands the server's runtime to the card code."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (tiny_model / "MODEL_CARD.md").unlink()
+    assert model_card_main([str(tiny_model), "--cases", "3", "--note", "Evaluated again."]) == 0
+    metrics = json.loads((tiny_model / "training_metrics.json").read_text())
+    assert metrics["evaluation"]["next_line_fim"]["cases"] == 3 and metrics["note"] == "Evaluated again."
+    card = (tiny_model / "MODEL_CARD.md").read_text()
+    assert "Evaluated again." in card and "<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>" in card

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from copilot_index.server.completion.context import Snippet
-from copilot_index.server.completion.prompt import format_context
-from copilot_index.server.model.dataset import SampleMix, epoch_rows, tokenize_corpus
-from copilot_index.server.model.fim import (
+from copilot_index.conventions.pretrain.dataset import SampleMix, epoch_rows, tokenize_corpus
+from copilot_index.conventions.pretrain.fim import (
     FILE_SEPARATOR,
     SpecialIds,
     fim_ids,
@@ -19,9 +17,11 @@ from copilot_index.server.model.fim import (
     split_for_fim,
     trim_parts,
 )
-from copilot_index.server.model.repo_context import SiblingIndex, group_of, split_blocks
+from copilot_index.conventions.pretrain.repo_context import SiblingIndex, group_of, split_blocks
+from copilot_index.conventions.pretrain.tokenizer_train import train_tokenizer
+from copilot_index.server.completion.context import Snippet
+from copilot_index.server.completion.prompt import format_context
 from copilot_index.server.model.templates import template_named
-from copilot_index.server.model.tokenizer_train import train_tokenizer
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 IDS = SpecialIds(end_of_text=0, fim_prefix=1, fim_middle=2, fim_suffix=3, file_separator=4, pad=5)

@@ -163,7 +163,7 @@ def collect_stdlib(root: Path | None = None) -> Iterator[SourceFile]:
 def distribution_license(dist: metadata.Distribution) -> str | None:
     """The permissive licence a distribution declares, or None when it is not clearly permissive."""
     meta = dist.metadata
-    fields = [meta.get("License-Expression") or "", (meta.get("License") or "")[:200]]
+    fields = [meta["License-Expression"] or "", (meta["License"] or "")[:200]]
     fields += [c for c in (meta.get_all("Classifier") or []) if c.startswith("License ::")]
     declared = " ".join(fields).lower()
     if not declared.strip() or any(marker in declared for marker in COPYLEFT_MARKERS):
@@ -200,7 +200,7 @@ def collect_site_packages(
                 continue
             if any(part in EXCLUDED_DIRS for part in parts[:-1]):
                 continue
-            text = read_source(Path(dist.locate_file(rel)))
+            text = read_source(Path(str(dist.locate_file(rel))))
             if text is None or rejection_reason(text) is not None:
                 continue
             if taken + len(text) > max_chars_per_distribution:

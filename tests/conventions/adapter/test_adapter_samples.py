@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 from fixtures_code import GEOMETRY, HTTP, SECRET_VALUE, SETTINGS
 
-from copilot_index.conventions.adapter.registry import AdapterRegistry, better
+from copilot_index.conventions.adapter.registry import AdapterRegistry
+from copilot_index.conventions.adapter.run import promotion
 from copilot_index.conventions.adapter.samples import is_held_out, line_samples, mine_samples, span_samples, spread
-from copilot_index.conventions.adapter.scoring import edit_similarity, paired_comparison, score_samples
+from copilot_index.conventions.adapter.scoring import (
+    better,
+    edit_similarity,
+    paired_comparison,
+    run_samples,
+    score_samples,
+    summarize,
+)
 from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.indexer.repo import resolve_repo
 
@@ -65,6 +74,47 @@ def test_scoring_and_promotion_rule() -> None:
         True, True, False, False]
 
 
+def test_promotion_is_decided_on_next_lines_not_on_spans() -> None:
+    """The adapter issue 20 saw promoted: more spans right overall, but next-line exact match down from 5.4 %
+    to 2.7 %. Next-line exact match decides, its edit similarity breaks a tie, and spans never count."""
+    def metrics(overall: float, line_exact: float, line_similarity: float = 0.5) -> dict:
+        return {"exact_match": overall, "edit_similarity": 0.5,
+                "by_kind": {"line": {"samples": 37, "exact_match": line_exact, "edit_similarity": line_similarity},
+                            "span": {"samples": 37, "exact_match": overall, "edit_similarity": 0.5}}}
+
+    base = metrics(overall=0.10, line_exact=0.054)
+    assert not better(metrics(overall=0.20, line_exact=0.027), base)
+    assert better(metrics(overall=0.05, line_exact=0.081), base)
+    assert better(metrics(overall=0.10, line_exact=0.054, line_similarity=0.6), base)
+    assert not better(metrics(overall=0.10, line_exact=0.054, line_similarity=0.5), base)
+    spans_only = {"exact_match": 0.9, "edit_similarity": 0.9, "by_kind": {"span": {"samples": 4, "exact_match": 0.9,
+                                                                                   "edit_similarity": 0.9}}}
+    assert not better(spans_only, base) and not better(metrics(0.2, 0.1), spans_only)
+    # `train-adapter` decides with that rule, against the base and then the active adapter.
+    worse_lines = {"base": base, "trained": metrics(overall=0.20, line_exact=0.027)}
+    assert promotion(worse_lines, None, scored=True) == (
+        False, "kept the previous state: the new adapter does not beat the base model on held-out next lines")
+    better_lines = {"base": base, "active v002": metrics(0.1, 0.09), "trained": metrics(overall=0.05, line_exact=0.081)}
+    assert promotion(better_lines, "v002", scored=True)[0] is False
+    assert promotion(better_lines, None, scored=True) == (True, "promoted: it beats the base model")
+    assert promotion(better_lines, None, scored=False)[0] is False
+
+
+def test_scoring_stops_at_its_deadline_and_summarizes_what_was_scored() -> None:
+    samples = line_samples("g.py", GEOMETRY, random.Random(3), 4)
+    assert run_samples(samples, lambda s: s.middle, deadline=time.monotonic() - 1) == []
+    calls: list[str] = []
+
+    def slow(sample):  # type: ignore[no-untyped-def]
+        calls.append(sample.middle)
+        time.sleep(0.2)
+        return sample.middle
+
+    done = run_samples(samples, slow, deadline=time.monotonic() + 0.3)
+    assert len(done) == len(calls) == 1  # a second would end past the deadline: it is not started
+    assert summarize(samples, done)["samples"] == 1.0 and summarize(samples, done)["exact_match"] == 1.0
+
+
 def test_paired_comparison_calls_a_margin_clear_only_when_chance_would_rarely_give_it() -> None:
     base = [False] * 30 + [True] * 5
     eight_more = [True] * 8 + [False] * 22 + [True] * 5  # won 8, lost none: p = 2 / 2**8
@@ -82,17 +132,21 @@ def test_paired_comparison_calls_a_margin_clear_only_when_chance_would_rarely_gi
 
 
 def test_registry_versions_and_atomic_activation(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    registry = AdapterRegistry(tmp_path)
+    registry = AdapterRegistry(tmp_path / "adapters")
     assert registry.active() is None
-    version, path = registry.next_path()
-    path.mkdir(parents=True)
+    version, path = registry.reserve()
+    assert path.name == "v001" and path.is_dir()
     registry.write_manifest(path, {"base_model": "m"})
     registry.activate(version)
     assert registry.active() is not None and registry.active().version == 1  # type: ignore[union-attr]
-    assert registry.next_path()[0] == 2
-    assert registry.version(1).path == path
-    with pytest.raises(CopilotIndexError, match=r"no adapter v7 \(trained: v1\)"):
-        registry.version(7)
+    assert registry.reserve()[0] == 2  # reserved, but with no manifest it is not a version yet
+    assert registry.version("v1").path == registry.version("v001").path == registry.version("1").path == path
+    with pytest.raises(CopilotIndexError, match=r"no adapter v7 \(trained: v001\)"):
+        registry.version("v7")
+    legacy = tmp_path / "adapters" / "v3"  # adapters trained before versions had three digits
+    legacy.mkdir()
+    registry.write_manifest(legacy, {"base_model": "m"})
+    assert [v.name for v in registry.versions()] == ["v001", "v003"] and registry.version("v3").path == legacy
 
 
 def test_spread_takes_samples_from_every_file_in_turn() -> None:

@@ -1,24 +1,23 @@
-"""Re-embedding swaps the index over atomically: searches during it never fail and see the old index."""
+"""Re-embedding (`Index.swap_vectors`) is atomic: searches during it never fail and see the old index."""
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 from embedding_repo import build_shop
 
-from copilot_index.conventions.embeddings import reembed
-from copilot_index.conventions.embeddings.reembed import ReembedError, reembed_index
 from copilot_index.conventions.embeddings.training import load_trainable
+from copilot_index.indexer import reembed
 from copilot_index.indexer.chunker import Chunk
 from copilot_index.indexer.config import DEFAULT_EMBEDDER
 from copilot_index.indexer.embedder import Embedder, resolve_embedder_path
 from copilot_index.indexer.errors import IndexBusyError, NoIndexError
-from copilot_index.indexer.lock import IndexLock
+from copilot_index.indexer.index import Index
+from copilot_index.indexer.reembed import ReembedError
 from copilot_index.indexer.search import MODES, HybridSearch
-from copilot_index.indexer.status import open_existing_store
+from copilot_index.indexer.store import ChunkStore
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +35,12 @@ def other_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(folder)
 
 
-def _stored_vector(data_dir: Path, root: Path, symbol: str) -> tuple[np.ndarray, str]:
-    store = open_existing_store(data_dir, root)
+def _open(index: Index) -> ChunkStore:
+    return ChunkStore(index.data_dir.database, create=False)
+
+
+def _stored_vector(index: Index, symbol: str) -> tuple[np.ndarray, str]:
+    store = _open(index)
     try:
         row = store.conn.execute(
             "SELECT c.chunk_hash, f.path, c.language, c.symbol, c.kind, c.start_line, c.end_line, c.text, c.context "
@@ -51,17 +54,18 @@ def _stored_vector(data_dir: Path, root: Path, symbol: str) -> tuple[np.ndarray,
 
 
 def test_searches_during_re_embedding_never_fail(  # type: ignore[no-untyped-def]
-    repo, data_dir: Path, run_index, embedder: Embedder, other_model: str, monkeypatch: pytest.MonkeyPatch
+    repo, run_index, open_index, embedder: Embedder, other_model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_shop(repo)
     run_index(repo.root)
+    index = open_index(repo.root)
     monkeypatch.setattr(reembed, "BATCH", 2)  # many small steps, each a chance for a search to interleave
     errors: list[BaseException] = []
     counts: list[int] = []
     done = threading.Event()
 
     def search_once(before_swap: bool = False) -> None:
-        store = open_existing_store(data_dir, repo.root)
+        store = _open(index)
         try:
             for mode in MODES:
                 results = HybridSearch(store, embedder).query("remove an item from the cart", k=3, mode=mode)  # type: ignore[arg-type]
@@ -82,7 +86,7 @@ def test_searches_during_re_embedding_never_fail(  # type: ignore[no-untyped-def
     old_meta: list[str | None] = []
 
     def progress(description: str, finished: int, total: int) -> None:
-        store = open_existing_store(data_dir, repo.root)
+        store = _open(index)
         old_meta.append(store.get_meta("embedder"))  # the old index stays in force until the swap
         store.close()
         search_once(before_swap=True)
@@ -90,7 +94,7 @@ def test_searches_during_re_embedding_never_fail(  # type: ignore[no-untyped-def
     searcher = threading.Thread(target=keep_searching)
     searcher.start()
     try:
-        summary = reembed_index(data_dir, Embedder(other_model), progress)
+        summary = index.swap_vectors(Embedder(other_model), progress)
     finally:
         done.set()
         searcher.join()
@@ -99,11 +103,11 @@ def test_searches_during_re_embedding_never_fail(  # type: ignore[no-untyped-def
     assert counts and all(n > 0 for n in counts)
     assert summary.chunks > 0 and summary.embedder == other_model
 
-    vector, text = _stored_vector(data_dir, repo.root, "remove_item")
+    vector, text = _stored_vector(index, "remove_item")
     expected = Embedder(other_model).embed([text])[0]
     assert np.allclose(vector, expected, atol=1e-5)
     assert float(vector @ embedder.embed([text])[0]) < 0.999
-    store = open_existing_store(data_dir, repo.root)
+    store = _open(index)
     try:
         assert store.get_meta("embedder") == other_model
         for mode in MODES:
@@ -113,19 +117,21 @@ def test_searches_during_re_embedding_never_fail(  # type: ignore[no-untyped-def
 
 
 def test_re_embedding_waits_for_the_index_lock_and_needs_an_index(  # type: ignore[no-untyped-def]
-    repo, data_dir: Path, run_index, embedder: Embedder
+    repo, run_index, open_index, embedder: Embedder
 ) -> None:
+    index = open_index(repo.root)
     with pytest.raises(NoIndexError):
-        reembed_index(data_dir, embedder)
+        index.swap_vectors(embedder)
     build_shop(repo)
     run_index(repo.root)
-    with IndexLock(data_dir / "index.lock"), pytest.raises(IndexBusyError):
-        reembed_index(data_dir, embedder)
+    with index.writer_lock(), pytest.raises(IndexBusyError):
+        index.swap_vectors(embedder)
 
 
-def test_a_different_dimension_is_refused(repo, data_dir: Path, run_index, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+def test_a_different_dimension_is_refused(repo, run_index, open_index, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
     build_shop(repo)
     run_index(repo.root)
+    index = open_index(repo.root)
 
     class Wider(Embedder):
         @property
@@ -133,7 +139,7 @@ def test_a_different_dimension_is_refused(repo, data_dir: Path, run_index, embed
             return 512
 
     with pytest.raises(ReembedError, match="384-dimensional"):
-        reembed_index(data_dir, Wider())
-    store = open_existing_store(data_dir, repo.root)
+        index.swap_vectors(Wider())
+    store = _open(index)
     assert store.get_meta("embedder") == DEFAULT_EMBEDDER
     store.close()

@@ -1,20 +1,22 @@
-"""`copilot-index eval`: base vs +retrieval vs +adapter vs +both on the repository's held-out files."""
+"""`copilot-index eval`: base vs +retrieval vs +adapter vs +both on the repository's held-out files.
+
+The model and its prompts come from the engine through a `CompletionRuntime` (`adapter/rendering.py`), so each
+configuration is scored on the prompts the engine would build.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-from copilot_index.conventions.adapter.registry import AdapterRegistry
-from copilot_index.conventions.adapter.samples import mine_samples, spread
-from copilot_index.conventions.adapter.scoring import p_text, paired_comparison, score_samples
-from copilot_index.indexer.repo import RepoInfo
-from copilot_index.server.model.loader import load_generator
+from copilot_index.indexer import Index
 
-from .adapters import PromptRenderer, open_retriever
-from .config import CompletionConfig
+from ..adapter.registry import AdapterRegistry
+from ..adapter.rendering import CompletionRuntime
+from ..adapter.samples import mine_samples, spread
+from ..adapter.scoring import p_text, paired_comparison, score_samples
 
 log = logging.getLogger(__name__)
 
@@ -22,25 +24,23 @@ CONFIGS = ("base", "+retrieval", "+adapter", "+both")
 
 
 def evaluate_repository(
-    repo: RepoInfo,
-    data_dir: Path,
-    config: CompletionConfig,
+    index: Index,
+    runtime: CompletionRuntime,
     *,
     max_samples: int = 120,
     seed: int = 0,
     target_samples: int = 2000,
     progress: Callable[[str, int, int], None] | None = None,
-    adapter_version: int | None = None,
+    adapter_version: str | None = None,
 ) -> dict[str, Any]:
     """Scores for the four configurations on the same held-out samples (the adapter's own split).
     The adapter is the active one, or version `adapter_version` (promoted or not)."""
-    base_spec = None if config.model == "default" else config.model
-    base = load_generator(base_spec)
-    registry = AdapterRegistry(data_dir)
+    base = runtime.base
+    repo = index.repo
+    registry = AdapterRegistry(index.data_dir.adapters)
     active = registry.active() if adapter_version is None else registry.version(adapter_version)
-    adapted = load_generator(base_spec, adapter=str(active.path)).model if active is not None else None
-    retriever = open_retriever(data_dir, repo, config.retrieval_snippets)
-    renderer = PromptRenderer(base, config, retriever)
+    adapted = runtime.adapted(active.path) if active is not None else None
+    renderer = runtime.renderer
     samples = spread(mine_samples(repo, seed=seed, target_samples=target_samples).held_out, max_samples)
     results: dict[str, Any] = {}
     plan = [("base", base.model, False), ("+retrieval", base.model, True),
@@ -48,11 +48,10 @@ def evaluate_repository(
     for done, (name, model, retrieval) in enumerate(plan, 1):
         if model is None:
             results[name] = {"skipped": "no adapter is active; run `copilot-index train-adapter` first"}
-        elif retrieval and retriever is None:
+        elif retrieval and not renderer.retrieves:
             results[name] = {"skipped": "no index; run `copilot-index index` first"}
         else:
-            results[name] = score_samples(samples, lambda s, m=model, r=retrieval: renderer.complete(m, s, r),
-                                          outcomes=True)
+            results[name] = score_samples(samples, partial(renderer.complete, model, retrieval=retrieval), outcomes=True)
         if progress is not None:
             progress("Evaluating", done, len(plan))
     compare_with_base(results)

@@ -7,7 +7,7 @@ import html
 import io
 from typing import Any
 
-from copilot_index.conventions.adapter.scoring import p_text
+from ..adapter.scoring import p_text
 
 
 def paired_text(paired: dict[str, Any] | None) -> str:
