@@ -105,16 +105,12 @@ class HybridSearch:
 
     def dense_by_vector(self, vector: bytes, want: int, allowed: set[int] | None = None) -> dict[int, float]:
         """Chunk id -> cosine similarity of the `want` nearest chunks to a float32 query vector."""
-        conn = self.store.conn
         if allowed is not None and len(allowed) <= EXACT_LIMIT:
             return self._rescore(vector, allowed, want)
         total = self.store.count("chunks")
         fetch = want if allowed is None else want * 8
         if total <= EXACT_LIMIT:
-            rows = conn.execute(
-                "SELECT rowid, distance FROM chunk_vectors WHERE embedding MATCH ? AND k = ?", (vector, fetch)
-            ).fetchall()
-            scores = {rowid: 1.0 - dist for rowid, dist in rows}
+            scores = {chunk_id: 1.0 - dist for chunk_id, dist in self.store.nearest(vector, fetch)}
         else:
             prefilter = max(PREFILTER_MIN, fetch * PREFILTER_FACTOR // 4)
             scores = self._rescore(vector, self._bits.nearest(vector, prefilter), fetch)
@@ -124,16 +120,7 @@ class HybridSearch:
 
     def _rescore(self, vector: bytes, ids: set[int] | list[int], want: int) -> dict[int, float]:
         """Exact cosine similarity for the given chunk ids; the best `want` of them."""
-        scores: dict[int, float] = {}
-        id_list = list(ids)
-        for i in range(0, len(id_list), 500):
-            part = id_list[i : i + 500]
-            marks = ",".join("?" * len(part))
-            for rowid, dist in self.store.conn.execute(
-                f"SELECT chunk_id, vec_distance_cosine(embedding, ?) FROM chunk_embeddings WHERE chunk_id IN ({marks})",
-                [vector, *part],
-            ):
-                scores[rowid] = 1.0 - dist
+        scores = {chunk_id: 1.0 - dist for chunk_id, dist in self.store.cosine_distances(vector, ids)}
         best = sorted(scores.items(), key=lambda item: -item[1])[:want]
         return dict(best)
 
@@ -141,11 +128,7 @@ class HybridSearch:
         match = fts_query(text)
         if match is None:
             return {}
-        sql = ("SELECT rowid, bm25(chunks_fts, 4.0, 1.0, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
-               "ORDER BY rank LIMIT ?")
-        rows = self.store.conn.execute(sql, (match, want if allowed is None else want * 8)).fetchall()
-        # bm25() is lower-is-better and negative; flip the sign so larger is better.
-        scores = {rowid: -score for rowid, score in rows}
+        scores = dict(self.store.keyword_matches(match, want if allowed is None else want * 8))
         if allowed is not None:
             scores = {i: s for i, s in scores.items() if i in allowed}
         return dict(sorted(scores.items(), key=lambda item: -item[1])[:want])
@@ -178,12 +161,7 @@ class HybridSearch:
     def _filter_ids(self, language: str | None, path_glob: str | None) -> set[int] | None:
         if not language and not path_glob:
             return None
-        sql = "SELECT c.id, f.path FROM chunks c JOIN files f ON f.id = c.file_id"
-        params: list[object] = []
-        if language:
-            sql += " WHERE c.language = ?"
-            params.append(language.lower())
-        rows = self.store.conn.execute(sql, params)
+        rows = self.store.chunk_paths(language.lower() if language else None)
         if path_glob:
             return {cid for cid, path in rows if fnmatch.fnmatchcase(path, path_glob)}
         return {cid for cid, _ in rows}
@@ -193,16 +171,7 @@ class HybridSearch:
         taken: dict[str, list[tuple[int, int]]] = {}
         for start in range(0, len(ranked), 100):
             part = ranked[start : start + 100]
-            ids = [i for i, _ in part]
-            marks = ",".join("?" * len(ids))
-            rows = {
-                r[0]: r[1:]
-                for r in self.store.conn.execute(
-                    "SELECT c.id, f.path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.text "
-                    f"FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})",
-                    ids,
-                )
-            }
+            rows = self.store.chunk_rows([i for i, _ in part])
             for chunk_id, score in part:
                 row = rows.get(chunk_id)
                 if row is None:
@@ -228,11 +197,11 @@ class BitPrefilter:
         self._bits = np.zeros((0, 1), dtype=np.uint8)
 
     def _load(self) -> None:
-        version = int(self.store.conn.execute("PRAGMA data_version").fetchone()[0])
+        version = self.store.data_version()
         count = self.store.count("chunks")
         if version == self._version and count == len(self._ids):
             return
-        rows = self.store.conn.execute("SELECT chunk_id, bits FROM chunk_embeddings").fetchall()
+        rows = self.store.all_sign_bits()
         self._ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         width = len(rows[0][1]) if rows else 1
         self._bits = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8).reshape(len(rows), width)

@@ -1,0 +1,166 @@
+"""Writing the index: a file with its chunks, vectors, keyword rows and fingerprints in one go; retiring chunks to the
+embedding cache; re-embedding through a staging table."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from .. import fingerprints
+from ..chunker import Chunk
+from ..keywords import keyword_text
+from .database import CACHE_LIMIT, Database, StoredFile, keyed_digest, sign_bits
+
+
+class Writes(Database):
+    """Every write of the index (call them inside `transaction()`, but for the staging ones)."""
+
+    def delete_file(self, path: str) -> int:
+        """Remove a file and its chunks; their vectors move to the cache. Returns the chunks removed."""
+        row = self.conn.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+        if row is None:
+            return 0
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE file_id = ?", (row[0],))]
+        self._retire_chunks(ids)
+        self.conn.execute("DELETE FROM files WHERE id = ?", (row[0],))
+        return len(ids)
+
+    def _retire_chunks(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        embedder = self.get_meta("embedder") or ""
+        now = int(time.time())
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            if self._dimension is not None:
+                self.conn.execute(
+                    f"INSERT OR REPLACE INTO embedding_cache(embedder, chunk_hash, embedding, last_used) "
+                    f"SELECT ?, c.chunk_hash, v.embedding, ? FROM chunks c JOIN chunk_embeddings v ON v.chunk_id = c.id "
+                    f"WHERE c.id IN ({marks})",
+                    [embedder, now, *part],
+                )
+                self.conn.execute(f"DELETE FROM chunk_embeddings WHERE chunk_id IN ({marks})", part)
+                self.conn.execute(f"DELETE FROM chunk_vectors WHERE rowid IN ({marks})", part)
+            self.conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", part)
+            self.conn.execute(f"DELETE FROM chunk_fingerprints WHERE chunk_id IN ({marks})", part)
+            self.conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", part)
+
+    def write_file(
+        self,
+        stored: StoredFile,
+        language: str,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[bytes],
+        redactions: int = 0,
+        digests: Iterable[str] = (),
+        license: str | None = None,
+    ) -> int:
+        """Replace a file's chunks with new ones. Returns how many old chunks were removed."""
+        assert len(chunks) == len(vectors)
+        removed = self.delete_file(stored.path)
+        cur = self.conn.execute(
+            "INSERT INTO files(path, content_hash, size, mtime_ns, language, chunk_count, redactions, license) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (stored.path, stored.content_hash, stored.size, stored.mtime_ns, language, len(chunks), redactions, license),
+        )
+        file_id = cur.lastrowid
+        path_words = keyword_text(stored.path)
+        for chunk, blob in zip(chunks, vectors, strict=True):
+            cur = self.conn.execute(
+                "INSERT INTO chunks(file_id, language, symbol, kind, start_line, end_line, context, text, chunk_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (file_id, chunk.language, chunk.symbol, chunk.kind, chunk.start_line, chunk.end_line,
+                 chunk.context, chunk.text, chunk.content_hash),
+            )
+            chunk_id = cur.lastrowid
+            self.conn.execute(
+                "INSERT INTO chunk_embeddings(chunk_id, embedding, bits) VALUES (?, ?, ?)", (chunk_id, blob, sign_bits(blob))
+            )
+            self.conn.execute("INSERT INTO chunk_vectors(rowid, embedding) VALUES (?, ?)", (chunk_id, blob))
+            self.conn.execute(
+                "INSERT INTO chunks_fts(rowid, symbol, path, body) VALUES (?, ?, ?, ?)",
+                (chunk_id, keyword_text(chunk.symbol), path_words, keyword_text(chunk.context + "\n" + chunk.text)),
+            )
+            self._write_fingerprints(chunk_id, chunk.text)
+        self.conn.executemany("INSERT OR IGNORE INTO redacted_digests(digest) VALUES (?)",
+                              [(keyed_digest(self._salt, d),) for d in digests])
+        return removed
+
+    def _write_fingerprints(self, chunk_id: int | None, text: str) -> None:
+        self.conn.executemany(
+            "INSERT INTO chunk_fingerprints(hash, chunk_id, position) VALUES (?, ?, ?)",
+            [(h, chunk_id, pos) for h, pos in fingerprints.fingerprints(text)],
+        )
+
+    def backfill_guard_data(self, license_of: Callable[[str, str], str | None]) -> int:
+        """Compute fingerprints and licences for chunks indexed before they were kept (or by another version).
+
+        `license_of(path, first_chunk_text)` gives a file's licence. Returns the chunks fingerprinted.
+        """
+        if self.get_meta("fingerprints") == fingerprints.VERSION:
+            return 0
+        self.conn.execute("DELETE FROM chunk_fingerprints")
+        rows = self.conn.execute("SELECT id, text FROM chunks").fetchall()
+        for chunk_id, text in rows:
+            self._write_fingerprints(chunk_id, text)
+        for file_id, path, head in self.conn.execute(
+            "SELECT f.id, f.path, (SELECT text FROM chunks c WHERE c.file_id = f.id ORDER BY start_line LIMIT 1) "
+            "FROM files f WHERE f.license IS NULL"
+        ).fetchall():
+            self.conn.execute("UPDATE files SET license = ? WHERE id = ?", (license_of(path, head or ""), file_id))
+        self.set_meta("fingerprints", fingerprints.VERSION)
+        return len(rows)
+
+    def set_vectors(self, rows: Sequence[tuple[int, bytes]]) -> None:
+        """Replace the vectors of existing chunks (chunk id, float32 blob), in every representation."""
+        self.conn.executemany(
+            "UPDATE chunk_embeddings SET embedding = ?, bits = ? WHERE chunk_id = ?",
+            [(blob, sign_bits(blob), chunk_id) for chunk_id, blob in rows],
+        )
+        self.conn.executemany("DELETE FROM chunk_vectors WHERE rowid = ?", [(chunk_id,) for chunk_id, _ in rows])
+        self.conn.executemany("INSERT INTO chunk_vectors(rowid, embedding) VALUES (?, ?)", rows)
+
+    def touch_file(self, stored: StoredFile) -> None:
+        """Record a new mtime/size for a file whose content did not change."""
+        self.conn.execute(
+            "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (stored.size, stored.mtime_ns, stored.path)
+        )
+
+    def prune_cache(self, limit: int = CACHE_LIMIT) -> None:
+        excess = self.count("embedding_cache") - limit
+        if excess > 0:
+            self.conn.execute(
+                "DELETE FROM embedding_cache WHERE (embedder, chunk_hash) IN "
+                "(SELECT embedder, chunk_hash FROM embedding_cache ORDER BY last_used LIMIT ?)",
+                (excess,),
+            )
+
+    def begin_staging(self) -> None:
+        """Start a connection-private TEMP table for new vectors; the index keeps answering with the old ones."""
+        self.conn.execute("DROP TABLE IF EXISTS temp.staged_vectors")
+        self.conn.execute("CREATE TEMP TABLE staged_vectors(chunk_id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)")
+
+    def stage_vectors(self, rows: Sequence[tuple[int, bytes]]) -> None:
+        """Stage new vectors (chunk id, float32 blob) in one short transaction."""
+        self.conn.execute("BEGIN")
+        self.conn.executemany("INSERT INTO temp.staged_vectors(chunk_id, embedding) VALUES (?, ?)", rows)
+        self.conn.execute("COMMIT")
+
+    def swap_staged_vectors(self, embedder_id: str, dimension: int) -> bool:
+        """Replace every vector with the staged ones and record the embedder, in one transaction.
+
+        False (and nothing changed) when the staged vectors no longer cover exactly the index's chunks.
+        """
+        try:
+            with self.transaction():
+                staged = self.conn.execute("SELECT chunk_id, embedding FROM temp.staged_vectors").fetchall()
+                live = {r[0] for r in self.conn.execute("SELECT id FROM chunks")}
+                if live != {chunk_id for chunk_id, _ in staged}:
+                    return False
+                self.set_vectors(staged)
+                self.set_meta("embedder", embedder_id)
+                self.set_meta("embedder_dimension", str(dimension))
+        finally:
+            self.conn.execute("DROP TABLE IF EXISTS temp.staged_vectors")
+        return True
