@@ -33,32 +33,12 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 PLUGIN = Path(__file__).resolve().parents[1]  # editors/nvim
+sys.path.insert(0, str(PLUGIN.parent))
+from demo_repo import TYPED, make_demo_repo  # noqa: E402  (the repository both editors' screenshots open)
+
 BIN = Path(sys.executable).parent
 COLS, ROWS = 100, 22
 
-GEOMETRY = '''"""Plane shapes."""
-import math
-
-
-def circle_area(radius):
-    """The area of a circle of the given radius."""
-    return math.pi * radius * radius
-
-
-def square_area(side):
-    return side * side
-'''
-RINGS = '''"""Rings: the area between two circles."""
-from geometry import circle_area
-
-
-def disc_area(radius):
-    return circle_area(radius)
-
-
-def ring_area(outer, inner):
-'''
-TYPED = "return circle_area(outer) - "  # after `o` on the last line: Python's indent adds 4 spaces
 
 INIT_LUA = '''vim.opt.runtimepath:prepend({plugin})
 vim.opt.swapfile = false
@@ -184,13 +164,7 @@ def main() -> None:
         sys.exit("tmux not found: apt-get install -y tmux")
     started, tmp = time.monotonic(), Path(tempfile.mkdtemp(prefix="copilot-index-shot-"))
     repo, sock, marker = tmp / "repo", str(tmp / "tmux.sock"), tmp / "attached"
-    repo.mkdir()
-    (repo / "geometry.py").write_text(GEOMETRY, "utf-8")
-    (repo / "rings.py").write_text(RINGS, "utf-8")
-    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"],
-                ["-c", "user.name=shot", "-c", "user.email=shot@example.com", "commit", "-qm", "code"]):
-        subprocess.run(["git", *cmd], cwd=repo, check=True)
-    subprocess.run([str(BIN / "copilot-index"), "index", str(repo)], check=True, stdout=subprocess.DEVNULL)
+    make_demo_repo(repo)  # TYPED goes after `o` on the last line: Python's indent adds 4 spaces
     (tmp / "init.lua").write_text(INIT_LUA.format(
         plugin=f'"{PLUGIN.as_posix()}"', lsp=f'"{(BIN / "copilot-lsp").as_posix()}"',
         marker=f'"{marker.as_posix()}"'), "utf-8")

@@ -31,32 +31,12 @@ from pathlib import Path
 from PIL import Image
 
 EXTENSION = Path(__file__).resolve().parents[1]  # editors/vscode
+sys.path.insert(0, str(EXTENSION.parent))
+from demo_repo import TYPED, make_demo_repo  # noqa: E402  (the repository both editors' screenshots open)
+
 BIN = Path(sys.executable).parent
 
-GEOMETRY = '''"""Plane shapes."""
-import math
-
-
-def circle_area(radius):
-    """The area of a circle of the given radius."""
-    return math.pi * radius * radius
-
-
-def square_area(side):
-    return side * side
-'''
-RINGS = '''"""Rings: the area between two circles."""
-from geometry import circle_area
-
-
-def disc_area(radius):
-    return circle_area(radius)
-
-
-def ring_area(outer, inner):
-    pass
-'''
-LINE, TYPED = 10, "return circle_area(outer) - "  # retyped over `pass`, after its indentation
+LINE = 10  # TYPED is retyped over `pass`, after its indentation
 
 
 def main() -> None:
@@ -71,14 +51,7 @@ def main() -> None:
         sys.exit("build the extension first: make vscode")
     subprocess.run(["bash", str(EXTENSION / "scripts" / "install-e2e.sh")], check=True)
     started, tmp = time.monotonic(), Path(tempfile.mkdtemp(prefix="copilot-index-vscode-shot-"))
-    repo = tmp / "repo"
-    repo.mkdir()
-    (repo / "geometry.py").write_text(GEOMETRY, "utf-8")
-    (repo / "rings.py").write_text(RINGS, "utf-8")
-    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"],
-                ["-c", "user.name=shot", "-c", "user.email=shot@example.com", "commit", "-qm", "code"]):
-        subprocess.run(["git", *cmd], cwd=repo, check=True)
-    subprocess.run([str(BIN / "copilot-index"), "index", str(repo)], check=True, stdout=subprocess.DEVNULL)
+    repo = make_demo_repo(tmp / "repo", "    pass\n")
     scenario = {
         "workspace": str(repo),
         "codeServer": str(EXTENSION / "e2e" / "node_modules" / "code-server" / "out" / "node" / "entry.js"),
