@@ -10,6 +10,7 @@ keep), and a JWT's signature alone.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -151,6 +152,9 @@ def test_planted_secrets_leave_no_byte_in_anything_the_product_writes_or_prints(
     answers = [json.loads(line) for line in cli("complete", "--json", "-", stdin="\n".join(map(json.dumps, requests)))
                .splitlines()]
     assert len(answers) == 2 and all("completion" in a for a in answers)
+    report = tmp_path / "eval.html"
+    cli("eval", "--samples", "4", "--report", str(report), "--json")
+    assert report.is_file()
 
     # The product did its job: every planted line of a tracked file is a finding, and values were redacted.
     flagged = {(f["path"], f["line"]) for f in findings["violations"]}
@@ -163,10 +167,60 @@ def test_planted_secrets_leave_no_byte_in_anything_the_product_writes_or_prints(
     shown = {kind for needle, kind in needles(values).items() if any(needle in blob for blob in sources)}
     assert shown == set(values) - {"Basic auth password"}  # that one is planted base64-encoded only
 
-    written = [p for p in (*data.rglob("*"), *config.rglob("*"), *home.rglob("*")) if p.is_file()]
+    written = [p for p in (*data.rglob("*"), *config.rglob("*"), *home.rglob("*")) if p.is_file()] + [report]
     written += [p for p, mtime in snapshot(shared_cache).items() if before.get(p) != mtime]
     assert any(p.name == "index.db" for p in written) and any(p.name == "audit.jsonl" for p in written)
     blobs = printed + [(str(p), p.read_bytes()) for p in written]
+    leaks = sorted({(kind, where) for where, blob in blobs for needle, kind in needles(values).items()
+                    if needle in blob.lower() or needle in blob})
+    assert not leaks, f"{len(leaks)} leaks: {leaks}"
+
+
+async def test_planted_secrets_leave_nothing_in_the_language_servers_traffic_or_log(repo: GitRepo, tmp_path: Path,
+                                                                                    monkeypatch: pytest.MonkeyPatch):
+    """The same planted repository opened in the language server with `-vv`: every message it sent, its log file
+    and its data directory hold none of the values, while the client sent them in open buffers."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server" / "lsp"))
+    from lsp_support import RawConnection, command_params
+
+    values, _ = plant(repo)
+    data = tmp_path / "data"
+    monkeypatch.setenv("COPILOT_INDEX_HOME", str(data))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    log_file = tmp_path / "server.log"
+    conn = await RawConnection.start(log_file, "-vv")
+    try:
+        root = repo.root.as_uri()
+        init = await conn.request(1, "initialize", {"processId": None, "rootUri": root, "capabilities": {},
+                                                    "workspaceFolders": [{"uri": root, "name": "repo"}]})
+        assert "result" in init
+        conn.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        for _ in range(600):
+            status = await conn.request(f"s{_}", "workspace/executeCommand", command_params("copilotIndex.status"))
+            if status["result"]["indexing"]["runs"] >= 1 and not status["result"]["indexing"]["running"]:
+                break
+            await asyncio.sleep(0.2)
+        context = "\n".join((repo.root / p).read_text() for p in CONTEXT_FILES)
+        document = context + "\n\ndef fetch(db):\n    password = "
+        for number, (path, text) in enumerate([("app/new.py", document), (".env", (repo.root / ".env").read_text())]):
+            conn.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+                "uri": (repo.root / path).as_uri(), "languageId": "python", "version": 1, "text": text}}})
+            lines = text.split("\n")
+            answer = await conn.request(f"c{number}", "textDocument/inlineCompletion", {
+                "textDocument": {"uri": (repo.root / path).as_uri()},
+                "position": {"line": len(lines) - 1, "character": len(lines[-1])}, "context": {"triggerKind": 2}})
+            assert "result" in answer, answer
+            await conn.request(f"src{number}", "workspace/executeCommand",
+                               command_params("copilotIndex.suggestionSources", (repo.root / path).as_uri()))
+        await conn.request("sym", "workspace/symbol", {"query": "password"})
+        await conn.request("q", "workspace/executeCommand",
+                           command_params("copilotIndex.search", {"query": "database password connection string"}))
+    finally:
+        await conn.close()
+    traffic = json.dumps([conn.responses, conn.notifications]).encode()
+    written = [p for p in data.rglob("*") if p.is_file()]
+    blobs = [("traffic", traffic), ("log", log_file.read_bytes())] + [(str(p), p.read_bytes()) for p in written]
+    assert any(p.name == "index.db" for p in written) and len(log_file.read_bytes()) > 1000
     leaks = sorted({(kind, where) for where, blob in blobs for needle, kind in needles(values).items()
                     if needle in blob.lower() or needle in blob})
     assert not leaks, f"{len(leaks)} leaks: {leaks}"

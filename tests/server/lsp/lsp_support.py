@@ -93,6 +93,11 @@ def inline_params(uri: str, line: int, character: int) -> types.InlineCompletion
     )
 
 
+def command_params(name: str, *arguments: Any) -> dict[str, Any]:
+    """`workspace/executeCommand` params, for a raw connection."""
+    return {"command": name, "arguments": list(arguments)}
+
+
 async def command(client: LanguageClient, name: str, *arguments: Any) -> Any:
     return await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command=name, arguments=list(arguments))
@@ -123,9 +128,9 @@ class RawConnection:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls, log_file: Path) -> RawConnection:
+    async def start(cls, log_file: Path, *extra_args: str) -> RawConnection:
         process = await asyncio.create_subprocess_exec(
-            *SERVER_COMMAND, "--log-file", str(log_file),
+            *SERVER_COMMAND, *extra_args, "--log-file", str(log_file),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
         )
         return cls(process)
