@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from editor_repo import RINGS, make_repo
 
+from copilot_index.conventions.guards import GuardConfig
 from copilot_index.indexer.config import IndexConfig
 from copilot_index.server.completion.config import CompletionConfig
 from copilot_index.server.settings import LspConfig
@@ -196,14 +197,17 @@ def test_the_python_module_form_starts_the_server(protocol: dict[str, Any]) -> N
     assert python["exitCode"] == 0, python["stderr"]
 
 
-@pytest.mark.parametrize("section", [LspConfig, CompletionConfig, IndexConfig], ids=lambda s: s.SECTION)
+@pytest.mark.parametrize("section", [LspConfig, CompletionConfig, IndexConfig, GuardConfig], ids=lambda s: s.SECTION)
 def test_contributed_settings_are_server_settings_with_its_defaults(section: Any) -> None:
     manifest = json.loads((EXTENSION / "package.json").read_text("utf-8"))
     properties = manifest["contributes"]["configuration"]["properties"]
     prefix = f"copilotIndex.{section.SECTION}."
     contributed = {key[len(prefix):]: value["default"] for key, value in properties.items() if key.startswith(prefix)}
     assert contributed
-    defaults = {f.name: getattr(section(), f.name) for f in dataclasses.fields(section) if f.name != "warnings"}
     for name, default in contributed.items():
-        assert name in defaults, f"{prefix}{name} is not a server setting"
-        assert default == defaults[name], f"{prefix}{name}: default {default!r}, the server's is {defaults[name]!r}"
+        node: Any = section()
+        for part in name.split("."):  # `secrets.enabled` is a field of the `secrets` table
+            fields = {f.name for f in dataclasses.fields(node) if f.name != "warnings"}
+            assert part in fields, f"{prefix}{name} is not a server setting"
+            node = getattr(node, part)
+        assert default == node, f"{prefix}{name}: default {default!r}, the server's is {node!r}"

@@ -123,7 +123,9 @@ export class ServerClient implements vscode.Disposable {
         },
         stderr: serverStderr,
       },
-      initializationOptions: () => this.startSettings,
+      // The extension runs only in workspaces VS Code trusts (package.json, untrustedWorkspaces), and says so:
+      // the repository's own .copilot-index.toml may then choose the model, endpoint and guards.
+      initializationOptions: () => ({ ...this.startSettings, trustedWorkspace: vscode.workspace.isTrusted }),
       middleware: {
         workspace: {
           configuration: async (params, token, next) => {

@@ -9,10 +9,10 @@
 export const SECTION = "copilotIndex";
 
 /** The tables of server settings, as in `.copilot-index.toml`. */
-export const SERVER_TABLES = ["lsp", "completion", "index"] as const;
+export const SERVER_TABLES = ["lsp", "completion", "index", "guards"] as const;
 export type ServerTable = (typeof SERVER_TABLES)[number];
 
-/** Server settings in the shape the server structures: one object per table. */
+/** Server settings in the shape the server structures: one object per table (`guards` nests a table per guard). */
 export type ServerSettings = Partial<Record<ServerTable, Record<string, unknown>>>;
 
 /** The value the user set for a setting (key without the `copilotIndex.` prefix), or undefined. */
@@ -50,7 +50,13 @@ export function serverSettings(keys: readonly string[], lookup: SettingLookup): 
     if (dot < 0 || !isServerTable(table) || value === undefined) {
       continue;
     }
-    (settings[table] ??= {})[key.slice(dot + 1)] = value;
+    // `guards.secrets.enabled` goes out as {guards: {secrets: {enabled: ...}}}, as in `.copilot-index.toml`.
+    const path = key.slice(dot + 1).split(".");
+    let node: Record<string, unknown> = (settings[table] ??= {});
+    for (const part of path.slice(0, -1)) {
+      node = (node[part] ??= {}) as Record<string, unknown>;
+    }
+    node[path[path.length - 1] as string] = value;
   }
   return settings;
 }

@@ -33,6 +33,14 @@ test("only the settings the user set are sent, nested by table", () => {
   });
 });
 
+test("guard settings nest a table per guard, as in .copilot-index.toml", () => {
+  assert.ok(keys.includes("guards.secrets.enabled") && keys.includes("guards.audit"));
+  const user: Record<string, unknown> = { "guards.secrets.enabled": false, "guards.license.copyleft_action": "annotate" };
+  assert.deepEqual(serverSettings(keys, (key) => user[key]), {
+    guards: { secrets: { enabled: false }, license: { copyleft_action: "annotate" } },
+  });
+});
+
 test("nothing set sends an empty object, so .copilot-index.toml keeps its values", () => {
   assert.deepEqual(serverSettings(keys, () => undefined), {});
 });
