@@ -39,6 +39,8 @@ class LspConfig(SectionConfig):
     """Answer `textDocument/completion` with one item carrying the suggestion."""
     guards: bool = True
     """Run the licence, security and secret guards on every suggestion before it is sent."""
+    prefetch: bool = True
+    """While a suggestion is shown, compute the next one as if it were accepted (answered from the cache then)."""
     symbol_results: int = 50
     """Most results answered to `workspace/symbol`."""
     max_document_bytes: int = 4 * 1024 * 1024

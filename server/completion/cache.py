@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+PER_PLACE = 4
+"""Suggestions kept for one place (same file, same text after the cursor), newest first."""
+
 
 @dataclass(frozen=True)
 class _Entry:
@@ -20,16 +23,19 @@ class SuggestionCache:
         self.size = size
         self.window = window
         """Characters of prefix/suffix kept as the key (the part near the cursor)."""
-        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], list[_Entry]] = OrderedDict()
 
     def _key(self, path: str, prefix: str, suffix: str) -> tuple[str, str]:
         return path, suffix[: self.window]
 
     def put(self, path: str, prefix: str, suffix: str, completion: str) -> None:
+        """Remember a suggestion; a few are kept per place (the one shown, and the one prefetched as if accepted)."""
         if not completion:
             return
         key = self._key(path, prefix, suffix)
-        self._entries[key] = _Entry(prefix[-self.window :], suffix[: self.window], completion)
+        entry = _Entry(prefix[-self.window :], suffix[: self.window], completion)
+        kept = [e for e in self._entries.get(key, []) if e.prefix != entry.prefix]
+        self._entries[key] = [entry, *kept][:PER_PLACE]
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
@@ -37,16 +43,14 @@ class SuggestionCache:
     def get(self, path: str, prefix: str, suffix: str) -> str | None:
         """The rest of a cached suggestion whose start the user has typed since, or None."""
         key = self._key(path, prefix, suffix)
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
         tail = prefix[-self.window :]
-        # The cached prefix must end where the typed characters begin.
-        for typed_len in range(0, len(entry.completion)):
-            typed = entry.completion[:typed_len]
-            if tail.endswith(entry.prefix[len(typed) :] + typed) if typed else tail == entry.prefix:
-                rest = entry.completion[typed_len:]
-                if rest:
-                    self._entries.move_to_end(key)
-                    return rest
+        for entry in self._entries.get(key, []):
+            # The cached prefix must end where the typed characters begin.
+            for typed_len in range(0, len(entry.completion)):
+                typed = entry.completion[:typed_len]
+                if tail.endswith(entry.prefix[len(typed) :] + typed) if typed else tail == entry.prefix:
+                    rest = entry.completion[typed_len:]
+                    if rest:
+                        self._entries.move_to_end(key)
+                        return rest
         return None

@@ -64,6 +64,14 @@ class CompletionRequest:
         return cls(data["path"], data["text"], data["line"], data["character"],
                    multiline if isinstance(multiline, bool) else None, _unsaved(data.get("unsaved")))
 
+    def accepted(self, completion: str) -> CompletionRequest:
+        """The request at the end of `completion`, once the user has accepted it (for prefetching the next one)."""
+        text = self.prefix + completion + self.suffix
+        lines = completion.split("\n")
+        line = self.line + len(lines) - 1
+        character = (self.character if len(lines) == 1 else 0) + len(lines[-1])
+        return CompletionRequest(self.path, text, line, character, self.multiline, self.unsaved)
+
     def split(self) -> tuple[str, str]:
         """(prefix, suffix) of the document at the cursor."""
         return self.prefix, self.suffix

@@ -45,6 +45,11 @@ class CompletionStats:
     blocked: int = 0
     """Suggestions a guard blocked (never sent)."""
     failed: int = 0
+    from_cache: int = 0
+    """Requests answered from the cache: the user typed into a suggestion, or accepted one whose follow-up was
+    prefetched."""
+    prefetched: int = 0
+    """Follow-ups computed in the background, as if the suggestion shown were accepted."""
 
     def as_json(self) -> dict[str, int]:
         return asdict(self)
@@ -103,6 +108,8 @@ class SuggestionService:
         self._slots: dict[str, _Slot] = {}
         self._unsaved: dict[str, None] = {}
         """URIs of open documents changed since they were opened or last saved, in the order of their last edit."""
+        self._tasks: set[asyncio.Task[None]] = set()
+        """Prefetches running in the background."""
 
     def edited(self, uri: str) -> None:
         """The buffer now differs from the indexed file: completions elsewhere read it instead of the index's copy."""
@@ -147,16 +154,42 @@ class SuggestionService:
             self.stats.cancelled += 1
             return None
         self.stats.generated += 1
+        self.stats.from_cache += result.cached
         self.last[uri] = LastSuggestion(
             uri, result.completion, [asdict(s) for s in result.sources], result.guard, round(result.latency_ms, 2),
             result.stop_reason,
         )
+        if lsp.prefetch and result.completion.strip() and not result.blocked:
+            self._spawn(self._prefetch(slot, located, request, result.completion))
         return result if result.completion else None
 
+    async def _prefetch(self, slot: _Slot, located: Located, request: CompletionRequest, completion: str) -> None:
+        """What comes after a suggestion, computed while it is shown, as if it were accepted: accepting it and typing
+        on are then answered from the engine's cache. Any newer request for the document cancels this one."""
+        if slot.latest is not None:  # the user has moved on already
+            return
+        try:
+            accepted = request.accepted(completion)
+        except BadRequestError:
+            return
+        pending = slot.latest = _Pending()
+        try:
+            result = await self._run(slot, pending, located, accepted, 0.0, counted=False)
+        finally:
+            if slot.latest is pending:
+                slot.latest = None
+        if result is not None and result.completion and not pending.cancel.is_set():
+            self.stats.prefetched += 1
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def _run(self, slot: _Slot, pending: _Pending, located: Located, request: CompletionRequest,
-                   debounce: float) -> CompletionResult | None:
+                   debounce: float, counted: bool = True) -> CompletionResult | None:
         """Wait out the debounce and the document's running generation, then generate in a thread.
-        Returns None at once when a newer request supersedes this one at any point."""
+        Returns None at once when a newer request supersedes this one at any point (`counted`: in the stats)."""
         superseded = asyncio.ensure_future(pending.superseded.wait())
         try:
             if debounce > 0:
@@ -169,13 +202,13 @@ class SuggestionService:
                 raise
             if not acquire.done() or pending.cancel.is_set():
                 _give_up(acquire, slot.lock)
-                self.stats.superseded += 1
+                self.stats.superseded += counted
                 return None
             work = asyncio.ensure_future(asyncio.to_thread(self._generate, located, request, pending.cancel))
             work.add_done_callback(lambda _done: slot.lock.release())  # held until the thread really ends
             await asyncio.wait({work, superseded}, return_when=asyncio.FIRST_COMPLETED)
             if not work.done():
-                self.stats.cancelled += 1  # the thread stops at its next token and releases the lock
+                self.stats.cancelled += counted  # the thread stops at its next token and releases the lock
                 return None
             return work.result()
         finally:

@@ -51,3 +51,19 @@ def test_cache_reuses_a_suggestion_while_its_characters_are_typed() -> None:
     assert cache.get("a.py", "x = compx", "\n") is None
     assert cache.get("b.py", "x = comp", "\n") is None
     assert cache.get("a.py", "x = compute(value)", "\n") is None  # nothing left to suggest
+
+
+def test_accepting_a_suggestion_moves_the_cursor_past_it() -> None:
+    request = CompletionRequest("a.py", "def f(x):\n    return \n", 1, 11)
+    one_line = request.accepted("x + 1")
+    assert (one_line.line, one_line.character) == (1, 16) and one_line.prefix == "def f(x):\n    return x + 1"
+    block = CompletionRequest("a.py", "def f(x):\n    \n", 1, 4).accepted("if x:\n        return 1")
+    assert (block.line, block.character) == (2, 16) and block.suffix == "\n"
+
+
+def test_the_cache_keeps_the_shown_suggestion_and_its_prefetched_follow_up() -> None:
+    cache = SuggestionCache()
+    cache.put("a.py", "def f(x):\n    return ", "\n", "x + 1")
+    cache.put("a.py", "def f(x):\n    return x + 1", "\n", "  # done")  # prefetched, same text after the cursor
+    assert cache.get("a.py", "def f(x):\n    return x", "\n") == " + 1"  # typing into the shown one still hits
+    assert cache.get("a.py", "def f(x):\n    return x + 1", "\n") == "  # done"  # accepting it hits the follow-up

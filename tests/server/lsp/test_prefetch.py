@@ -1,0 +1,61 @@
+"""Speculative prefetch: while a suggestion is shown, the server computes the next one as if it were accepted, so
+accepting it is answered from the cache. The model is an OpenAI-compatible endpoint on loopback that always
+answers the same text, which makes every step of the exchange predictable."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from lsp_support import RawConnection, command_params, make_workspace
+from pygls.uris import from_fs_path
+from recording_server import RecordingServer
+
+DOCUMENT = "def area(r):\n    return "
+
+
+async def _status(conn: RawConnection) -> dict[str, Any]:
+    answer = await conn.request(f"s{time.monotonic()}", "workspace/executeCommand", command_params("copilotIndex.status"))
+    return answer["result"]  # type: ignore[no-any-return]
+
+
+async def test_accepting_a_suggestion_is_answered_from_the_prefetch(tmp_path: Path) -> None:
+    ws = make_workspace("raw", tmp_path / "repo")
+    uri = from_fs_path(str(ws.root / "app/area.py"))
+    with RecordingServer("3.14 * r") as server:
+        conn = await RawConnection.start(tmp_path / "server.log")
+        try:
+            options = {"completion": {"backend": "openai", "endpoint": server.url, "model": "m", "retrieval": False,
+                                      "template": "copilot-index-default"}, "lsp": {"index_on_start": False}}
+            root = from_fs_path(str(ws.root))
+            await conn.request(1, "initialize", {"processId": None, "rootUri": root, "capabilities": {},
+                                                 "workspaceFolders": [{"uri": root, "name": "repo"}],
+                                                 "initializationOptions": options})
+            conn.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+            conn.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+                "uri": uri, "languageId": "python", "version": 1, "text": DOCUMENT}}})
+            first = await conn.request(2, "textDocument/inlineCompletion", {
+                "textDocument": {"uri": uri}, "position": {"line": 1, "character": 11}, "context": {"triggerKind": 2}})
+            assert first["result"]["items"][0]["insertText"] == "3.14 * r"
+            for _ in range(100):  # the prefetch runs after the answer
+                if (await _status(conn))["completion"]["prefetched"] >= 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert len(server.requests) == 2  # the suggestion, then its follow-up as if accepted
+            assert json.dumps(server.requests[1][1]).find("return 3.14 * r") >= 0
+
+            # The user accepts: the buffer holds the suggestion, the cursor is after it.
+            conn.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                "textDocument": {"uri": uri, "version": 2},
+                "contentChanges": [{"text": DOCUMENT + "3.14 * r"}]}})
+            second = await conn.request(3, "textDocument/inlineCompletion", {
+                "textDocument": {"uri": uri}, "position": {"line": 1, "character": 19}, "context": {"triggerKind": 2}})
+            assert second["result"]["items"][0]["insertText"] == "3.14 * r"
+            stats = (await _status(conn))["completion"]
+            assert stats["from_cache"] == 1 and stats["prefetched"] >= 1
+            assert len(server.requests) <= 3  # answered from the cache (a further prefetch may have started)
+        finally:
+            assert await conn.close() == 0
