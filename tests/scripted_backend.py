@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from copilot_index.server.completion.backends import Generated
-from copilot_index.server.completion.prompt import Prompt
+from copilot_index.server.model.backend import Generated, Prompt
 from copilot_index.server.model.templates import template_named
 
 

@@ -54,3 +54,8 @@ class CompletionRuntime(Protocol):
     def adapted(self, adapter: Path) -> Any:
         """A fresh copy of the base model's torch module with the adapter in `adapter` on top."""
         ...
+
+    def saved(self, adapter: Path) -> dict[str, Any]:
+        """The adapter in `adapter` was just saved (PEFT files): write what the runtime serves it from besides them
+        (a GGUF LoRA for a GGUF base), and return what the lineage manifest should record of it."""
+        ...

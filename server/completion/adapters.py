@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from copilot_index.conventions.adapter.gguf_lora import GGUF_LORA, cached_digest, export_gguf_lora
 from copilot_index.conventions.adapter.samples import Sample
-from copilot_index.indexer import CopilotIndexError, Index, language_for_path
+from copilot_index.indexer import CopilotIndexError, Index, language_for_path, user_cache
+from copilot_index.server.model.backend import Prompt
 from copilot_index.server.model.generation import build_prompt, complete
+from copilot_index.server.model.gguf_import import import_gguf
 from copilot_index.server.model.loader import LoadedGenerator, load_generator
 
 from .config import CompletionConfig
 from .context import ContextRetriever
-from .prompt import Budgets, Prompt, assemble, fim_enabled, prompt_window
+from .prompt import Budgets, assemble, fim_enabled, prompt_window
 
 LINE_BREAK = re.compile(r"\n?[ \t]*")
 """A line's end as a prefix-only model sees it: the line break and the next line's indentation."""
@@ -97,12 +101,18 @@ def open_retriever(index: Index, candidates: int) -> ContextRetriever | None:
 
 class EngineRuntime:
     """The repository's configured generator (loaded on first use, as training loads it: float32) and the
-    engine's prompts for it: `conventions.adapter.rendering.CompletionRuntime`."""
+    engine's prompts for it: `conventions.adapter.rendering.CompletionRuntime`.
+
+    A GGUF model (llama.cpp) is trained as its de-quantized float copy, imported once into the user's cache, and
+    each adapter is also written as a GGUF LoRA that llama.cpp (and Ollama) load next to the GGUF file."""
 
     def __init__(self, index: Index, config: CompletionConfig) -> None:
         self.index = index
         self.config = config
+        self.gguf = Path(config.model).expanduser() if config.runs_gguf else None
         self.spec = None if config.model == "default" else config.model
+        if self.gguf is not None:
+            self.spec = str(imported_copy(self.gguf))
 
     @cached_property
     def base(self) -> LoadedGenerator:
@@ -115,9 +125,26 @@ class EngineRuntime:
     def adapted(self, adapter: Path) -> Any:
         return load_generator(self.spec, adapter=str(adapter)).model
 
+    def saved(self, adapter: Path) -> dict[str, Any]:
+        if self.gguf is None:
+            return {}
+        exported = export_gguf_lora(adapter, self.gguf, adapter / GGUF_LORA)
+        return {"gguf_base": str(self.gguf), "gguf_lora": exported.as_json()}
+
+
+def imported_copy(gguf: Path) -> Path:
+    """The float model directory a GGUF file is trained as, imported once per file content (user cache)."""
+    folder = user_cache() / "imported" / cached_digest(gguf)[:16]
+    if not (folder / "config.json").is_file():
+        shutil.rmtree(folder, ignore_errors=True)
+        import_gguf(gguf, folder)
+    return folder
+
 
 def training_runtime(index: Index, config: CompletionConfig) -> EngineRuntime:
     """The runtime `train-adapter` trains with; adapters are trained on the in-process backend only."""
-    if config.backend != "transformers":
-        raise CopilotIndexError("Adapters are trained in process; set completion.backend = \"transformers\" to train one.")
+    if config.backend not in ("transformers", "llama.cpp"):
+        raise CopilotIndexError(
+            "Adapters are trained in process; set completion.backend to \"transformers\" or \"llama.cpp\" to train one."
+        )
     return EngineRuntime(index, config)

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from copilot_index.indexer import SectionConfig
 
-BACKENDS = ("transformers", "openai")
-REMOTE_BACKENDS = ("openai",)
+BACKENDS = ("transformers", "llama.cpp", "openai", "ollama", "llama-server")
+REMOTE_BACKENDS = ("openai", "ollama", "llama-server")
 """Backends that send the prompt (the buffer and retrieved code) to `endpoint`."""
 
 
@@ -28,13 +28,19 @@ class CompletionConfig(SectionConfig):
     """Where the code goes and which weights load (pickles can run code): the user's call, or a trusted repository's."""
 
     backend: str = "transformers"
-    """"transformers" (in process) or "openai" (an OpenAI-compatible /v1/completions server)."""
+    """In this process: "transformers" (a Hugging Face model folder) or "llama.cpp" (a `.gguf` file, which a
+    `model` ending in `.gguf` picks by itself). On a server: "openai" (an OpenAI-compatible /v1/completions),
+    "ollama" (/api/generate) or "llama-server" (llama.cpp's /infill)."""
     model: str = "default"
-    """The shipped default model, a local Hugging Face model directory, or a hub id."""
+    """The shipped default model, a local Hugging Face model directory, a `.gguf` file, or a hub id; for "ollama"
+    the model's name there."""
     adapter: str = ""
-    """A LoRA adapter directory; empty means the repository's active adapter, if any."""
+    """A LoRA adapter (a PEFT directory, or a GGUF LoRA file for llama.cpp); empty means the repository's active
+    adapter, if any."""
     endpoint: str = "http://127.0.0.1:8000"
-    """Base URL of the OpenAI-compatible server (backend = "openai")."""
+    """Base URL of the server ("openai", "ollama": usually http://127.0.0.1:11434, "llama-server": :8080)."""
+    keep_alive: str = "30m"
+    """How long Ollama keeps the model loaded after a request (backend = "ollama")."""
     remote_model: str = ""
     """Model name sent to the server (defaults to `model`)."""
     template: str = ""
@@ -63,6 +69,11 @@ class CompletionConfig(SectionConfig):
     """CPU threads for generation and query embedding. One is fastest for a single small request,
     and far more robust when other work shares the cores (two spin-waiting threads on two busy
     cores were measured 8x slower)."""
+
+    @property
+    def runs_gguf(self) -> bool:
+        """The model is a GGUF file run by llama.cpp in this process."""
+        return self.backend == "llama.cpp" or (self.backend == "transformers" and self.model.endswith(".gguf"))
 
     @property
     def destination(self) -> str | None:

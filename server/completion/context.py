@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from copilot_index.indexer import Index
+from copilot_index.server.model.backend import Snippet
 
 from .overlay import UnsavedBuffers
 
@@ -19,17 +19,6 @@ _KEYWORDS = frozenset(
     "and not lambda yield async await func var let const function public private static void int string "
     "struct impl pub use package".split()
 )
-
-
-@dataclass(frozen=True)
-class Snippet:
-    """A retrieved chunk that goes into the prompt."""
-
-    path: str
-    start_line: int
-    end_line: int
-    text: str
-    score: float
 
 
 def build_query(prefix: str, suffix: str, lines_before: int = 12) -> str:

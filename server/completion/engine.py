@@ -12,19 +12,24 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from copilot_index.conventions.adapter.gguf_lora import GGUF_LORA
 from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.conventions.guards import GuardConfig, GuardPipeline, GuardResult, Suggestion
 from copilot_index.indexer import CopilotIndexError, Index, Redactor
+from copilot_index.server.model.backend import Backend, Prompt, Snippet
+from copilot_index.server.model.backends import OpenAIBackend, TransformersBackend
+from copilot_index.server.model.llama_cpp import LlamaCppBackend
+from copilot_index.server.model.local_servers import LlamaServerBackend, OllamaBackend
 from copilot_index.server.model.templates import template_for, template_named
 
-from .backends import Backend, OpenAIBackend, TransformersBackend
 from .cache import SuggestionCache
 from .config import CompletionConfig
-from .context import ContextRetriever, Snippet
+from .context import ContextRetriever
 from .overlay import UnsavedBuffers
-from .prompt import Budgets, Prompt, assemble, fim_enabled, prompt_window
+from .prompt import Budgets, assemble, fim_enabled, prompt_window
 from .request import CompletionRequest, CompletionResult, Source, cut_block, wants_block
 
 log = logging.getLogger(__name__)
@@ -90,14 +95,21 @@ class CompletionEngine:
 
     def _make_backend(self) -> Backend:
         cfg = self.config
+        if cfg.destination is not None:
+            log.warning("completions are sent to %s", cfg.destination)
+            template = template_named(cfg.template) if cfg.template else template_for(cfg.remote_model or cfg.model)
+            if cfg.backend == "ollama":
+                return OllamaBackend(cfg.endpoint, cfg.remote_model or cfg.model, template,
+                                     context_length=cfg.context_length, keep_alive=cfg.keep_alive)
+            if cfg.backend == "llama-server":
+                return LlamaServerBackend(cfg.endpoint, template, context_length=cfg.context_length)
+            return OpenAIBackend(cfg.endpoint, cfg.remote_model or cfg.model, template, context_length=cfg.context_length)
+        if cfg.runs_gguf:
+            return LlamaCppBackend(Path(cfg.model).expanduser(), lora_path=self.adapter_path(), n_threads=cfg.threads,
+                                   context_length=cfg.context_length, template=cfg.template or None)
         import torch
 
         torch.set_num_threads(cfg.threads)
-        if cfg.destination is not None:
-            log.warning("completions are sent to %s", cfg.destination)
-        if cfg.backend == "openai":
-            template = template_named(cfg.template) if cfg.template else template_for(cfg.remote_model or cfg.model)
-            return OpenAIBackend(cfg.endpoint, cfg.remote_model or cfg.model, template, context_length=cfg.context_length)
         return TransformersBackend(None if cfg.model == "default" else cfg.model, adapter=self.adapter_path(),
                                    dtype=cfg.dtype)
 
@@ -108,7 +120,16 @@ class CompletionEngine:
         if self._adapter or self.config.adapter:
             return self._adapter or self.config.adapter
         active = AdapterRegistry(self.index.data_dir.adapters).active()
-        return str(active.path) if active is not None else None
+        if active is None:
+            return None
+        if not self.config.runs_gguf:
+            return str(active.path)
+        exported = active.path / GGUF_LORA  # llama.cpp loads the GGUF LoRA written next to the PEFT files
+        if not exported.is_file():
+            log.warning("adapter %s has no GGUF LoRA (it was trained for another base model); completing without it",
+                        active.name)
+            return None
+        return str(exported)
 
     def guards(self) -> Guards | None:
         """The guards, built on first use (they read fingerprints and digests from the index)."""

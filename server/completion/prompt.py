@@ -6,9 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from copilot_index.indexer import comment_prefix
+from copilot_index.server.model.backend import Prompt, Snippet
 from copilot_index.server.model.templates import FimTemplate
-
-from .context import Snippet
 
 
 @dataclass(frozen=True)
@@ -32,17 +31,6 @@ def prompt_window(configured: int, model_context: int, new_tokens: int) -> int:
     """Tokens a prompt may take: the smaller of `completion.context_length` and the model's own
     context, less the tokens to generate and a few spare."""
     return min(configured, model_context) - new_tokens - 8
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """What goes to the backend: the prefix (with context) and suffix as the template wants them."""
-
-    prefix: str
-    suffix: str
-    text: str
-    snippets: tuple[Snippet, ...]
-    use_fim: bool
 
 
 CHARS_PER_TOKEN_MAX = 8
@@ -145,4 +133,4 @@ def assemble(
     kept_suffix = keep_head(suffix, suffix_budget, count) if use_fim else ""
     full_prefix = context + kept_prefix
     text = template.prompt(full_prefix, kept_suffix) if use_fim else full_prefix
-    return Prompt(full_prefix, kept_suffix, text, tuple(kept_snippets), use_fim)
+    return Prompt(full_prefix, kept_suffix, text, tuple(kept_snippets), use_fim, context)

@@ -90,8 +90,8 @@ def resolve_source(spec: str | os.PathLike[str] | None) -> tuple[str, bool]:
     path = Path(text).expanduser()
     if path.suffix.lower() == ".gguf" and not path.is_dir():
         raise ModelNotFoundError(
-            f"{text!r} is a GGUF file; convert it once with `copilot-index import-model {text} DIR` "
-            "and set `model` to DIR."
+            f"{text!r} is a GGUF file, which llama.cpp runs as it is (the engine does so by itself); to load it "
+            f"with transformers, convert it once with `copilot-index import-model {text} DIR` and name DIR."
         )
     if path.is_dir():
         if not (path / "config.json").is_file():

@@ -106,7 +106,7 @@ def test_a_model_prompted_without_the_suffix_trains_on_next_lines_only(repo, dat
 def test_adapters_train_on_the_in_process_backend_only(repo, data_dir):
     write_project(repo)
     index = open_index(repo.root, data_dir)
-    with pytest.raises(CopilotIndexError, match='backend = "transformers"'):
+    with pytest.raises(CopilotIndexError, match='completion.backend to "transformers" or "llama.cpp"'):
         training_runtime(index, CompletionConfig(backend="openai"))
 
 

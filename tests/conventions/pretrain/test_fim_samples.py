@@ -19,8 +19,8 @@ from copilot_index.conventions.pretrain.fim import (
 )
 from copilot_index.conventions.pretrain.repo_context import SiblingIndex, group_of, split_blocks
 from copilot_index.conventions.pretrain.tokenizer_train import train_tokenizer
-from copilot_index.server.completion.context import Snippet
 from copilot_index.server.completion.prompt import format_context
+from copilot_index.server.model.backend import Snippet
 from copilot_index.server.model.templates import template_named
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])

@@ -13,10 +13,10 @@ from scripted_backend import ScriptedBackend
 from copilot_index.indexer import DataDir, Index, set_trusted
 from copilot_index.indexer.repo import resolve_repo
 from copilot_index.server.cli import main as cli_main
-from copilot_index.server.completion.backends import TransformersBackend
 from copilot_index.server.completion.config import CompletionConfig
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.request import BadRequestError, CompletionRequest
+from copilot_index.server.model.backends import TransformersBackend
 
 
 def _index(root, data_dir) -> Index:  # type: ignore[no-untyped-def]

@@ -15,11 +15,12 @@ from recording_server import RecordingServer
 
 from copilot_index.indexer import DataDir, Index
 from copilot_index.indexer.repo import resolve_repo
-from copilot_index.server.completion.backends import BackendError, OpenAIBackend, TransformersBackend
 from copilot_index.server.completion.config import CompletionConfig
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.prompt import assemble
 from copilot_index.server.completion.request import CompletionRequest
+from copilot_index.server.model.backend import BackendError
+from copilot_index.server.model.backends import OpenAIBackend, TransformersBackend
 from copilot_index.server.model.templates import template_named
 
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from copilot_index.server.completion.context import Snippet, build_query
+from copilot_index.server.completion.context import build_query
 from copilot_index.server.completion.prompt import Budgets, assemble, fim_enabled
+from copilot_index.server.model.backend import Snippet
 from copilot_index.server.model.templates import load_templates, template_named
 
 SNIPPETS = [Snippet("lib/util.py", 3, 5, "def helper(x):\n    return x * 2\n", 0.9)]

@@ -1,4 +1,5 @@
-"""Model backends behind one interface: in-process transformers (+ peft adapter) and OpenAI-compatible HTTP."""
+"""The in-process transformers backend (the shipped default, any Hugging Face model folder, a `peft` adapter on
+top) and the OpenAI-compatible HTTP one (vLLM with `--enable-lora`, TGI, `transformers serve`)."""
 
 from __future__ import annotations
 
@@ -8,49 +9,18 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
-from typing import Protocol
 
-from copilot_index.indexer import CopilotIndexError
-from copilot_index.server.model.templates import FimTemplate
-
-from .prompt import Prompt
+from .backend import BackendError, Generated, Prompt
+from .templates import FimTemplate
 
 log = logging.getLogger(__name__)
-
-
-class BackendError(CopilotIndexError):
-    """The model backend could not answer."""
-
-
-@dataclass(frozen=True)
-class Generated:
-    text: str
-    stop_reason: str
-    tokens: int
-
-
-class Backend(Protocol):
-    """Generates the middle for an assembled prompt."""
-
-    name: str
-    template: FimTemplate
-    context_length: int
-    fim_helps: bool | None
-    """The model's own measurement of whether FIM prompts beat prefix-only ones (None: unknown)."""
-
-    def count_tokens(self, text: str) -> int: ...
-
-    def generate(
-        self, prompt: Prompt, *, max_new_tokens: int, single_line: bool, cancel: threading.Event | None
-    ) -> Generated: ...
 
 
 class TransformersBackend:
     """A Hugging Face causal LM in this process (the shipped default, a local directory or a hub id)."""
 
     def __init__(self, model: str | None = None, adapter: str | None = None, dtype: str = "float32") -> None:
-        from copilot_index.server.model.loader import load_generator
+        from .loader import load_generator
 
         self.generator = load_generator(model, adapter=adapter, dtype=dtype)
         self.name = f"transformers:{self.generator.source}" + (f"+{adapter}" if adapter else "")
@@ -65,7 +35,7 @@ class TransformersBackend:
     def generate(
         self, prompt: Prompt, *, max_new_tokens: int, single_line: bool, cancel: threading.Event | None
     ) -> Generated:
-        from copilot_index.server.model.generation import complete
+        from .generation import complete
 
         with self._lock:
             result = complete(

