@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 PER_PLACE = 4
 """Suggestions kept for one place (same file, same text after the cursor), newest first."""
@@ -14,6 +15,7 @@ class _Entry:
     prefix: str
     suffix: str
     completion: str
+    grounds: Any
 
 
 class SuggestionCache:
@@ -28,12 +30,13 @@ class SuggestionCache:
     def _key(self, path: str, prefix: str, suffix: str) -> tuple[str, str]:
         return path, suffix[: self.window]
 
-    def put(self, path: str, prefix: str, suffix: str, completion: str) -> None:
-        """Remember a suggestion; a few are kept per place (the one shown, and the one prefetched as if accepted)."""
+    def put(self, path: str, prefix: str, suffix: str, completion: str, grounds: Any = None) -> None:
+        """Remember a suggestion and what grounded it (`grounds`, given back with it); a few are kept per place
+        (the one shown, and the one prefetched as if accepted)."""
         if not completion:
             return
         key = self._key(path, prefix, suffix)
-        entry = _Entry(prefix[-self.window :], suffix[: self.window], completion)
+        entry = _Entry(prefix[-self.window :], suffix[: self.window], completion, grounds)
         kept = [e for e in self._entries.get(key, []) if e.prefix != entry.prefix]
         self._entries[key] = [entry, *kept][:PER_PLACE]
         self._entries.move_to_end(key)
@@ -42,6 +45,11 @@ class SuggestionCache:
 
     def get(self, path: str, prefix: str, suffix: str) -> str | None:
         """The rest of a cached suggestion whose start the user has typed since, or None."""
+        found = self.lookup(path, prefix, suffix)
+        return None if found is None else found[0]
+
+    def lookup(self, path: str, prefix: str, suffix: str) -> tuple[str, Any] | None:
+        """(the rest of a cached suggestion whose start the user has typed since, its grounds), or None."""
         key = self._key(path, prefix, suffix)
         tail = prefix[-self.window :]
         for entry in self._entries.get(key, []):
@@ -52,5 +60,5 @@ class SuggestionCache:
                     rest = entry.completion[typed_len:]
                     if rest:
                         self._entries.move_to_end(key)
-                        return rest
+                        return rest, entry.grounds
         return None

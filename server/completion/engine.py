@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -44,6 +45,11 @@ class Guards(Protocol):
 CONFIGURED: Literal["configured"] = "configured"
 """`guards=CONFIGURED`: the guards the repository's settings configure."""
 
+CONTEXT_PLACES = 16
+"""Places whose retrieved snippets are remembered."""
+CONTEXT_KEY_CHARS = 2000
+"""Characters before the cursor's line and after the cursor that identify a place."""
+
 
 class CompletionEngine:
     """Completes code at a cursor, grounded in the repository's index. Thread-safe for concurrent calls."""
@@ -74,6 +80,9 @@ class CompletionEngine:
         self._lock = threading.Lock()
         self.cache = SuggestionCache()
         self.buffers = UnsavedBuffers()
+        self._context: OrderedDict[tuple[Any, ...], list[Snippet]] = OrderedDict()
+        """Retrieved snippets per place (file, line, the text around the line): typing on a line reuses them, so the
+        prompt's start stays the same and a backend that keeps its KV cache evaluates only the typed tokens."""
 
     @classmethod
     def configured(cls, index: Index, completion: CompletionConfig, guards: GuardConfig, *, guarded: bool = True,
@@ -139,9 +148,10 @@ class CompletionEngine:
             return self._guards
 
     def refresh_guards(self) -> None:
-        """After indexing: the next check builds the guards again over the updated index."""
+        """After indexing: the next check builds the guards again, and retrieval asks the updated index."""
         with self._lock:
             self._guards = None
+            self._context.clear()
 
     # -- completion ------------------------------------------------------------------------------------
 
@@ -150,9 +160,11 @@ class CompletionEngine:
     ) -> CompletionResult:
         started = time.perf_counter()
         prefix, suffix = request.prefix, request.suffix
-        cached = self.cache.get(request.path, prefix, suffix)
-        if cached is not None:
-            return CompletionResult(cached, latency_ms=(time.perf_counter() - started) * 1000, cached=True)
+        cached = self.cache.lookup(request.path, prefix, suffix)
+        if cached is not None:  # what grounded and judged the suggestion still holds for the rest of it
+            rest, (sources, guard) = cached
+            return CompletionResult(rest, sources=list(sources), guard=list(guard),
+                                    latency_ms=(time.perf_counter() - started) * 1000, cached=True)
         block = request.multiline if request.multiline is not None else wants_block(prefix, suffix)
         max_new = self.config.max_block_tokens if block else self.config.max_tokens
         backend = self.backend
@@ -178,7 +190,7 @@ class CompletionEngine:
         if text:
             self._guard(request, result)
         if result.completion.strip():
-            self.cache.put(request.path, prefix, suffix, result.completion)
+            self.cache.put(request.path, prefix, suffix, result.completion, (tuple(result.sources), tuple(result.guard)))
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -209,10 +221,22 @@ class CompletionEngine:
     def _retrieve(self, request: CompletionRequest, budget: int, backend: Backend) -> list[Snippet]:
         if not self.index.exists:
             return []
+        line_start = request.prefix.rfind("\n") + 1
+        place = (request.path, request.line, budget, request.prefix[:line_start][-CONTEXT_KEY_CHARS:],
+                 request.suffix[:CONTEXT_KEY_CHARS], request.unsaved)
+        with self._lock:
+            if place in self._context:
+                self._context.move_to_end(place)
+                return self._context[place]
         try:
             retriever = ContextRetriever(self.index, candidates=self.config.retrieval_snippets, buffers=self.buffers)
-            return retriever.retrieve(request.path, request.prefix, request.suffix, budget, backend.count_tokens,
-                                      request.unsaved)
+            snippets = retriever.retrieve(request.path, request.prefix, request.suffix, budget, backend.count_tokens,
+                                          request.unsaved)
+            with self._lock:
+                self._context[place] = snippets
+                while len(self._context) > CONTEXT_PLACES:
+                    self._context.popitem(last=False)
+            return snippets
         except CopilotIndexError as exc:
             log.info("completing without retrieval: %s", exc)
             return []

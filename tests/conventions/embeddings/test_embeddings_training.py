@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from embedding_repo import build_shop
 
+from copilot_index.conventions.embeddings import run as run_module
 from copilot_index.conventions.embeddings.negatives import hard_negatives
 from copilot_index.conventions.embeddings.pairs import Pair, PairMiner
 from copilot_index.conventions.embeddings.registry import EmbedderRegistry, Lineage
@@ -20,6 +21,7 @@ from copilot_index.conventions.embeddings.run import (
 )
 from copilot_index.conventions.embeddings.training import (
     TrainingArgs,
+    TrainResult,
     encoder_of,
     fine_tune,
     load_trainable,
@@ -119,13 +121,14 @@ def test_a_few_training_steps_change_the_model(repo) -> None:  # type: ignore[no
     assert 0.0 <= mrr_at_k(encode, pairs) <= 1.0
 
 
-def test_promotion_refuses_a_worse_model(repo, data_dir: Path, run_index) -> None:  # type: ignore[no-untyped-def]
+def test_promotion_refuses_a_model_that_is_not_better(repo, data_dir: Path, run_index, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     build_shop(repo)
     run_index(repo.root)
-    # A huge learning rate wrecks the model: its held-out ranking cannot beat the base's (a wrecked
-    # model may still tie a base that ranks these few pairs badly, hence <=: a tie is refused too).
-    report = train_embeddings(_index(repo.root, data_dir), options=_options(learning_rate=0.5, max_steps=3))
-    assert report.trained_mrr <= report.base_mrr
+    # Training that leaves the weights as they were scores exactly the base's held-out MRR: a tie, which is
+    # refused. (A real run with a wrecking learning rate did not score below the base reliably.)
+    monkeypatch.setattr(run_module, "fine_tune", lambda model, pairs, args, progress=None: TrainResult(0, 0.0))
+    report = train_embeddings(_index(repo.root, data_dir), options=_options())
+    assert report.trained_mrr == report.base_mrr > 0
     assert not report.promoted and report.reembedded_chunks is None
     assert not (data_dir / "embedders" / report.version / "model").exists()
     assert json.loads(Path(report.manifest).read_text())["promoted"] is False

@@ -79,6 +79,8 @@ def test_block_mode_and_cache(indexed, data_dir, backend):
         typed = doc[:-1] + block.completion[:1]
         again = engine.complete(CompletionRequest("app/scale.py", typed + "\n", 1, 5))
         assert again.cached and again.completion == block.completion[1:]
+        # What grounded and judged the suggestion comes back with the rest of it ("show sources" after Tab).
+        assert again.sources and again.sources == block.sources and again.guard == block.guard
 
 
 def test_without_an_index_it_still_completes(repo, data_dir, backend):
@@ -156,3 +158,36 @@ def test_unsaved_field_of_complete_json_is_checked():
     assert request.unsaved == (("b.py", "def b(): pass\n"),)
     with pytest.raises(BadRequestError, match="unsaved must be a list"):
         CompletionRequest.from_json({"path": "a.py", "text": "x", "line": 0, "character": 1, "unsaved": ["b.py"]})
+
+
+def test_typing_on_a_line_keeps_the_retrieved_context_so_the_prompt_start_stays(indexed, data_dir, monkeypatch):
+    class Recording(ScriptedBackend):
+        def __init__(self) -> None:
+            super().__init__("")  # an empty answer is not cached: every request reaches the backend
+            self.prompts: list[str] = []
+
+        def generate(self, prompt, *, max_new_tokens, single_line, cancel):  # type: ignore[no-untyped-def]
+            self.prompts.append(prompt.text)
+            return super().generate(prompt, max_new_tokens=max_new_tokens, single_line=single_line, cancel=cancel)
+
+    searches: list[str] = []
+    original = Index.search
+
+    def counting(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+        searches.append(query)
+        return original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Index, "search", counting)
+    backend = Recording()
+    engine = CompletionEngine(_index(indexed.root, data_dir), CompletionConfig(), backend=backend, guards=None)
+    for typed in ("circle_area(", "circle_area(inn", "circle_area(inner"):
+        engine.complete(CompletionRequest("app/rings.py", CURRENT + typed, 4, 32 + len(typed)))
+    assert len(searches) == 1, searches  # one retrieval for the place, reused while typing on the line
+    context = backend.prompts[0][: backend.prompts[0].index("def ring_area")]
+    assert "circle_area" in context and all(p.startswith(context) for p in backend.prompts)
+
+    engine.complete(CompletionRequest("app/rings.py", CURRENT + "circle_area(inner)\n    ", 5, 4))
+    assert len(searches) == 2  # a new line is a new place
+    engine.refresh_guards()  # after indexing
+    engine.complete(CompletionRequest("app/rings.py", CURRENT + "circle_area(inner)\n    ", 5, 4))
+    assert len(searches) == 3
