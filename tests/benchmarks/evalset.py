@@ -20,17 +20,10 @@ import sysconfig
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-DEFAULT_MODULES = [
-    "argparse.py", "configparser.py", "csv.py", "difflib.py", "shutil.py", "tarfile.py", "zipfile/__init__.py",
-    "textwrap.py", "string.py", "fractions.py", "statistics.py", "calendar.py", "gettext.py", "ftplib.py",
-    "smtplib.py", "imaplib.py", "http/client.py", "http/cookies.py", "http/server.py", "urllib/parse.py",
-    "urllib/request.py", "json/decoder.py", "json/encoder.py", "logging/__init__.py", "logging/handlers.py",
-    "email/message.py", "email/utils.py", "email/_header_value_parser.py", "pathlib.py", "tempfile.py",
-    "subprocess.py", "threading.py", "queue.py", "sched.py", "heapq.py", "bisect.py", "random.py",
-    "datetime.py", "ipaddress.py", "uuid.py", "base64.py", "quopri.py", "mailbox.py", "pprint.py",
-    "inspect.py", "dis.py", "ast.py", "tokenize.py", "traceback.py", "pdb.py", "cmd.py", "shlex.py",
-    "glob.py", "fnmatch.py", "filecmp.py", "netrc.py", "plistlib.py", "wave.py", "selectors.py",
-]
+from copilot_index.conventions.embeddings.corpus import STDLIB_BENCHMARK_FILES
+
+DEFAULT_MODULES = list(STDLIB_BENCHMARK_FILES)
+"""The stdlib modules of the set; the code-search embedder's corpus leaves exactly these out (one list)."""
 
 
 @dataclass(frozen=True)
