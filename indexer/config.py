@@ -274,6 +274,12 @@ class IndexConfig(SectionConfig):
     """Lines shared by consecutive windows."""
     dense_weight: float = 0.7
     """Weight of the dense score in hybrid search (the keyword score gets the rest)."""
+    symbol_weight: float = 0.2
+    """Hybrid search: added to a definition's score times the share of its own name's words found in the query."""
+    prose_penalty: float = 0.2
+    """Hybrid search: taken from prose, data and configuration chunks unless the query asks for documentation."""
+    test_penalty: float = 0.1
+    """Hybrid search: taken from chunks of test files unless the query asks for tests."""
 
     def validate(self, source: str) -> None:
         if self.embedder_backend not in ("torch", "onnx", "auto"):

@@ -137,7 +137,7 @@ class Index:
 
                 store = self._open_store()
                 embedder = embedder_for(store.get_meta("embedder") or self.config.embedder, self.config)
-                self._search = HybridSearch(store, embedder, dense_weight=self.config.dense_weight)
+                self._search = HybridSearch(store, embedder, self.config)
             return self._search
 
     def search(

@@ -43,6 +43,26 @@ def query_terms(query: str) -> list[str]:
     return terms
 
 
+def stem(word: str) -> str:
+    """A light suffix strip, so that "options" meets "option" and "encodes", "encoded" and "encoding" meet
+    "encode" (all become "encod")."""
+    for suffix in ("ing", "es", "ed", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
+
+
+def name_terms(symbol: str) -> frozenset[str]:
+    """Stemmed word parts of a definition's own name (the last part of `Class.method`), stop words left out."""
+    parts = split_identifier(symbol.rsplit(".", 1)[-1])
+    return frozenset(stem(part) for part in parts if part not in STOP_WORDS)
+
+
+def query_stems(query: str) -> frozenset[str]:
+    """Stemmed search terms of a query, to compare with `name_terms`."""
+    return frozenset(stem(term) for term in query_terms(query))
+
+
 def fts_query(query: str) -> str | None:
     """An FTS5 MATCH expression OR-ing the query's terms (each quoted), or None if nothing is left."""
     terms = query_terms(query)

@@ -5,19 +5,27 @@ large ones it uses a bit-quantized prefilter (Hamming distance of sign bits, one
 dimension, held in memory and reloaded when another connection changes the index) and
 rescores the survivors with exact float cosine. Results never overlap: a chunk whose
 lines overlap a better result of the same file is dropped.
+
+Hybrid ranking adds three signals to the fused score (weights in `IndexConfig`, measured by
+tests/benchmarks/bench_search_ablation.py): the share of a definition's own name that the query
+mentions, a penalty for prose, data and configuration chunks unless the query asks for documentation,
+and a penalty for test files unless it asks for tests.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
+import re
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
 
+from .config import IndexConfig
 from .embedder import Embedder
-from .keywords import fts_query
+from .keywords import fts_query, name_terms, query_stems, query_terms
+from .languages import is_code
 from .store import ChunkStore
 
 log = logging.getLogger(__name__)
@@ -34,6 +42,12 @@ CANDIDATES = 60
 """Candidates each retriever contributes to hybrid fusion."""
 KEYWORD_POOL = 1000
 """Keyword matches scored per hybrid query, to give dense hits their bm25 (IN-lists on FTS5 are slow)."""
+DOC_TERMS = frozenset("doc docs documentation documented readme guide guides tutorial changelog example examples".split())
+"""Query words that ask for prose: then prose chunks are not held back."""
+TEST_TERMS = frozenset("test tests tested testing fixture fixtures mock mocks spec specs".split())
+"""Query words that ask for tests: then test files are not held back."""
+TEST_PATH = re.compile(r"(^|/)(tests?|__tests__|spec|testdata)/|_test\.\w+$|(^|/)test_[^/]*$|\.(test|spec)\.\w+$")
+"""Paths of test files: a `tests/` folder, `*_test.go`, `test_*.py`, `*.test.js`, ..."""
 
 
 @dataclass
@@ -56,10 +70,14 @@ class SearchResult:
 class HybridSearch:
     """Answers queries over one ChunkStore."""
 
-    def __init__(self, store: ChunkStore, embedder: Embedder, *, dense_weight: float = 0.7) -> None:
+    def __init__(self, store: ChunkStore, embedder: Embedder, config: IndexConfig | None = None) -> None:
+        config = config or IndexConfig()
         self.store = store
         self.embedder = embedder
-        self.dense_weight = dense_weight
+        self.dense_weight = config.dense_weight
+        self.symbol_weight = config.symbol_weight
+        self.prose_penalty = config.prose_penalty
+        self.test_penalty = config.test_penalty
         self._last_query: tuple[str, bytes] | None = None
         self._bits = BitPrefilter(store)
 
@@ -92,7 +110,7 @@ class HybridSearch:
         elif mode == "dense":
             scores = self._dense(text, want, allowed)
         else:
-            scores = self._hybrid(text, want, allowed)
+            scores = self._rerank(text, self._hybrid(text, want, allowed))
         ranked = sorted(scores.items(), key=lambda item: -item[1])
         return self._materialise(ranked, k)
 
@@ -155,6 +173,24 @@ class HybridSearch:
             kw = keyword.get(i, 0.0) / top_kw if top_kw > 0 else 0.0
             fused[i] = w * dense.get(i, 0.0) + (1.0 - w) * kw
         return fused
+
+    def _rerank(self, text: str, scores: dict[int, float]) -> dict[int, float]:
+        """The fused scores plus the symbol-name share, minus the prose and test penalties (see the module doc)."""
+        if not scores or not (self.symbol_weight or self.prose_penalty or self.test_penalty):
+            return scores
+        words, terms = frozenset(query_terms(text)), query_stems(text)
+        hold_prose = self.prose_penalty if not words & DOC_TERMS else 0.0
+        hold_tests = self.test_penalty if not words & TEST_TERMS else 0.0
+        adjusted = dict(scores)
+        for chunk_id, (path, symbol, language) in self.store.chunk_labels(list(scores)).items():
+            name = name_terms(symbol) if symbol else frozenset()
+            if name:
+                adjusted[chunk_id] += self.symbol_weight * len(name & terms) / len(name)
+            if hold_prose and not is_code(language):
+                adjusted[chunk_id] -= hold_prose
+            if hold_tests and TEST_PATH.search(path):
+                adjusted[chunk_id] -= hold_tests
+        return adjusted
 
     # -- helpers ------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """The queries hybrid search runs: KNN over sqlite-vec, exact cosine for given chunks, bm25 over FTS5, the sign bits
-of every vector for the Hamming prefilter, and the rows of the chunks a search returns."""
+of every vector for the Hamming prefilter, the labels ranking reads (path, symbol, language) and the rows of the
+chunks a search returns."""
 
 from __future__ import annotations
 
@@ -51,6 +52,20 @@ class SearchQueries(Database):
         sql = "SELECT c.id, f.path FROM chunks c JOIN files f ON f.id = c.file_id"
         rows = self.conn.execute(sql + " WHERE c.language = ?", (language,)) if language else self.conn.execute(sql)
         return [(int(chunk_id), path) for chunk_id, path in rows]
+
+    def chunk_labels(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
+        """(file path, symbol, language) of each chunk, by id: what ranking needs to know of a candidate."""
+        found: dict[int, tuple[str, str, str]] = {}
+        for i in range(0, len(ids), BATCH):
+            part = ids[i : i + BATCH]
+            marks = ",".join("?" * len(part))
+            for chunk_id, path, symbol, language in self.conn.execute(
+                "SELECT c.id, f.path, c.symbol, c.language "
+                f"FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})",
+                part,
+            ):
+                found[int(chunk_id)] = (path, symbol or "", language)
+        return found
 
     def chunk_rows(self, ids: list[int]) -> dict[int, ChunkRow]:
         """What a search result shows of each chunk, by id (chunks deleted meanwhile are absent)."""
