@@ -165,19 +165,8 @@ class CompletionEngine:
             rest, (sources, guard) = cached
             return CompletionResult(rest, sources=list(sources), guard=list(guard),
                                     latency_ms=(time.perf_counter() - started) * 1000, cached=True)
-        block = request.multiline if request.multiline is not None else wants_block(prefix, suffix)
-        max_new = self.config.max_block_tokens if block else self.config.max_tokens
         backend = self.backend
-        window = prompt_window(self.config.context_length, backend.context_length, max_new)
-        budgets = Budgets(self.config.prefix_share, self.config.suffix_share, self.config.context_share)
-        snippets: list[Snippet] = []
-        if self.config.retrieval if retrieval is None else retrieval:
-            snippets = self._retrieve(request, budgets.split(window)[2], backend)
-        prompt = assemble(backend.template, request.path, request.language, prefix, suffix, snippets, window,
-                          backend.count_tokens, budgets,
-                          fim_enabled(self.config.fim, backend.template, backend.fim_helps))
-        if self.config.destination is not None:
-            prompt = self._redacted(prompt, request.path)
+        prompt, block, max_new = self._prompt(request, retrieval, backend)
         generated = backend.generate(prompt, max_new_tokens=max_new, single_line=not block, cancel=cancel)
         text = cut_block(generated.text, prefix) if block else generated.text
         if generated.stop_reason == "cancelled" or (cancel is not None and cancel.is_set()):
@@ -193,6 +182,34 @@ class CompletionEngine:
             self.cache.put(request.path, prefix, suffix, result.completion, (tuple(result.sources), tuple(result.guard)))
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def warm(self, request: CompletionRequest, cancel: threading.Event | None = None) -> bool:
+        """Evaluate the prompt that a completion at `request` would send into the model's KV cache, without
+        generating (a file opened, the cursor moved to a new place), so the request that follows evaluates only
+        what was typed since. True when the backend keeps such a cache (llama.cpp in process)."""
+        backend = self.backend
+        if not isinstance(backend, LlamaCppBackend) or self.cache.get(request.path, request.prefix, request.suffix):
+            return False
+        prompt, _, max_new = self._prompt(request, None, backend)
+        backend.warm(prompt, max_new_tokens=max_new, cancel=cancel)
+        return True
+
+    def _prompt(self, request: CompletionRequest, retrieval: bool | None, backend: Backend) -> tuple[Prompt, bool, int]:
+        """(the prompt for `request`, block mode, the most tokens to generate)."""
+        prefix, suffix = request.prefix, request.suffix
+        block = request.multiline if request.multiline is not None else wants_block(prefix, suffix)
+        max_new = self.config.max_block_tokens if block else self.config.max_tokens
+        window = prompt_window(self.config.context_length, backend.context_length, max_new)
+        budgets = Budgets(self.config.prefix_share, self.config.suffix_share, self.config.context_share)
+        snippets: list[Snippet] = []
+        if self.config.retrieval if retrieval is None else retrieval:
+            snippets = self._retrieve(request, budgets.split(window)[2], backend)
+        prompt = assemble(backend.template, request.path, request.language, prefix, suffix, snippets, window,
+                          backend.count_tokens, budgets,
+                          fim_enabled(self.config.fim, backend.template, backend.fim_helps))
+        if self.config.destination is not None:
+            prompt = self._redacted(prompt, request.path)
+        return prompt, block, max_new
 
     def _redacted(self, prompt: Prompt, path: str) -> Prompt:
         """The prompt with secret values replaced, for a backend on another machine (retrieved snippets come

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -26,6 +26,8 @@ from .client import Client
 from .workspace import Located, Projects, document_text
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 MAX_UNSAVED_DOCUMENTS = 8
 """Most other unsaved buffers read as retrieval context for one completion."""
@@ -50,6 +52,8 @@ class CompletionStats:
     prefetched."""
     prefetched: int = 0
     """Follow-ups computed in the background, as if the suggestion shown were accepted."""
+    warmed: int = 0
+    """Places whose prompt was evaluated into the model's cache before the first request there."""
 
     def as_json(self) -> dict[str, int]:
         return asdict(self)
@@ -141,7 +145,7 @@ class SuggestionService:
             slot.latest.set()
         pending = slot.latest = _Pending()
         try:
-            result = await self._run(slot, pending, located, request, lsp.completion_debounce_ms / 1000)
+            result = await self._run(slot, pending, located, request, lsp.completion_debounce_ms / 1000, self._generate)
         except asyncio.CancelledError:  # $/cancelRequest
             pending.cancel.set()
             raise
@@ -174,12 +178,44 @@ class SuggestionService:
             return
         pending = slot.latest = _Pending()
         try:
-            result = await self._run(slot, pending, located, accepted, 0.0, counted=False)
+            result = await self._run(slot, pending, located, accepted, 0.0, self._generate, counted=False)
         finally:
             if slot.latest is pending:
                 slot.latest = None
         if result is not None and result.completion and not pending.cancel.is_set():
             self.stats.prefetched += 1
+
+    async def warm(self, uri: str, position: types.Position) -> None:
+        """The cursor is at a new place (`copilotIndex/warm`, sent by the editor when a file is opened or the cursor
+        moves to another line): evaluate the prompt there into the model's cache while the user reads, so the first
+        suggestion there evaluates only what is typed since. Any request for the document supersedes it."""
+        located = self.projects.locate(uri)
+        lsp = located.project.settings.lsp
+        text = document_text(self.workspace(), uri, located)
+        if not lsp.inline_completion or len(text) > lsp.max_document_bytes:
+            return
+        request = self._request(located, text, position)
+        slot = self._slots.setdefault(uri, _Slot())
+        if slot.latest is not None:  # a suggestion is being computed: it warms the cache itself
+            return
+        pending = slot.latest = _Pending()
+        try:
+            warmed = await self._run(slot, pending, located, request, lsp.completion_debounce_ms / 1000, self._warm,
+                                     counted=False)
+        finally:
+            if slot.latest is pending:
+                slot.latest = None
+        if warmed is not None and not pending.cancel.is_set():
+            self.stats.warmed += 1
+
+    def _warm(self, located: Located, request: CompletionRequest, cancel: threading.Event) -> bool | None:
+        """Worker thread: fill the model's cache for `request` (True), or None where the backend keeps none."""
+        self.imports_ready()
+        try:
+            return located.project.engine.warm(request, cancel) or None
+        except Exception:  # pre-warming is an optimisation: a failure here shows when the user asks for a suggestion
+            log.exception("pre-warming the model's cache for %s failed", request.path)
+            return None
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -187,8 +223,9 @@ class SuggestionService:
         task.add_done_callback(self._tasks.discard)
 
     async def _run(self, slot: _Slot, pending: _Pending, located: Located, request: CompletionRequest,
-                   debounce: float, counted: bool = True) -> CompletionResult | None:
-        """Wait out the debounce and the document's running generation, then generate in a thread.
+                   debounce: float, job: Callable[[Located, CompletionRequest, threading.Event], _T],
+                   counted: bool = True) -> _T | None:
+        """Wait out the debounce and the document's running generation, then generate (or run `job`) in a thread.
         Returns None at once when a newer request supersedes this one at any point (`counted`: in the stats)."""
         superseded = asyncio.ensure_future(pending.superseded.wait())
         try:
@@ -204,7 +241,7 @@ class SuggestionService:
                 _give_up(acquire, slot.lock)
                 self.stats.superseded += counted
                 return None
-            work = asyncio.ensure_future(asyncio.to_thread(self._generate, located, request, pending.cancel))
+            work = asyncio.ensure_future(asyncio.to_thread(job, located, request, pending.cancel))
             work.add_done_callback(lambda _done: slot.lock.release())  # held until the thread really ends
             await asyncio.wait({work, superseded}, return_when=asyncio.FIRST_COMPLETED)
             if not work.done():

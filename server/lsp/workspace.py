@@ -56,10 +56,10 @@ class Project:
 
     @property
     def engine(self) -> CompletionEngine:
+        from copilot_index.server.completion.engine import CompletionEngine  # not under the lock: imports take locks
+
         with self._lock:
             if self._engine is None:
-                from copilot_index.server.completion.engine import CompletionEngine
-
                 settings = self.settings
                 self._engine = CompletionEngine.configured(self.index, settings.completion, settings.guards,
                                                            guarded=settings.lsp.guards)

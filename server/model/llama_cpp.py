@@ -15,6 +15,9 @@ Prompts, stops and token healing are the transformers backend's (`generation.bui
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import io
 import logging
 import os
 import threading
@@ -43,6 +46,37 @@ PROMPT_CHUNK = 128
 """Prompt tokens evaluated per llama.cpp call; a cancellation is noticed between chunks."""
 KEPT_LOGITS = 64
 """Positions whose logits are kept for reuse (one vocabulary-sized float32 row each)."""
+
+
+def _llama_log(level: int, text: bytes, user_data: Any) -> None:
+    log.debug("llama.cpp: %s", text.decode("utf-8", "replace").rstrip())
+
+
+_LOG_CALLBACK: Any = None
+"""llama.cpp's log callback, kept alive as long as the process (the library holds a C pointer to it)."""
+
+
+def _load(llama_class: Any, **kwargs: Any) -> Any:
+    """`Llama(**kwargs)` without its console output and without touching file descriptors.
+
+    With `verbose=False` llama-cpp-python points the process's stdout and stderr (fds 1 and 2) at /dev/null while
+    it loads; a language server writes its messages to fd 1 from another thread meanwhile, and they were lost.
+    So it loads verbosely, with llama.cpp's own log sent to this module's debug log and the library's Python
+    prints (on `sys.stderr`, looked up when printing) caught and logged the same way.
+    """
+    global _LOG_CALLBACK
+    import llama_cpp
+
+    if _LOG_CALLBACK is None:
+        _LOG_CALLBACK = llama_cpp.llama_log_callback(_llama_log)
+        llama_cpp.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
+    printed = io.StringIO()
+    with contextlib.redirect_stderr(printed):
+        llm = llama_class(verbose=True, **kwargs)
+        llm.verbose = False  # no prints while generating
+    if printed.getvalue():
+        log.debug("llama-cpp-python: %s", printed.getvalue().strip())
+    return llm
 
 
 def usable_cores() -> int:
@@ -118,7 +152,6 @@ class LlamaCppBackend:
         n_threads: int = 1,
         context_length: int = 2048,
         template: str | None = None,
-        verbose: bool | None = None,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -136,11 +169,9 @@ class LlamaCppBackend:
         trained = int(header.get(f"{architecture}.context_length", 0) or context_length)
         self.context_length = min(context_length, trained)
         self.threads = max(1, min(int(n_threads), usable_cores()))
-        verbose = log.isEnabledFor(logging.DEBUG) if verbose is None else verbose
         try:
-            self.llm = Llama(model_path=str(path), n_ctx=self.context_length, n_batch=max(PROMPT_CHUNK, 512),
-                             n_threads=self.threads, n_threads_batch=self.threads,
-                             lora_path=str(lora) if lora else None, verbose=verbose)
+            self.llm = _load(Llama, model_path=str(path), n_ctx=self.context_length, n_batch=max(PROMPT_CHUNK, 512),
+                             n_threads=self.threads, n_threads_batch=self.threads, lora_path=str(lora) if lora else None)
         except (ValueError, RuntimeError) as exc:
             log.debug("llama.cpp could not load %s", path, exc_info=True)
             what = f"the LoRA adapter {lora}" if lora is not None and "LoRA" in str(exc) else f"the model {path}"

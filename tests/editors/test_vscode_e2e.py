@@ -161,6 +161,12 @@ def test_typing_shows_ghost_text_and_tab_accepts_it(session: dict[str, Any]) -> 
     assert session["cursorAfterTab"] == f"Ln {LINE + len(ghost) - 1}, Col {column}"
 
 
+def test_arriving_at_a_line_tells_the_server_to_warm_its_model(session: dict[str, Any]) -> None:
+    _step(session, "warm")
+    sent = re.findall(r"Sending notification 'copilotIndex/warm'[^\n]*\nParams: (\{.*?\n\})", session["warmLog"], re.S)
+    assert any(json.loads(params)["position"]["line"] == LINE - 1 for params in sent), sent
+
+
 def test_show_suggestion_sources_lists_the_retrieved_code(session: dict[str, Any]) -> None:
     _step(session, "sources")
     assert session["sourcesTitle"].startswith("Sources of: ")

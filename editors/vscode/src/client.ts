@@ -15,7 +15,7 @@ import {
 
 import { currentLaunchSettings, currentServerSettings, RESTART_SETTINGS } from "./config";
 import { LaunchError, nodeLaunchContext, resolveServerLaunch, serverExecutable } from "./core/launch";
-import { statusRequest, type ServerStatus } from "./core/requests";
+import { statusRequest, WARM_NOTIFICATION, warmParams, type ServerStatus } from "./core/requests";
 import { serverLogLine, type ChannelLevel } from "./core/serverLog";
 import {
   configurationAnswer,
@@ -193,6 +193,13 @@ export class ServerClient implements vscode.Disposable {
   }
 
   /** Asks for the status of the active folder's repository and shows it in the status bar. */
+  /** Tell the server the cursor arrived at a new place (a notification: nothing comes back). */
+  async warm(uri: string, line: number, character: number): Promise<void> {
+    if (this.client?.state === State.Running) {
+      await this.client.sendNotification(WARM_NOTIFICATION, warmParams(uri, line, character));
+    }
+  }
+
   async refreshStatus(): Promise<ServerStatus | undefined> {
     const folder = activeFolder()?.uri.toString();
     try {

@@ -6,6 +6,7 @@ import { ServerClient } from "./client";
 import { COMMANDS, registerCommands } from "./commands";
 import { serverSettingKeys, type Manifest } from "./core/settings";
 import { StatusBar } from "./statusBar";
+import { registerWarming } from "./warm";
 
 let server: ServerClient | undefined;
 
@@ -20,6 +21,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     statusBar,
     running,
     ...registerCommands(running),
+    ...registerWarming(running),
     vscode.workspace.onDidChangeConfiguration((event) => running.configurationChanged(event)),
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
       if (!running.started && vscode.workspace.workspaceFolders !== undefined) {

@@ -99,7 +99,8 @@ def register(server: CopilotLanguageServer) -> None:
             "completion": server.suggestions.stats.as_json(),
             "model": project.settings.completion.model,
             "completions_sent_to": project.settings.completion.destination,
-            "adapter": await asyncio.to_thread(_adapter, project),
+            # (before the server's libraries are imported, in their own thread, the engine is not built for this)
+            "adapter": await asyncio.to_thread(_adapter, project) if server.warmup.ready(0) else None,
         }
 
     @server.command(SOURCES_COMMAND)

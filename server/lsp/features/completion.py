@@ -4,7 +4,7 @@ without inline completion: one item carrying the suggestion."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SOURCES_COMMAND = "copilotIndex.suggestionSources"
+WARM_NOTIFICATION = "copilotIndex/warm"
+"""Sent by an editor when a file is opened or the cursor moves to another line: {textDocument: {uri}, position}."""
 
 
 def register(server: CopilotLanguageServer) -> None:
@@ -54,6 +56,19 @@ def register(server: CopilotLanguageServer) -> None:
                               for s in result.sources]},
         )
         return types.CompletionList(is_incomplete=True, items=[item])
+
+    @server.feature(WARM_NOTIFICATION)
+    async def warm(params: Any) -> None:
+        try:  # a custom notification's params arrive as named tuples, unchecked
+            uri = str(params.textDocument.uri)
+            position = types.Position(int(params.position.line), int(params.position.character))
+        except (AttributeError, TypeError, ValueError):
+            log.warning("%s needs {textDocument: {uri}, position: {line, character}}; ignored", WARM_NOTIFICATION)
+            return
+        try:
+            await server.suggestions.warm(uri, position)
+        except CopilotIndexError as exc:  # a notification has no answer: the reason goes to the log
+            log.info("%s ignored: %s", WARM_NOTIFICATION, exc)
 
 
 async def _suggest(

@@ -72,3 +72,18 @@ def test_an_adapter_for_a_gguf_base_is_written_as_a_gguf_lora_llama_cpp_serves(p
     assert "<|" not in result.completion
     promoted = CompletionEngine(index, CompletionConfig(model=str(base)))
     assert promoted.adapter_path() == (str(exported) if report["promoted"] else None)
+
+
+def test_warming_a_place_leaves_only_the_typed_tokens_to_evaluate(project, data_dir, run_index):  # type: ignore[no-untyped-def]
+    run_index(project.root)
+    engine = CompletionEngine(Index(resolve_repo(project.root), DataDir(data_dir)), CompletionConfig(model=str(SMOLLM2)))
+    assert engine.warm(CompletionRequest("app/rings.py", DOCUMENT, 4, 11))  # the cursor arrives on the line
+    warmed = engine.backend.stats.prompt_tokens  # type: ignore[attr-defined]
+    assert warmed > 50
+    typed = DOCUMENT + "circle_area(outer) - "
+    result = engine.complete(CompletionRequest("app/rings.py", typed, 4, 11 + len("circle_area(outer) - ")))
+    stats = engine.backend.stats  # type: ignore[attr-defined]
+    assert result.sources and stats.reused_tokens >= warmed - 2  # the warmed prompt's start (context) was reused
+    assert stats.prompt_evaluated <= 12  # only what was typed since, not the whole prompt
+    without = CompletionEngine(engine.index, CompletionConfig(model=str(SMOLLM2), backend="openai"))
+    assert not without.warm(CompletionRequest("app/rings.py", DOCUMENT, 4, 11))  # no cache to fill over HTTP

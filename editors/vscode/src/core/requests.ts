@@ -138,3 +138,33 @@ export function trainAdapterRequest(folder?: string): ExecuteCommandParams {
 export function sourcesRequest(documentUri: string): ExecuteCommandParams {
   return { command: SERVER_COMMANDS.suggestionSources, arguments: [documentUri] };
 }
+
+/** Sent when a file is opened or the cursor moves to another line, so the server evaluates the prompt there
+ * into its model's cache before the first suggestion is asked for (server/lsp/features/completion.py). */
+export const WARM_NOTIFICATION = "copilotIndex/warm";
+
+export interface WarmParams {
+  textDocument: { uri: string };
+  position: { line: number; character: number };
+}
+
+export function warmParams(uri: string, line: number, character: number): WarmParams {
+  return { textDocument: { uri }, position: { line, character } };
+}
+
+/** Tells a move to a new place (another document, or another line) from typing on the same line. */
+export class PlaceTracker {
+  private last: string | undefined;
+
+  moved(uri: string, line: number): boolean {
+    const place = `${String(line)}\u0000${uri}`;
+    const moved = place !== this.last;
+    this.last = place;
+    return moved;
+  }
+
+  /** Forget the last place (the document closed): coming back to it is a move again. */
+  reset(): void {
+    this.last = undefined;
+  }
+}

@@ -138,6 +138,16 @@ async function scenarioSteps(run: Run): Promise<void> {
     return;
   }
 
+  await run.step("warm", ["ghost"], async () => {
+    // Opening the file and moving to the line told the server where the cursor arrived (the trace shows it).
+    results.warmLog = await waitFor(
+      "the cursor's arrival to reach the server",
+      () => Promise.resolve(run.log(0)),
+      (log) => /Sending notification 'copilotIndex\/warm'[^\n]*\nParams: [^]*"line": \d+/.test(log),
+      10,
+    );
+  });
+
   await run.step("accept", ["ghost"], async () => {
     await workbench.page.keyboard.press("Tab");
     results.lineAfterTab = await waitFor(
