@@ -376,10 +376,10 @@ def print_table(rows: dict[str, dict[str, list[dict]]]) -> dict:
                        **{lang: cell([i for i in pooled if i["lang"] == lang]) for lang in langs}}
     base = next(iter(table.values()))
     print("MRR@10/R@10 per column; ratio = pooled MRR@10 / naive dense pooled MRR@10; beats = sets above naive")
-    print(f"{'ablation':44s}" + "".join(f"{c + ' n=' + str(base[c][2]):>15s}" for c in cols) + "  ratio beats")
+    print(f"{'ablation':44s}" + "".join(f"{c[:10] + ' n=' + str(base[c][2]):>16s}" for c in cols) + "  ratio beats")
     for name, cells in table.items():
         beats = sum(cells[s][0] > base[s][0] for s in naive)
-        print(f"{name:44s}" + "".join(f"{cells[c][0]:>9.3f}/{cells[c][1]:.3f}"[-15:] for c in cols)
+        print(f"{name:44s}" + "".join(f"{cells[c][0]:>10.3f}/{cells[c][1]:.3f}" for c in cols)
               + f"  {cells['pooled'][0] / (base['pooled'][0] or 1):.3f} {beats}/{len(naive)}")
     return {name: {c: dict(zip(("mrr@10", "r@10", "n"), v, strict=True)) for c, v in cells.items()}
             for name, cells in table.items()}
