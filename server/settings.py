@@ -41,6 +41,9 @@ class LspConfig(SectionConfig):
     """Run the licence, security and secret guards on every suggestion before it is sent."""
     prefetch: bool = True
     """While a suggestion is shown, compute the next one as if it were accepted (answered from the cache then)."""
+    prefetch_after_ms: int = 300
+    """How long a suggestion must stay shown, with no keystroke, before its follow-up is computed: while the user
+    types on, a prefetch would only hold the model when the next keystroke needs it."""
     symbol_results: int = 50
     """Most results answered to `workspace/symbol`."""
     max_document_bytes: int = 4 * 1024 * 1024

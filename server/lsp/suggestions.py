@@ -93,6 +93,8 @@ class _Slot:
 
     latest: _Pending | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    requests: int = 0
+    """Requests for the document so far (a prefetch waits to see that none came after its suggestion)."""
 
 
 class SuggestionService:
@@ -141,6 +143,7 @@ class SuggestionService:
         request = self._request(located, text, position)
         self.stats.requests += 1
         slot = self._slots.setdefault(uri, _Slot())
+        slot.requests += 1
         if slot.latest is not None:
             slot.latest.set()
         pending = slot.latest = _Pending()
@@ -164,13 +167,17 @@ class SuggestionService:
             result.stop_reason,
         )
         if lsp.prefetch and result.completion.strip() and not result.blocked:
-            self._spawn(self._prefetch(slot, located, request, result.completion))
+            self._spawn(self._prefetch(slot, located, request, result.completion, lsp.prefetch_after_ms / 1000))
         return result if result.completion else None
 
-    async def _prefetch(self, slot: _Slot, located: Located, request: CompletionRequest, completion: str) -> None:
+    async def _prefetch(self, slot: _Slot, located: Located, request: CompletionRequest, completion: str,
+                        after: float) -> None:
         """What comes after a suggestion, computed while it is shown, as if it were accepted: accepting it and typing
-        on are then answered from the engine's cache. Any newer request for the document cancels this one."""
-        if slot.latest is not None:  # the user has moved on already
+        on are then answered from the engine's cache. It starts once the suggestion has been shown for `after`
+        seconds with no newer request; any newer request for the document cancels it."""
+        seen = slot.requests
+        await asyncio.sleep(after)
+        if slot.latest is not None or slot.requests != seen:  # the user has moved on already
             return
         try:
             accepted = request.accepted(completion)

@@ -69,6 +69,32 @@ async def test_accepting_a_suggestion_is_answered_from_the_prefetch(tmp_path: Pa
             assert await conn.close() == 0
 
 
+async def test_no_prefetch_while_the_user_types_on(tmp_path: Path) -> None:
+    ws = make_workspace("raw", tmp_path / "repo")
+    uri = from_fs_path(str(ws.root / "app/area.py"))
+    with RecordingServer("3.14 * r") as server:
+        conn = await RawConnection.start(tmp_path / "server.log")
+        try:
+            options = {"completion": {"backend": "openai", "endpoint": server.url, "model": "m", "retrieval": False,
+                                      "template": "copilot-index-default"},
+                       "lsp": {"index_on_start": False, "prefetch_after_ms": 1500}}
+            await _open(conn, ws.root, uri, options)
+            await conn.request(2, "textDocument/inlineCompletion", {
+                "textDocument": {"uri": uri}, "position": {"line": 1, "character": 11}, "context": {"triggerKind": 2}})
+            # The next keystroke comes well within 1.5 s: the first suggestion's follow-up is never computed.
+            conn.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                "textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": DOCUMENT + "2"}]}})
+            await conn.request(3, "textDocument/inlineCompletion", {
+                "textDocument": {"uri": uri}, "position": {"line": 1, "character": 12}, "context": {"triggerKind": 2}})
+            for _ in range(100):  # the second suggestion stays shown: its follow-up is computed after 1.5 s
+                if (await _status(conn))["completion"]["prefetched"] >= 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert (await _status(conn))["completion"]["prefetched"] == 1
+            assert len(server.requests) == 3  # two suggestions and the second one's follow-up
+        finally:
+            assert await conn.close() == 0
+
 async def test_the_cursor_arriving_at_a_place_warms_the_model_cache(tmp_path: Path) -> None:
     ws = make_workspace("raw", tmp_path / "repo")
     uri = from_fs_path(str(ws.root / "app/area.py"))
