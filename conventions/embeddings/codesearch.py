@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from copilot_index.indexer import DEFAULT_EMBEDDER, resolve_embedder_path
+from copilot_index.indexer import MINILM_EMBEDDER, resolve_embedder_path
 
 from .codesearch_card import write_model_card
 from .codesearch_eval import EvalSet, eval_sets, evaluate, export_fp16, load_sets, save_sets, score
@@ -45,7 +45,8 @@ class CodeSearchArgs:
     corpus: Path = Path(".work/corpus/pairs")
     run_dir: Path = Path(".work/embedder-runs/codesearch")
     out: Path = Path("indexer/codesearch_model")
-    base: str = DEFAULT_EMBEDDER
+    base: str = MINILM_EMBEDDER
+    """Where training starts: plain MiniLM (not the shipped model, which a run replaces)."""
     batch_size: int = 32
     learning_rate: float = 5e-5
     """Peak learning rate of the first segment; later segments' peaks decay linearly to `min_lr_share`."""

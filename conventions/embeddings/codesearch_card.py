@@ -18,7 +18,7 @@ _ORIGINS = {
 
 def write_model_card(out: Path, state: dict[str, Any], corpus: dict[str, Any], yardstick: dict[str, Any] | None) -> Path:
     lines = _header(state, out) + _data(corpus) + _training(state) + _held_out(state) + _yardstick(yardstick)
-    lines += _reproduce(state)
+    lines += _reproduce(state, out)
     path = out / "MODEL_CARD.md"
     path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
     return path
@@ -49,7 +49,7 @@ def _data(corpus: dict[str, Any]) -> list[str]:
     for tree in corpus["trees"]:
         by_origin[tree["tree"].split(":", 1)[0]].append(tree)
     for origin, trees in by_origin.items():
-        lines += [f"**{_ORIGINS.get(origin, origin)}** ({len(trees)} trees):", "",
+        lines += [f"**{_ORIGINS.get(origin, origin)}** ({len(trees)} tree{'s' * (len(trees) != 1)}):", "",
                   "| tree | version | licence | pairs kept / mined |", "|---|---|---|---|"]
         lines += [f"| {t['tree'].split(':', 1)[1]} | {t['version']} | {t['licence']} | {t['kept']} / {t['mined']} |"
                   for t in sorted(trees, key=lambda t: t["tree"])]
@@ -144,16 +144,21 @@ def _yardstick(yardstick: dict[str, Any] | None) -> list[str]:
     return lines + [""]
 
 
-def _reproduce(state: dict[str, Any]) -> list[str]:
+def _reproduce(state: dict[str, Any], out: Path) -> list[str]:
     args = state["args"]
+    flags = " ".join(f"--{name.replace('_', '-')} {args[name]}" for name in (
+        "max_steps", "segment_steps", "batch_size", "train_seq_length", "eval_every", "eval_queries", "eval_pool",
+        "max_hours") if name in args)
     return [
         "## Reproduce",
         "",
         "```",
         "python -m copilot_index.conventions.embeddings.corpus --corpus-dir .work/corpus --fetch",
-        f"nice -n 15 python -m copilot_index.conventions.embeddings.codesearch --corpus {args['corpus']} \\",
-        f"    --run-dir {args['run_dir']} --max-steps {args['max_steps']} --max-hours {args['max_hours']}",
+        f"nice -n 19 python -m copilot_index.conventions.embeddings.codesearch --corpus {args['corpus']} \\",
+        f"    --run-dir {args['run_dir']} {flags}",
         f"python -m copilot_index.conventions.embeddings.codesearch --run-dir {args['run_dir']} --export-only"
-        f" --out {args['out']}",
+        f" --out {out.as_posix()}",
         "```",
+        "",
+        "A run stopped early resumes from its last checkpoint when the same command runs again.",
     ]

