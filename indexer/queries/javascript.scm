@@ -36,3 +36,10 @@
     (variable_declarator
       name: (identifier) @name
       value: [(arrow_function) (function_expression) (generator_function)])) @definition.function)
+
+; CommonJS and prototype style: exports.parse = function (str) { ... }   /   app.handle = function handle() { ... }
+(program
+  (expression_statement
+    (assignment_expression
+      left: (member_expression) @name
+      right: [(arrow_function) (function_expression) (generator_function)])) @definition.function)

@@ -215,3 +215,16 @@ def test_comment_prefix() -> None:
         "//",
         "#",
     ]
+
+
+def test_commonjs_and_prototype_assignments_are_definitions() -> None:
+    text = (
+        "var app = exports = module.exports = {};\n\n"
+        "/**\n * Initialize the server.\n */\napp.init = function init() {\n  this.cache = {};\n};\n\n"
+        "// Parse the string.\nexports.parse = (str) => str.split(',');\n\n"
+        "Router.prototype.route = function route(path) {\n  return path;\n};\n"
+    )
+    chunks = {c.symbol: c for c in Chunker().chunk("lib/app.js", text)}
+    assert {"app.init", "exports.parse", "Router.prototype.route"} <= set(chunks)
+    assert chunks["app.init"].kind == "function" and chunks["app.init"].text.startswith("/**\n * Initialize")
+    assert chunks["exports.parse"].text.startswith("// Parse the string.")
