@@ -13,6 +13,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Settings and trust decisions of the test session, never the developer's own (~/.config/copilot-index).
 os.environ["COPILOT_INDEX_CONFIG_HOME"] = tempfile.mkdtemp(prefix="copilot-index-config-")
+# Tests of the code around the model complete with the shipped small model (fast, and always installed); the
+# product's default, SmolLM2 through llama.cpp, is tested where it is named (tests/server/completion/test_gguf_engine.py).
+SESSION_MODEL = "copilot-index-default"
+(Path(os.environ["COPILOT_INDEX_CONFIG_HOME"]) / "config.toml").write_text(
+    f'[completion]\nmodel = "{SESSION_MODEL}"\n', encoding="utf-8")
 
 from copilot_index.indexer import DataDir, Embedder, Index, IndexSummary, resolve_repo  # noqa: E402
 

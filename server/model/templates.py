@@ -91,5 +91,5 @@ def template_for(model_name_or_path: str, tokenizer: Any = None, config: Any = N
     for template in templates:
         if model_type and model_type in template.model_types:
             return template
-    log.warning("no FIM template matches %s; completing from the prefix only", model_name_or_path)
+    log.info("no FIM template matches %s; completing from the prefix only", model_name_or_path)
     return template_named(FALLBACK)

@@ -258,7 +258,7 @@ def verdicts(report: dict[str, Any]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default", help='"default" (shipped), a model directory, or "tiny"')
+    parser.add_argument("--model", default="default", help='"default", "copilot-index-default", a folder or "tiny"')
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--threads", type=int, default=None, help="completion.threads (default: the server's)")
     parser.add_argument("--json", action="store_true")

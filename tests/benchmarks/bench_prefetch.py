@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("set", type=Path, help="a completion set: repo/ and cases.jsonl")
     parser.add_argument("--lines", type=int, default=12, help="held-out lines to type")
-    parser.add_argument("--model", default="default", help='completion.model: "default" (shipped) or a path')
+    parser.add_argument("--model", default="default", help='"default", "copilot-index-default" or a path')
     parser.add_argument("--read-ms", type=float, default=400, help="time the user reads a suggestion before Tab")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

@@ -165,11 +165,16 @@ def test_two_indexers_at_once(repo, data_dir, capsys):
     assert not (data_dir / "index.db").exists()  # nothing was written by the refused run
 
 
+FILES = 400
+
+
 def _many_files(repo) -> int:  # type: ignore[no-untyped-def]
-    for i in range(120):
+    # Enough for several embedding batches (256 chunks each), so that a signal sent once the first batch is
+    # written still lands before the last one, even on a busy machine.
+    for i in range(FILES):
         repo.write(f"pkg/mod_{i:03d}.py", GEOMETRY.replace("circle_area", f"circle_area_{i}") + f"\nVALUE_{i} = {i}\n")
     repo.commit("many files")
-    return 120
+    return FILES
 
 
 def _files_in_db(db: Path) -> int:

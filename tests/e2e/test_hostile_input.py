@@ -147,7 +147,7 @@ def test_a_damaged_or_future_database_is_refused_and_left_alone(repo, data_dir, 
 
 
 def test_an_interrupted_rebuild_keeps_the_old_index(repo, data_dir, run_index):
-    for i in range(60):
+    for i in range(240):
         repo.write(f"pkg/mod_{i}.py", GEOMETRY.replace("circle_area", f"circle_area_{i}"))
     repo.commit("many")
     run_index(repo.root)

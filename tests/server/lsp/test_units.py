@@ -38,7 +38,8 @@ def test_settings_precedence_and_fallbacks(tmp_path: Path):
 
     (tmp_path / ".copilot-index.toml").write_text("[completion\n")
     broken = Settings.build(tmp_path, ("initializationOptions", ["not", "an", "object"]))
-    assert broken.completion.model == "default" and len(broken.warnings) == 2
+    # (the session's user config names the shipped model: tests/conftest.py)
+    assert broken.completion.model == "copilot-index-default" and len(broken.warnings) == 2
 
 
 def test_head_signature_follows_commits_and_branch_switches(tmp_path: Path):
