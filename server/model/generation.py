@@ -107,24 +107,49 @@ def complete(
     ids = ids or start_ids(generator)
     model = generator.model
     output = model(input_ids=torch.tensor([ids]), use_cache=True, logits_to_keep=1)
+
+    def advance(token: int) -> torch.Tensor:
+        nonlocal output
+        output = model(input_ids=torch.tensor([[token]]), cache=output.cache, use_cache=True)
+        return output.logits[0, -1]
+
+    text, generated, reason = decode_greedy(generator, healed, use_fim, max_new_tokens, single_line,
+                                            output.logits[0, -1], advance, cancelled, ignore_stop)
+    return Completion(text, len(generated), reason, len(ids), time.perf_counter() - started)
+
+
+def decode_greedy(
+    generator: LoadedGenerator,
+    healed: str,
+    use_fim: bool,
+    max_new_tokens: int,
+    single_line: bool,
+    logits: torch.Tensor | None,
+    advance: Callable[[int], torch.Tensor | None],
+    cancelled: Callable[[], bool] | None = None,
+    ignore_stop: bool = False,
+) -> tuple[str, list[int], str]:
+    """The greedy loop both runtimes share: (visible text, generated ids, stop reason).
+
+    `logits` scores the first new token; `advance(token)` feeds a chosen token to the model and returns the
+    next token's scores (None when it was cancelled meanwhile). Stops at a stop token (never part of the text),
+    at the first newline when `single_line`, after `max_new_tokens`, or before the next token once `cancelled()`.
+    """
     generated: list[int] = []
-    reason, text = "max_tokens", ""
+    reason, text, decoded = "max_tokens", "", ""
     # With the prefix last nothing marks where the middle starts, so a stop before any text is the
     # model taking the prompt's end for the middle's end: stops count once there is text.
     hold_stops = use_fim and generator.template.prefix_last and not ignore_stop
     stop_list = sorted(generator.stop_ids) if hold_stops else []
     healing = HealingConstraint(generator.tokenizer, healed, frozenset() if hold_stops else generator.stop_ids)
-    decoded = ""
-    for _ in range(max_new_tokens):
-        if cancelled is not None and cancelled():
+    for step in range(max_new_tokens):
+        if logits is None or (cancelled is not None and cancelled()):
             reason = "cancelled"
             break
-        logits = output.logits[0, -1]
         if hold_stops and not text.strip():
             logits = logits.clone()
             logits[stop_list] = float("-inf")
-        logits = healing.apply(logits, decoded)
-        token = int(logits.argmax())
+        token = int(healing.apply(logits, decoded).argmax())
         if token in generator.stop_ids and not ignore_stop:
             reason = "stop_token"
             break
@@ -134,11 +159,8 @@ def complete(
         if single_line and "\n" in text:
             reason = "newline"
             break
-        output = model(
-            input_ids=torch.tensor([[token]]),
-            cache=output.cache,
-            use_cache=True,
-        )
+        if step + 1 < max_new_tokens:
+            logits = advance(token)
     if single_line:
         text = text.split("\n", 1)[0]
-    return Completion(text, len(generated), reason, len(ids), time.perf_counter() - started)
+    return text, generated, reason

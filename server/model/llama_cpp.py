@@ -35,8 +35,7 @@ import torch
 from copilot_index.conventions.adapter.gguf_lora import GgufLoraError, check_lora_for_base, read_gguf
 
 from .backend import BackendError, Generated, Prompt
-from .generation import build_prompt, start_ids
-from .healing import HealingConstraint, visible_text
+from .generation import build_prompt, decode_greedy, start_ids
 from .loader import LoadedGenerator, stop_token_ids
 from .templates import template_for, template_named
 
@@ -250,39 +249,17 @@ class LlamaCppBackend:
         started = time.perf_counter()
         ids, healed = self._prompt_ids(prompt, max_new_tokens)
         self.stats = EvalStats(prompt_tokens=len(ids))
-        stop_ids = self.generator.stop_ids
-        # As in `generation.complete`: with the prefix last, a stop before any text is the model taking the
-        # prompt's end for the middle's end, so stops count once there is text.
-        hold_stops = prompt.use_fim and self.template.prefix_last
-        stop_list = sorted(stop_ids) if hold_stops else []
-        healing = HealingConstraint(self.tokenizer, healed, frozenset() if hold_stops else stop_ids)
         sequence = list(ids)
-        generated: list[int] = []
-        reason, text, decoded = "max_tokens", "", ""
-        logits = self._logits_after(sequence, cancel, is_prompt=True)
-        for step in range(max_new_tokens):
-            if logits is None or (cancel is not None and cancel.is_set()):
-                reason = "cancelled"
-                break
-            scores = torch.from_numpy(logits)
-            if hold_stops and not text.strip():
-                scores = scores.clone()
-                scores[stop_list] = float("-inf")
-            token = int(healing.apply(scores, decoded).argmax())
-            if token in stop_ids:
-                reason = "stop_token"
-                break
-            generated.append(token)
+        first = self._logits_after(sequence, cancel, is_prompt=True)
+
+        def advance(token: int) -> torch.Tensor | None:
             sequence.append(token)
-            decoded = self.tokenizer.decode(generated, skip_special_tokens=True)
-            text = visible_text(decoded, healed)
-            if single_line and "\n" in text:
-                reason = "newline"
-                break
-            if step + 1 < max_new_tokens:
-                logits = self._logits_after(sequence, cancel)
-        if single_line:
-            text = text.split("\n", 1)[0]
+            logits = self._logits_after(sequence, cancel)
+            return None if logits is None else torch.from_numpy(logits)
+
+        text, generated, reason = decode_greedy(
+            self.generator, healed, prompt.use_fim, max_new_tokens, single_line,
+            None if first is None else torch.from_numpy(first), advance, cancel.is_set if cancel else None)
         self.stats.generated_tokens = len(generated)
         self.stats.seconds = time.perf_counter() - started
         log.debug("llama.cpp: %d prompt tokens (%d cached), %d evaluated, %d generated in %.0f ms",

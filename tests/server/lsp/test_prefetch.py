@@ -25,6 +25,12 @@ async def _status(conn: RawConnection) -> dict[str, Any]:
     return answer["result"]  # type: ignore[no-any-return]
 
 
+def _recorded(url: str, **lsp: Any) -> dict[str, Any]:
+    """Settings that complete through the recording server at `url`, without retrieval or indexing."""
+    return {"completion": {"backend": "openai", "endpoint": url, "model": "m", "retrieval": False,
+                           "template": "copilot-index-default"}, "lsp": {"index_on_start": False, **lsp}}
+
+
 async def _open(conn: RawConnection, root_dir: Path, uri: str, options: dict[str, Any]) -> None:
     """Initialize the server on the workspace with `options` and open DOCUMENT at `uri`."""
     root = from_fs_path(str(root_dir))
@@ -42,9 +48,7 @@ async def test_accepting_a_suggestion_is_answered_from_the_prefetch(tmp_path: Pa
     with RecordingServer("3.14 * r") as server:
         conn = await RawConnection.start(tmp_path / "server.log")
         try:
-            options = {"completion": {"backend": "openai", "endpoint": server.url, "model": "m", "retrieval": False,
-                                      "template": "copilot-index-default"}, "lsp": {"index_on_start": False}}
-            await _open(conn, ws.root, uri, options)
+            await _open(conn, ws.root, uri, _recorded(server.url))
             first = await conn.request(2, "textDocument/inlineCompletion", {
                 "textDocument": {"uri": uri}, "position": {"line": 1, "character": 11}, "context": {"triggerKind": 2}})
             assert first["result"]["items"][0]["insertText"] == "3.14 * r"
@@ -75,10 +79,7 @@ async def test_no_prefetch_while_the_user_types_on(tmp_path: Path) -> None:
     with RecordingServer("3.14 * r") as server:
         conn = await RawConnection.start(tmp_path / "server.log")
         try:
-            options = {"completion": {"backend": "openai", "endpoint": server.url, "model": "m", "retrieval": False,
-                                      "template": "copilot-index-default"},
-                       "lsp": {"index_on_start": False, "prefetch_after_ms": 1500}}
-            await _open(conn, ws.root, uri, options)
+            await _open(conn, ws.root, uri, _recorded(server.url, prefetch_after_ms=1500))
             await conn.request(2, "textDocument/inlineCompletion", {
                 "textDocument": {"uri": uri}, "position": {"line": 1, "character": 11}, "context": {"triggerKind": 2}})
             # The next keystroke comes well within 1.5 s: the first suggestion's follow-up is never computed.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cancellation import CancelAfter
 from gguf_model import write_gguf  # the shipped default model written as a GGUF
 
 from copilot_index.conventions.adapter.gguf_lora import export_gguf_lora
@@ -62,20 +63,6 @@ def test_the_word_being_typed_is_healed(backend: LlamaCppBackend) -> None:
     # The prompt is cut before `ite`, and the model must write it back first: only the rest is shown.
     done = backend.generate(prefix_only(CART + "ite"), max_new_tokens=16, single_line=True, cancel=None)
     assert done.text == "ms)"
-
-
-class CancelAfter(threading.Event):
-    """A cancellation event that sets itself when it has been asked `checks` times (once per token)."""
-
-    def __init__(self, checks: int) -> None:
-        super().__init__()
-        self.remaining = checks
-
-    def is_set(self) -> bool:
-        self.remaining -= 1
-        if self.remaining < 0:
-            self.set()
-        return super().is_set()
 
 
 def test_cancellation_stops_at_the_next_token(backend: LlamaCppBackend) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cancellation import CancelAfter
 
 from copilot_index.server.completion.prompt import format_context
 from copilot_index.server.model.backend import BackendError, Prompt, Snippet
@@ -99,20 +100,6 @@ def test_the_backend_completes_through_what_the_real_server_serves(llama_cpp_pyt
     block = backend.generate(prefix_only("import os\n\ndef list_files(path):\n"), max_new_tokens=24,
                              single_line=False, cancel=None)
     assert block.text.count("\n") >= 1 and block.stop_reason == "max_tokens" and block.tokens == 24
-
-
-class CancelAfter(threading.Event):
-    """A cancellation event that sets itself when it has been asked `checks` times (once per streamed token)."""
-
-    def __init__(self, checks: int) -> None:
-        super().__init__()
-        self.remaining = checks
-
-    def is_set(self) -> bool:
-        self.remaining -= 1
-        if self.remaining < 0:
-            self.set()
-        return super().is_set()
 
 
 def test_a_cancelled_request_stops_reading_and_the_server_goes_on(llama_cpp_python_server: str) -> None:
