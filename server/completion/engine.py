@@ -169,8 +169,8 @@ class CompletionEngine:
         prompt, block, max_new = self._prompt(request, retrieval, backend)
         generated = backend.generate(prompt, max_new_tokens=max_new, single_line=not block, cancel=cancel)
         text = cut_block(generated.text, prefix) if block else generated.text
-        if generated.stop_reason == "cancelled" or (cancel is not None and cancel.is_set()):
-            text = ""
+        if generated.stop_reason == "cancelled" or (cancel is not None and cancel.is_set()) or not text.strip():
+            text = ""  # (whitespace alone is nothing to show: it would only move the cursor)
         result = CompletionResult(
             completion=text,
             sources=[Source(s.path, s.start_line, s.end_line) for s in prompt.snippets],

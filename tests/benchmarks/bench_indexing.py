@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evalset import DEFAULT_MODULES  # noqa: E402
 
+from copilot_index.indexer import DataDir  # noqa: E402
 from copilot_index.indexer.chunker import Chunker  # noqa: E402
 from copilot_index.indexer.config import IndexConfig  # noqa: E402
 from copilot_index.indexer.embedder import Embedder  # noqa: E402
@@ -67,7 +68,7 @@ def main() -> None:
     parser.add_argument("--modules", type=int, default=12, help="how many stdlib modules to copy")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="copilot-index-indexing-") as tmp:
-        root, data = Path(tmp) / "repo", Path(tmp) / "data"
+        root, data = Path(tmp) / "repo", DataDir(Path(tmp) / "data")
         root.mkdir()
         make_repo(root, DEFAULT_MODULES[: args.modules])
         embedder = Embedder(max_seq_length=IndexConfig().max_seq_length)

@@ -191,3 +191,11 @@ def test_typing_on_a_line_keeps_the_retrieved_context_so_the_prompt_start_stays(
     engine.refresh_guards()  # after indexing
     engine.complete(CompletionRequest("app/rings.py", CURRENT + "circle_area(inner)\n    ", 5, 4))
     assert len(searches) == 3
+
+
+@pytest.mark.parametrize("text", ["    ", "\t", " \n  "])
+def test_a_suggestion_of_whitespace_alone_is_not_shown(repo, data_dir, text):
+    repo.write("a.py", "x = 1\n")
+    engine = CompletionEngine(_index(repo.root, data_dir), CompletionConfig(), backend=ScriptedBackend(text), guards=None)
+    result = engine.complete(CompletionRequest("a.py", "def f():\n", 1, 0))
+    assert result.completion == "" and not result.cached

@@ -1,0 +1,108 @@
+"""`train-embeddings` on real repositories: does it add >= 10 % MRR@10 on top of the shipped embedder? (issue 19)
+
+For each retrieval set (made by /work/shared/bench/make_retrieval_set.py: a repository whose documented
+functions lost their doc comments, and the first sentences of those as queries), in one run:
+
+1. the naive `dense` baseline of retrieval_eval.py (MiniLM over regex definition chunks, cosine);
+2. the product as shipped: `copilot-index index` + `search` (retrieval_eval's `project` runner);
+3. `copilot-index train-embeddings --repo SET/repo --minutes M` (mines pairs from the repository, which no
+   longer holds the queries' doc comments, trains from the shipped embedder, promotes the result only if its
+   own held-out pairs score better, and re-embeds the index); then the project again.
+
+Each set gets its own throwaway data folder (`COPILOT_INDEX_HOME`) and a copy of its repository, so the
+set stays as it was. Scoring is retrieval_eval's own `score`. Prints MRR@10 before / after, the lift, and
+the naive baseline, per set and pooled (weighted by queries).
+
+    .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
+        [--hard-negatives] [--json OUT] [--work .work/bench/retrieval]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ablation_index import yardstick  # noqa: E402  (retrieval_eval.py, imported, not copied)
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = str(Path(sys.executable).parent / "copilot-index")
+
+
+def project_mrr(repo_set: Path, queries: list[dict[str, Any]]) -> tuple[float, float]:
+    """MRR@10 and R@10 of the product (index, then search) on the set at `repo_set`."""
+    results, _, _ = yardstick.run_project(CLI, repo_set, queries, 10)
+    mrr, _, r10 = yardstick.score(queries, results, 10)
+    return mrr, r10
+
+
+def one_set(folder: Path, minutes: float, hard_negatives: bool) -> dict[str, Any]:
+    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
+    row: dict[str, Any] = {"set": folder.name, "queries": len(queries)}
+    dense, _ = yardstick.run_baseline("dense", folder, queries, 10)
+    row["naive_dense"] = round(yardstick.score(queries, dense, 10)[0], 4)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / folder.name
+        shutil.copytree(folder / "repo", copy / "repo", symlinks=True)
+        previous = os.environ.get("COPILOT_INDEX_HOME")
+        os.environ["COPILOT_INDEX_HOME"] = str(Path(tmp) / "data")  # the runner's subprocesses inherit it
+        try:
+            before, r10_before = project_mrr(copy, queries)
+            started = time.perf_counter()
+            train = subprocess.run([CLI, "train-embeddings", "--repo", str(copy / "repo"), "--minutes", str(minutes),
+                                    "--json", *(["--hard-negatives"] if hard_negatives else [])],
+                                   capture_output=True, text=True)
+            row["train_minutes"] = round((time.perf_counter() - started) / 60, 2)
+            if train.returncode != 0:
+                raise SystemExit(f"train-embeddings failed on {folder.name}: {train.stderr.strip()[-600:]}")
+            report = json.loads(train.stdout.strip().splitlines()[-1])
+            after, r10_after = project_mrr(copy, queries)
+        finally:
+            if previous is None:
+                os.environ.pop("COPILOT_INDEX_HOME", None)
+            else:
+                os.environ["COPILOT_INDEX_HOME"] = previous
+    row.update(before=round(before, 4), after=round(after, 4), r10_before=round(r10_before, 4),
+               r10_after=round(r10_after, 4), lift=round(after / before - 1, 4) if before else None,
+               promoted=report["promoted"], pairs=report["pairs"], steps=report["train_steps"],
+               held_out_pairs_mrr=[report["base_mrr@10"], report["trained_mrr@10"]])
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=["flask", "httpx", "gin"])
+    parser.add_argument("--work", type=Path, default=ROOT / ".work" / "bench" / "retrieval")
+    parser.add_argument("--minutes", type=float, default=6.0, help="train-embeddings time budget per set")
+    parser.add_argument("--hard-negatives", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores")
+    rows = []
+    for name in args.sets:
+        row = one_set(args.work / name, args.minutes, args.hard_negatives)
+        rows.append(row)
+        print(f"{name:8s} n={row['queries']:4d}  naive dense {row['naive_dense']:.3f}  project {row['before']:.3f} -> "
+              f"{row['after']:.3f} after train-embeddings ({row['lift']:+.1%}; promoted: {row['promoted']}; "
+              f"{row['train_minutes']} min)", flush=True)
+    n = sum(r["queries"] for r in rows)
+    pooled = {key: sum(r[key] * r["queries"] for r in rows) / n for key in ("naive_dense", "before", "after")}
+    print(f"pooled   n={n:4d}  naive dense {pooled['naive_dense']:.3f}  project {pooled['before']:.3f} -> "
+          f"{pooled['after']:.3f} ({pooled['after'] / pooled['before'] - 1:+.1%}); target: >= +10 % on each set: "
+          f"{'met' if all((r['lift'] or 0) >= 0.10 for r in rows) else 'not met'}")
+    if args.json:
+        args.json.write_text(json.dumps({"sets": rows, "pooled": pooled}, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
