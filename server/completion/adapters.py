@@ -72,7 +72,8 @@ class PromptRenderer:
             budget = self.budgets.split(window)[2]
             snippets = self.retriever.retrieve(sample.path, sample.prefix, sample.suffix, budget, self.count)
         return assemble(self.generator.template, sample.path, language_for_path(sample.path), sample.prefix,
-                        sample.suffix, snippets, window, self.count, self.budgets, self.use_fim)
+                        sample.suffix, snippets, window, self.count, self.budgets, self.use_fim,
+                        self.config.following_lines)
 
     def example(self, sample: Sample, retrieval: bool) -> tuple[list[int], list[int]]:
         p = self.prompt(sample, retrieval)

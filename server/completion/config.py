@@ -75,6 +75,9 @@ class CompletionConfig(SectionConfig):
     """Put retrieved snippets from the index into the prompt."""
     retrieval_snippets: int = 4
     """At most this many snippets."""
+    following_lines: int = 8
+    """For a model without fill-in-the-middle (SmolLM2, the default), up to this many non-blank lines after the
+    cursor's line are given in the prompt as comments, just before the file's prefix (0: none)."""
     fim: str = "auto"
     """Fill-in-the-middle prompts (prefix + suffix): "auto" uses them when the model's template has FIM
     tokens, unless the model's own held-out evaluation found that the suffix does not help (the shipped
@@ -113,6 +116,8 @@ class CompletionConfig(SectionConfig):
             self.reset("fim", source, 'must be "auto", "on" or "off"')
         if self.dtype not in ("auto", "float32", "bfloat16"):
             self.reset("dtype", source, 'must be "auto", "float32" or "bfloat16"')
+        if self.following_lines < 0:
+            self.reset("following_lines", source, "must be 0 or more")
         if self.threads > (os.cpu_count() or 1):
             self.reset("threads", source, f"must be at most the {os.cpu_count() or 1} cores of this machine")
         if self.backend in REMOTE_BACKENDS and not _is_http_url(self.endpoint):

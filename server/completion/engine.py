@@ -206,7 +206,8 @@ class CompletionEngine:
             snippets = self._retrieve(request, budgets.split(window)[2], backend)
         prompt = assemble(backend.template, request.path, request.language, prefix, suffix, snippets, window,
                           backend.count_tokens, budgets,
-                          fim_enabled(self.config.fim, backend.template, backend.fim_helps))
+                          fim_enabled(self.config.fim, backend.template, backend.fim_helps),
+                          self.config.following_lines)
         if self.config.destination is not None:
             prompt = self._redacted(prompt, request.path)
         return prompt, block, max_new

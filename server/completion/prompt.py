@@ -92,6 +92,21 @@ def format_context(template: FimTemplate, path: str, language: str | None, snipp
     return "\n".join(lines) + "\n"
 
 
+FOLLOWING_SPAN = 12
+"""Lines after the cursor's line that `format_following` looks through (blank ones are skipped)."""
+
+
+def format_following(path: str, language: str | None, suffix: str, most: int) -> str:
+    """Up to `most` non-blank lines after the cursor's line, as comments: what a model without fill-in-the-middle
+    can know of the code after the cursor. The cursor's own line is left out, so typing on it does not change
+    this text (the prompt's start stays the same, and a KV cache stays valid)."""
+    lines = [line for line in suffix.split("\n")[1 : FOLLOWING_SPAN + 1] if line.strip()][: max(0, most)]
+    if not lines:
+        return ""
+    mark = comment_prefix(language)
+    return f"{mark} Code that follows in {path}:\n" + "".join(f"{mark} {line}".rstrip() + "\n" for line in lines)
+
+
 def fim_enabled(setting: str, template: FimTemplate, fim_helps: bool | None) -> bool:
     """Whether prompts carry the suffix: `completion.fim` ("auto", "on", "off"), the template's FIM
     support, and the model's own measurement of whether the suffix helps (None: not measured)."""
@@ -111,22 +126,28 @@ def assemble(
     count: Callable[[str], int],
     budgets: Budgets = Budgets(),
     use_fim: bool | None = None,
+    following: int = 0,
 ) -> Prompt:
     """Fit prefix, suffix and context into `window` tokens; unused context budget goes to the prefix.
-    `use_fim` None means: whenever the template supports it."""
+    `use_fim` None means: whenever the template supports it. Without fill-in-the-middle, up to `following`
+    lines after the cursor's line come last in the context, as comments (`format_following`)."""
     prefix_budget, suffix_budget, context_budget = budgets.split(window)
     use_fim = template.supports_fim if use_fim is None else use_fim and template.supports_fim
+    after = ""
     if not use_fim:
+        after = format_following(path, language, suffix, following)
         prefix_budget += suffix_budget
         suffix, suffix_budget = "", 0
+    used = count(after) if after else 0
+    if used > context_budget:
+        after, used = "", 0
     kept_snippets: list[Snippet] = []
-    used = 0
     for s in snippets:
         cost = count(s.text) + 12
         if used + cost <= context_budget:
             kept_snippets.append(s)
             used += cost
-    context = format_context(template, path, language, kept_snippets)
+    context = format_context(template, path, language, kept_snippets) + after
     context_tokens = count(context) if context else 0
     prefix_budget += max(0, context_budget - context_tokens)
     kept_prefix = keep_tail(prefix, prefix_budget, count)

@@ -61,3 +61,23 @@ def test_fim_follows_the_setting_the_template_and_the_models_own_measurement():
     assert fim_enabled("on", fim, False) and not fim_enabled("off", fim, True)
     prompt = assemble(fim, "a.py", "python", "def f():\n    return ", "\nx = 1\n", [], 200, len, use_fim=False)
     assert not prompt.use_fim and prompt.suffix == "" and "<fim_suffix>" not in prompt.text
+
+
+def test_without_fim_the_lines_after_the_cursor_come_as_comments_just_before_the_prefix() -> None:
+    plain = template_named("plain")
+    prefix, suffix = "def area(r):\n    ", "  # cursor line's rest\n\n    return pi * r * r\n\nprint(area(2))\n"
+    prompt = assemble(plain, "geo.py", "python", prefix, suffix, SNIPPETS, 200, count, following=8)
+    block = "# Code that follows in geo.py:\n#     return pi * r * r\n# print(area(2))\n"
+    assert prompt.text == prompt.context + prefix and prompt.context.endswith(block)
+    assert prompt.text.index("Context from lib/util.py") < prompt.text.index(block)  # retrieved snippets first
+    assert "cursor line's rest" not in prompt.text  # the cursor's own line is left out: typing there changes nothing
+    typed = assemble(plain, "geo.py", "python", prefix + "ret", suffix, SNIPPETS, 200, count, following=8)
+    assert typed.text.startswith(prompt.text)
+
+    assert "follows" not in assemble(plain, "geo.py", "python", prefix, suffix, SNIPPETS, 200, count).text  # 0: none
+    one = assemble(plain, "geo.py", "python", prefix, suffix, [], 200, count, following=1)
+    assert one.context == "# Code that follows in geo.py:\n#     return pi * r * r\n"
+    too_small = assemble(plain, "geo.py", "python", prefix, suffix, [], 12, count, following=8)
+    assert "follows" not in too_small.text  # it never takes more than the context's share
+    fim = assemble(template_named("starcoder"), "geo.py", "python", prefix, suffix, [], 200, count, following=8)
+    assert fim.use_fim and "follows" not in fim.text  # a FIM model reads the suffix itself

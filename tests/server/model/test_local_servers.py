@@ -3,7 +3,8 @@
 - llama.cpp: a real server on 127.0.0.1, the one `llama-cpp-python[server]` starts
   (`python -m llama_cpp.server`) with SmolLM2-135M-Instruct Q4_1. That server has no `/infill` and no
   `/completion` (llama.cpp's own `llama-server` has both), so the backend is tested on what it serves,
-  `/v1/completions`; the `/infill` request is checked against an exchange recorded from `llama-server`.
+  `/v1/completions`; the `/infill` request is checked against an exchange recorded from `llama-server` here,
+  and against llama.cpp's own `llama-server` in test_llama_server.py.
 - Ollama cannot be installed here: its request shape is checked against a recorded exchange, in the
   form Ollama's API documentation gives (a streamed `/api/generate` answer).
 """
@@ -13,8 +14,6 @@ from __future__ import annotations
 import http.server
 import importlib.util
 import json
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 from cancellation import CancelAfter
+from loopback import free_port, served
 
 from copilot_index.server.completion.prompt import format_context
 from copilot_index.server.model.backend import BackendError, Prompt, Snippet
@@ -51,12 +51,6 @@ def prefix_only(text: str) -> Prompt:
     return Prompt(text, "", text, (), False)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # -- a real llama.cpp server -------------------------------------------------------------------------------
 
 
@@ -65,23 +59,9 @@ def llama_cpp_python_server() -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(SMOLLM2), "--host", "127.0.0.1",
                "--port", str(port), "--n_threads", "1", "--n_ctx", "2048", "--verbose", "False"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/v1/models", timeout=2) as answer:
-                assert json.loads(answer.read())["data"]
-            break
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log = process.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-                raise RuntimeError(f"llama_cpp.server did not start: {log}") from None
-            time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    with served(command, f"{url}/v1/models", lambda answer: bool(json.loads(answer.read())["data"])):
+        yield url
 
 
 def test_llama_cpp_python_server_has_no_infill(llama_cpp_python_server: str) -> None:
