@@ -49,6 +49,8 @@ class SectionConfig:
 
     SECTION: ClassVar[str] = ""
     SENSITIVE: ClassVar[frozenset[str]] = frozenset()
+    ZERO_OK: ClassVar[frozenset[str]] = frozenset()
+    """Whole-number settings for which 0 is meaningful (none, at once); any other must be positive."""
     warnings: list[str] = field(default_factory=list, compare=False, repr=False, kw_only=True)
     """Problems found while reading the configuration, one sentence each."""
 
@@ -210,7 +212,7 @@ def _structure(target: Any, data: Mapping[str, Any], prefix: str, source: str, w
             else:
                 _say(warnings, f"{source}: {where} must be a table; using the defaults.")
             continue
-        coerced = coerce_value(value, default)
+        coerced = coerce_value(value, default, zero_ok=name in getattr(target, "ZERO_OK", frozenset()))
         if coerced is None:
             _say(warnings, f"{source}: {where} = {value!r} is not a valid {type(default).__name__}; "
                  f"using the default {default!r}.")
@@ -223,12 +225,14 @@ def _say(warnings: list[str], message: str) -> None:
     warnings.append(message)
 
 
-def coerce_value(value: Any, default: Any) -> Any:
-    """Return `value` converted to the type of `default`, or None when it does not fit."""
+def coerce_value(value: Any, default: Any, *, zero_ok: bool = False) -> Any:
+    """Return `value` converted to the type of `default`, or None when it does not fit (a whole number must be
+    positive, or 0 where `zero_ok`)."""
     if isinstance(default, bool):
         return value if isinstance(value, bool) else None
     if isinstance(default, int):
-        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+        fits = isinstance(value, int) and not isinstance(value, bool) and (value > 0 or (zero_ok and value == 0))
+        return value if fits else None
     if isinstance(default, float):
         ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
         return float(value) if ok else None

@@ -23,6 +23,7 @@ class LspConfig(SectionConfig):
     """How the language server behaves (`[lsp]`)."""
 
     SECTION: ClassVar[str] = "lsp"
+    ZERO_OK: ClassVar[frozenset[str]] = frozenset({"prefetch_after_ms"})
     SENSITIVE: ClassVar[frozenset[str]] = frozenset({"guards"})
 
     index_on_start: bool = True

@@ -42,6 +42,7 @@ class CompletionConfig(SectionConfig):
 
     SECTION: ClassVar[str] = "completion"
     SENSITIVE: ClassVar[frozenset[str]] = frozenset({"backend", "endpoint", "model", "adapter"})
+    ZERO_OK: ClassVar[frozenset[str]] = frozenset({"following_lines"})
     """Where the code goes and which weights load (pickles can run code): the user's call, or a trusted repository's."""
 
     backend: str = "transformers"

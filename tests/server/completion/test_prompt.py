@@ -81,3 +81,14 @@ def test_without_fim_the_lines_after_the_cursor_come_as_comments_just_before_the
     assert "follows" not in too_small.text  # it never takes more than the context's share
     fim = assemble(template_named("starcoder"), "geo.py", "python", prefix, suffix, [], 200, count, following=8)
     assert fim.use_fim and "follows" not in fim.text  # a FIM model reads the suffix itself
+
+
+def test_following_lines_and_prefetch_delay_may_be_zero_where_other_counts_may_not() -> None:
+    from copilot_index.server.completion.config import CompletionConfig
+    from copilot_index.server.settings import LspConfig
+
+    off = CompletionConfig.from_mapping({"following_lines": 0, "max_tokens": 0})
+    assert off.following_lines == 0 and off.max_tokens == 32  # 0 tokens is not a setting: the default stays
+    assert any("max_tokens = 0 is not a valid int" in w for w in off.warnings) and len(off.warnings) == 1
+    assert CompletionConfig.from_mapping({"following_lines": -1}).following_lines == 8
+    assert LspConfig.from_mapping({"prefetch_after_ms": 0}).prefetch_after_ms == 0
