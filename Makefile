@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench clean vscode
+.PHONY: install demo test lint bench clean vscode llama-server
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,11 +28,31 @@ demo: install
 	printf '%s\n' '{"path": "demo.py", "text": "from copilot_index.indexer.keywords import split_identifier\n\ndef words(name):\n    return ", "line": 3, "character": 11}' \
 	  | $(BIN)/copilot-index complete --json -
 
-test: install vscode
+test: install vscode $(LLAMA_SERVER)
 	$(BIN)/ruff check indexer conventions server tests
 	$(BIN)/lint-imports
 	$(BIN)/mypy indexer conventions server
 	$(BIN)/python -m pytest -q
+
+# llama.cpp's own HTTP server, for testing the `llama-server` backend (/infill) against the real thing: built
+# from the llama.cpp sources that llama-cpp-python's sdist vendors (the installed binding's version), with every
+# core, once per checkout (several minutes). Not needed to run copilot-index.
+LLAMA_SERVER := $(BIN)/llama-server
+LLAMA_SRC    := build/llama-server
+$(LLAMA_SERVER): | $(STAMP)
+	rm -rf $(LLAMA_SRC) && mkdir -p $(LLAMA_SRC)
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: -d $(LLAMA_SRC) \
+	  "llama-cpp-python==$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("llama_cpp_python"))')"
+	tar -xzf $(LLAMA_SRC)/llama_cpp_python-*.tar.gz -C $(LLAMA_SRC)
+	cmake -S $(LLAMA_SRC)/llama_cpp_python-*/vendor/llama.cpp -B $(LLAMA_SRC)/out -DCMAKE_BUILD_TYPE=Release \
+	  -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_TESTS=OFF \
+	  -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+	  -DLLAMA_OPENSSL=OFF > $(LLAMA_SRC)/build.log 2>&1 || (tail -30 $(LLAMA_SRC)/build.log; exit 1)
+	cmake --build $(LLAMA_SRC)/out --target llama-server -j$$(nproc) >> $(LLAMA_SRC)/build.log 2>&1 \
+	  || (tail -30 $(LLAMA_SRC)/build.log; exit 1)
+	cp $(LLAMA_SRC)/out/bin/llama-server $@
+
+llama-server: $(LLAMA_SERVER)
 
 # The VS Code extension: strict TypeScript build, lint, unit tests, the esbuild bundle and the .vsix (Node 20 +
 # npm); then what its end-to-end test needs (code-server, Debian's chromium: apt-get, so root where missing).
