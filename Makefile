@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LLAMA_SERVER := $(BIN)/llama-server
+LLAMA_SRC    := build/llama-server
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
@@ -37,8 +39,6 @@ test: install vscode $(LLAMA_SERVER)
 # llama.cpp's own HTTP server, for testing the `llama-server` backend (/infill) against the real thing: built
 # from the llama.cpp sources that llama-cpp-python's sdist vendors (the installed binding's version), with every
 # core, once per checkout (several minutes). Not needed to run copilot-index.
-LLAMA_SERVER := $(BIN)/llama-server
-LLAMA_SRC    := build/llama-server
 $(LLAMA_SERVER): | $(STAMP)
 	rm -rf $(LLAMA_SRC) && mkdir -p $(LLAMA_SRC)
 	$(BIN)/pip download --quiet --no-deps --no-binary :all: -d $(LLAMA_SRC) \
