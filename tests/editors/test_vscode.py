@@ -32,7 +32,7 @@ EXTENSION = Path(__file__).resolve().parents[2] / "editors" / "vscode"
 NODE = shutil.which("node")
 NPM = shutil.which("npm")
 
-PARTIAL = "    return circle_area(outer) - "
+PARTIAL = "    return circle_area(outer) -"  # (the tiny model writes only spaces after "- ", which is never shown)
 SERVER_COMMANDS = {"copilotIndex.search", "copilotIndex.reindex", "copilotIndex.status",
                    "copilotIndex.trainAdapter", "copilotIndex.suggestionSources"}
 
