@@ -42,8 +42,8 @@ class CompletionConfig(SectionConfig):
 
     SECTION: ClassVar[str] = "completion"
     SENSITIVE: ClassVar[frozenset[str]] = frozenset({"backend", "endpoint", "model", "adapter"})
-    ZERO_OK: ClassVar[frozenset[str]] = frozenset({"following_lines"})
     """Where the code goes and which weights load (pickles can run code): the user's call, or a trusted repository's."""
+    ZERO_OK: ClassVar[frozenset[str]] = frozenset({"following_lines"})
 
     backend: str = "transformers"
     """In this process: "transformers" (a Hugging Face model folder) or "llama.cpp" (a `.gguf` file, which a
@@ -117,8 +117,6 @@ class CompletionConfig(SectionConfig):
             self.reset("fim", source, 'must be "auto", "on" or "off"')
         if self.dtype not in ("auto", "float32", "bfloat16"):
             self.reset("dtype", source, 'must be "auto", "float32" or "bfloat16"')
-        if self.following_lines < 0:
-            self.reset("following_lines", source, "must be 0 or more")
         if self.threads > (os.cpu_count() or 1):
             self.reset("threads", source, f"must be at most the {os.cpu_count() or 1} cores of this machine")
         if self.backend in REMOTE_BACKENDS and not _is_http_url(self.endpoint):

@@ -29,6 +29,10 @@ from typing import Any
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_default_model_choice import cases_of  # noqa: E402  (the same cases as the model-choice benchmark)
+
 import copilot_index.server.completion.prompt as prompt_module
 from copilot_index.indexer import Index, comment_prefix
 from copilot_index.server.completion.config import CompletionConfig
@@ -49,15 +53,6 @@ def raw_format(template: FimTemplate, path: str, language: str | None, snippets:
         return ""
     mark = comment_prefix(language)
     return "".join(f"{mark} {s.path}\n{s.text.rstrip()}\n\n" for s in snippets) + f"{mark} {path}\n"
-
-
-def infill_cases(folder: Path, per_set: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The infill cases bench_default_model_choice.py picks, and the prefix-only cases of the same lines."""
-    cases = [json.loads(line) for line in (folder / "cases.jsonl").read_text().splitlines() if line.strip()]
-    infill = [c for c in cases if c["mode"] == "infill"]
-    chosen = infill[:: max(1, len(infill) // per_set)][:per_set]
-    prefix = {(c["path"], c["line"]): c for c in cases if c["mode"] == "prefix"}
-    return chosen, [prefix[(c["path"], c["line"])] for c in chosen]
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -111,7 +106,8 @@ def main() -> int:
     for folder in args.sets:
         index = Index.open(folder / "repo", data_dir=folder / ".layouts-index")
         index.update()
-        infill, prefix_only = infill_cases(folder, args.per_set)
+        by_mode = cases_of(folder, args.per_set)
+        infill, prefix_only = by_mode["infill"], by_mode["prefix"]
         for layout in args.layouts.split(","):
             name, *overrides = layout.split("+")
             prompt_module.format_context = raw_format if name == "raw" else PRODUCT_FORMAT  # type: ignore[assignment]
