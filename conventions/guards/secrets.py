@@ -45,6 +45,14 @@ def candidate_values(text: str) -> set[str]:
     return {v for v in values if len(v) >= 6}
 
 
+def close_string(text: str) -> str:
+    """`text` with a string its last line leaves open closed, so `password = "a8Fk...` (a suggestion cut
+    before its closing quote) reads as the assignment of a value it is."""
+    last = text.rsplit("\n", 1)[-1]
+    open_quotes = sorted(((last.rfind(q), q) for q in ('"', "'", "`") if last.count(q) % 2), reverse=True)
+    return text + "".join(q for _, q in open_quotes)  # the one opened last is closed first
+
+
 def secret_values(text: str, redactor: Redactor | None = None) -> list[str]:
     """The secret-like values in `text` (longest first), so reasons and logs can leave them out."""
     digests = (redactor or Redactor()).redact(text).digests
@@ -95,7 +103,7 @@ class SecretGuard:
         # The line the suggestion starts on gives detect-secrets the key name (`password = "...`).
         at = suggestion.offset()
         line_start = suggestion.document_text.rfind("\n", 0, at) + 1
-        spliced = suggestion.document_text[line_start:at] + text
+        spliced = close_string(suggestion.document_text[line_start:at] + text)
         found = self.redactor.redact(spliced, suggestion.path or "suggestion.txt")
         if found.count:
             kinds = sorted(found.kinds)

@@ -31,6 +31,7 @@ from .config import CompletionConfig
 from .context import ContextRetriever
 from .overlay import UnsavedBuffers
 from .prompt import Budgets, assemble, fim_enabled, prompt_window
+from .redaction import DocumentRedactor
 from .request import CompletionRequest, CompletionResult, Source, cut_block, wants_block
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,8 @@ class CompletionEngine:
         self._lock = threading.Lock()
         self.cache = SuggestionCache()
         self.buffers = UnsavedBuffers()
+        self.documents = DocumentRedactor()
+        """The open document's secrets are replaced before any backend, local or not, sees it."""
         self._context: OrderedDict[tuple[Any, ...], list[Snippet]] = OrderedDict()
         """Retrieved snippets per place (file, line, the text around the line): typing on a line reuses them, so the
         prompt's start stays the same and a backend that keeps its KV cache evaluates only the typed tokens."""
@@ -196,14 +199,14 @@ class CompletionEngine:
 
     def _prompt(self, request: CompletionRequest, retrieval: bool | None, backend: Backend) -> tuple[Prompt, bool, int]:
         """(the prompt for `request`, block mode, the most tokens to generate)."""
-        prefix, suffix = request.prefix, request.suffix
+        prefix, suffix = self.documents.clean(request.path, request.prefix, request.suffix)
         block = request.multiline if request.multiline is not None else wants_block(prefix, suffix)
         max_new = self.config.max_block_tokens if block else self.config.max_tokens
         window = prompt_window(self.config.context_length, backend.context_length, max_new)
         budgets = Budgets(self.config.prefix_share, self.config.suffix_share, self.config.context_share)
         snippets: list[Snippet] = []
         if self.config.retrieval if retrieval is None else retrieval:
-            snippets = self._retrieve(request, budgets.split(window)[2], backend)
+            snippets = self._retrieve(request, prefix, suffix, budgets.split(window)[2], backend)
         prompt = assemble(backend.template, request.path, request.language, prefix, suffix, snippets, window,
                           backend.count_tokens, budgets,
                           fim_enabled(self.config.fim, backend.template, backend.fim_helps),
@@ -236,20 +239,21 @@ class CompletionEngine:
                      ", ".join(d.guard for d in verdict.decisions if d.action == "block"))
             result.completion, result.blocked = "", True
 
-    def _retrieve(self, request: CompletionRequest, budget: int, backend: Backend) -> list[Snippet]:
+    def _retrieve(self, request: CompletionRequest, prefix: str, suffix: str, budget: int,
+                  backend: Backend) -> list[Snippet]:
+        """Snippets for the place, asked for with the redacted text around the cursor."""
         if not self.index.exists:
             return []
-        line_start = request.prefix.rfind("\n") + 1
-        place = (request.path, request.line, budget, request.prefix[:line_start][-CONTEXT_KEY_CHARS:],
-                 request.suffix[:CONTEXT_KEY_CHARS], request.unsaved)
+        line_start = prefix.rfind("\n") + 1
+        place = (request.path, request.line, budget, prefix[:line_start][-CONTEXT_KEY_CHARS:],
+                 suffix[:CONTEXT_KEY_CHARS], request.unsaved)
         with self._lock:
             if place in self._context:
                 self._context.move_to_end(place)
                 return self._context[place]
         try:
             retriever = ContextRetriever(self.index, candidates=self.config.retrieval_snippets, buffers=self.buffers)
-            snippets = retriever.retrieve(request.path, request.prefix, request.suffix, budget, backend.count_tokens,
-                                          request.unsaved)
+            snippets = retriever.retrieve(request.path, prefix, suffix, budget, backend.count_tokens, request.unsaved)
             with self._lock:
                 self._context[place] = snippets
                 while len(self._context) > CONTEXT_PLACES:

@@ -48,12 +48,16 @@ def cases_of(folder: Path, per_set: int) -> dict[str, list[dict[str, Any]]]:
     return {"infill": chosen, "prefix": [prefix[(c["path"], c["line"])] for c in chosen]}
 
 
-def complete(repo: Path, cases: list[dict[str, Any]], config: str, flags: list[str], threads: int) -> list[dict[str, Any]]:
+def complete(repo: Path, cases: list[dict[str, Any]], config: str, flags: list[str], threads: int, *,
+             adapter: bool = False) -> list[dict[str, Any]]:
+    """`copilot-index complete` on the cases under `config` (the user's config file); without an adapter unless
+    `adapter` (then the one the config names, or the repository's promoted one)."""
     with tempfile.TemporaryDirectory() as home:
         (Path(home) / "config.toml").write_text(config + f"threads = {threads}\n", encoding="utf-8")
         env = {**os.environ, "COPILOT_INDEX_CONFIG_HOME": home, "HF_HUB_OFFLINE": "1"}
         stdin = "".join(json.dumps({k: c[k] for k in ("path", "text", "line", "character")}) + "\n" for c in cases)
-        run = subprocess.run([CLI, "complete", "--repo", str(repo), "--json", "--no-adapter", *flags, "-"], input=stdin,
+        run = subprocess.run([CLI, "complete", "--repo", str(repo), "--json", *([] if adapter else ["--no-adapter"]),
+                              *flags, "-"], input=stdin,
                              capture_output=True, text=True, env=env, timeout=7200)
     answers = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
     if len(answers) != len(cases):
@@ -99,18 +103,30 @@ def main(argv: list[str] | None = None) -> int:
             rows[name] += [(LANGUAGES.get(Path(c["path"]).suffix, "other"), c, a)
                            for c, a in zip(cases, answers, strict=True)]
             sys.stderr.write(f"{folder.name} {name}: {score([(c, a) for _, c, a in rows[name][-len(cases):]])}\n")
-    for name, scored in rows.items():
-        by_language = {lang: score([(c, a) for lg, c, a in scored if lg == lang]) for lang in sorted({r[0] for r in scored})}
-        report["configs"][name] = {"pooled": score([(c, a) for _, c, a in scored]), **by_language}
+    report["configs"] = scores_of(rows)
     default, bare = (report["configs"].get(name, {}).get("pooled", {}).get("exact")
                      for name in ("smollm2+retrieval", "smollm2 bare prefix-only"))
     if default is not None and bare:
         report["default_vs_bare_prefix_only"] = round(default / bare, 3)
-    text = json.dumps(report, indent=2)
-    if args.json:
-        args.json.write_text(text + "\n", encoding="utf-8")
-    sys.stdout.write(text + "\n")
+    write(report, args.json)
     return 0
+
+
+def scores_of(rows: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]) -> dict[str, Any]:
+    """Per configuration: the score pooled and per language, from (language, case, answer) rows."""
+    scores: dict[str, Any] = {}
+    for name, scored in rows.items():
+        by_language = {lang: score([(c, a) for lg, c, a in scored if lg == lang]) for lang in sorted({r[0] for r in scored})}
+        scores[name] = {"pooled": score([(c, a) for _, c, a in scored]), **by_language}
+    return scores
+
+
+def write(report: dict[str, Any], path: Path | None) -> None:
+    """The report on stdout, and in `path` if given."""
+    text = json.dumps(report, indent=2)
+    if path:
+        path.write_text(text + "\n", encoding="utf-8")
+    sys.stdout.write(text + "\n")
 
 
 if __name__ == "__main__":

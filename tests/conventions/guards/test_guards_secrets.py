@@ -60,6 +60,12 @@ def test_the_key_name_before_the_cursor_counts() -> None:
     assert SecretGuard().check(suggest('"Sup3rS3cretValue!"\n', "DB_PASSWORD = ")).action == "block"
 
 
+def test_a_value_cut_before_its_closing_quote_is_judged_as_the_string_it_opens() -> None:
+    """A suggestion stops at the line's token budget: `password = "5ZJZ2ZMj2ZMj...` with no closing quote."""
+    assert SecretGuard().check(suggest('"5ZJZ2ZMj2ZMj2ZMj2ZMj2ZMj2ZMj2ZM', "    password = ")).action == "block"
+    assert SecretGuard().check(suggest('os.environ["DB_PASSWORD', "    password = ")).action == "allow"
+
+
 def test_a_dotenv_value_is_judged_by_the_file_it_goes_into() -> None:
     assert SecretGuard().check(suggest("Xq7Lp2Wm9Rt4\n", "API_KEY=", path=".env")).action == "block"
 

@@ -141,7 +141,7 @@ def test_unsaved_buffers_replace_the_index_copy_of_their_files(indexed, data_dir
 
     request = CompletionRequest("app/hive.py", current, 4, len("    return cells * "),
                                 unsaved=(("geometry.py", edited), ("app/hive.py", current)))
-    snippets = engine._retrieve(request, 400, engine.backend)
+    snippets = engine._retrieve(request, request.prefix, request.suffix, 400, engine.backend)
     geometry = [s for s in snippets if s.path == "geometry.py"]
     assert geometry and any("def hexagon_area" in s.text for s in geometry), snippets
     assert all("circle_area(" not in s.text or "circle_area_old" in s.text for s in geometry)  # never the stale copy
