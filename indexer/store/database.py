@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,8 @@ APPLICATION_ID = 0x43504958  # "CPIX": marks the file as a copilot-index databas
 DB_NAME = "index.db"
 DIGEST_SALT = "digest_salt"
 """Meta key of the index's random salt for the digests of redacted values."""
+LOCK_WAIT_S = 30.0
+"""How long a command waits for another one's lock on the index file."""
 CACHE_LIMIT = 200_000
 """Most vectors kept for chunks that left the index; the least recently used go first."""
 
@@ -83,6 +86,9 @@ def storage_error(exc: Exception, path: Path) -> CopilotIndexError:
     if "disk is full" in text or "no space" in text:
         return IndexAccessError(f"The disk holding {path.parent} is full; free some space and run the command "
                                 "again (the index is as it was before this run).")
+    if "locked" in text:
+        return IndexAccessError(f"The index in {path.parent} stayed locked by another copilot-index process for "
+                                f"{LOCK_WAIT_S:.0f} s; let it finish, then run the command again.")
     return IndexCorruptError(f"The index database is corrupt or unreadable ({exc}); {_rebuild_hint(path)}.")
 
 
@@ -95,12 +101,12 @@ class Database:
         try:
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlean.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+            self.conn = sqlean.connect(str(path), timeout=LOCK_WAIT_S, isolation_level=None, check_same_thread=False)
             self.conn.enable_load_extension(True)
             sqlite_vec.load(self.conn)
             self.conn.enable_load_extension(False)
             self._check_identity()
-            self.conn.execute("PRAGMA journal_mode=WAL")
+            self._use_wal()
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -109,6 +115,19 @@ class Database:
             raise storage_error(exc, path) from exc
         dim = self.get_meta("embedder_dimension")
         self._dimension = int(dim) if dim else None
+
+    def _use_wal(self) -> None:
+        """Switch to WAL. SQLite answers "database is locked" at once, without waiting, while another process
+        holds the file in its first, rollback-journal transaction (two commands creating one index): retry then."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlean.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _check_identity(self) -> None:
         # One statement, so both values come from the same snapshot (another process may be creating it).

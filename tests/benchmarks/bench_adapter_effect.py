@@ -2,7 +2,8 @@
 the LoRA that `train-adapter` trains on each repository and exports as a GGUF LoRA, on held-out next lines of
 real repositories, both in one run.
 
-    .venv/bin/python tests/benchmarks/bench_adapter_effect.py SET_DIR ... [--per-set 24] [--minutes 8] [--json OUT]
+    .venv/bin/python tests/benchmarks/bench_adapter_effect.py SET_DIR ... [--per-set 24] [--minutes 8] [--steps 400]
+        [--json OUT]
 
 SET_DIR: sets made by `/work/shared/bench/make_completion_set.py`; the cases are those of
 bench_default_model_choice.py (the same `--per-set` picks the same lines). For each set: index, `train-adapter
@@ -28,12 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_default_model_choice import CLI, LANGUAGES, SMOLLM2, cases_of, complete, score, scores_of, write  # noqa: E402
 
 
-def train(repo: Path, minutes: float, config: str) -> dict[str, Any]:
+def train(repo: Path, minutes: float, steps: int, config: str) -> dict[str, Any]:
     """train-adapter's JSON report on `repo` under `config` (for a GGUF base an adapter.gguf is written too)."""
     with tempfile.TemporaryDirectory() as home:
         (Path(home) / "config.toml").write_text(config, encoding="utf-8")
         env = {**os.environ, "COPILOT_INDEX_CONFIG_HOME": home, "HF_HUB_OFFLINE": "1"}
-        run = subprocess.run([CLI, "train-adapter", "--repo", str(repo), "--max-minutes", str(minutes), "--json"],
+        run = subprocess.run([CLI, "train-adapter", "--repo", str(repo), "--max-minutes", str(minutes),
+                              "--max-steps", str(steps), "--json"],
                              capture_output=True, text=True, env=env, timeout=int(minutes * 60) + 1800)
     if run.returncode != 0:
         raise SystemExit(f"train-adapter failed on {repo}: {run.stderr[-800:]}")
@@ -46,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sets", nargs="+", type=Path)
     parser.add_argument("--per-set", type=int, default=24, help="infill cases per set (spread over its files)")
     parser.add_argument("--minutes", type=float, default=8, help="train-adapter's budget per repository")
+    parser.add_argument("--steps", type=int, default=400,
+                        help="train-adapter's --max-steps (with a roomy --minutes, the same work on a busy machine)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
@@ -58,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         if subprocess.run([CLI, "index", str(repo)], stdout=subprocess.DEVNULL, env=env).returncode == 2:
             subprocess.run([CLI, "index", "--rebuild", str(repo)], check=True, stdout=subprocess.DEVNULL, env=env)
-        trained = train(repo, args.minutes, base_config)
+        trained = train(repo, args.minutes, args.steps, base_config)
         lora = Path(trained.get("path") or "") / "adapter.gguf"
         if not lora.is_file():
             raise SystemExit(f"train-adapter wrote no GGUF LoRA for {repo}: {json.dumps(trained)[:800]}")

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlean
 
 from copilot_index.indexer.chunker import Chunk
-from copilot_index.indexer.errors import EmbedderMismatchError, IndexCorruptError
-from copilot_index.indexer.store import ChunkStore, StoredFile, vector_blob
+from copilot_index.indexer.errors import EmbedderMismatchError, IndexAccessError, IndexCorruptError
+from copilot_index.indexer.store import ChunkStore, StoredFile, database, vector_blob
 
 
 def _chunk(text: str, line: int = 1) -> Chunk:
@@ -85,3 +88,31 @@ def test_two_connections_creating_the_index_at_once(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def _hold_first_transaction(path: Path) -> sqlean.Connection:
+    """Another process's first write to a new index file, still in rollback-journal mode (before its WAL switch)."""
+    other = sqlean.connect(str(path), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE being_created (x)")
+    return other
+
+
+def test_opening_an_index_another_process_is_creating_waits_for_it(tmp_path: Path) -> None:
+    """SQLite refuses the switch to WAL at once, without its busy wait, while another connection holds the new
+    file's first transaction: two commands started together on a new repository used to fail one of them."""
+    other = _hold_first_transaction(tmp_path / "index.db")
+    threading.Timer(0.5, lambda: other.execute("COMMIT")).start()
+    started = time.monotonic()
+    store = ChunkStore(tmp_path / "index.db")
+    assert time.monotonic() - started >= 0.4
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+
+
+def test_an_index_locked_too_long_says_so_instead_of_calling_it_corrupt(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(database, "LOCK_WAIT_S", 0.3)
+    other = _hold_first_transaction(tmp_path / "index.db")
+    with pytest.raises(IndexAccessError, match=r"locked by another copilot-index process .* run the command again"):
+        ChunkStore(tmp_path / "index.db")
+    other.execute("ROLLBACK")
