@@ -14,7 +14,7 @@ set stays as it was. Scoring is retrieval_eval's own `score`. Prints MRR@10 befo
 the naive baseline, per set and pooled (weighted by queries).
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
-        [--hard-negatives] [--json OUT] [--work .work/bench/retrieval]
+        [--hard-negatives] [--epochs N] [--learning-rate LR] [--json OUT] [--work .work/bench/retrieval]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def project_mrr(repo_set: Path, queries: list[dict[str, Any]]) -> tuple[float, f
     return mrr, r10
 
 
-def one_set(folder: Path, minutes: float, hard_negatives: bool) -> dict[str, Any]:
+def one_set(folder: Path, minutes: float, options: list[str]) -> dict[str, Any]:
     queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
     row: dict[str, Any] = {"set": folder.name, "queries": len(queries)}
     dense, _ = yardstick.run_baseline("dense", folder, queries, 10)
@@ -59,7 +59,7 @@ def one_set(folder: Path, minutes: float, hard_negatives: bool) -> dict[str, Any
             before, r10_before = project_mrr(copy, queries)
             started = time.perf_counter()
             train = subprocess.run([CLI, "train-embeddings", "--repo", str(copy / "repo"), "--minutes", str(minutes),
-                                    "--json", *(["--hard-negatives"] if hard_negatives else [])],
+                                    "--json", *options],
                                    capture_output=True, text=True)
             row["train_minutes"] = round((time.perf_counter() - started) / 60, 2)
             if train.returncode != 0:
@@ -84,12 +84,17 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / ".work" / "bench" / "retrieval")
     parser.add_argument("--minutes", type=float, default=6.0, help="train-embeddings time budget per set")
     parser.add_argument("--hard-negatives", action="store_true")
+    parser.add_argument("--epochs", type=int, help="train-embeddings --epochs (its default: 3)")
+    parser.add_argument("--learning-rate", help="train-embeddings --learning-rate (its default: 5e-5)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    options = ["--hard-negatives"] if args.hard_negatives else []
+    options += ["--epochs", str(args.epochs)] if args.epochs else []
+    options += ["--learning-rate", args.learning_rate] if args.learning_rate else []
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores")
     rows = []
     for name in args.sets:
-        row = one_set(args.work / name, args.minutes, args.hard_negatives)
+        row = one_set(args.work / name, args.minutes, options)
         rows.append(row)
         print(f"{name:8s} n={row['queries']:4d}  naive dense {row['naive_dense']:.3f}  project {row['before']:.3f} -> "
               f"{row['after']:.3f} after train-embeddings ({row['lift']:+.1%}; promoted: {row['promoted']}; "
