@@ -3,7 +3,7 @@ the LoRA that `train-adapter` trains on each repository and exports as a GGUF Lo
 real repositories, both in one run.
 
     .venv/bin/python tests/benchmarks/bench_adapter_effect.py SET_DIR ... [--per-set 24] [--minutes 8] [--steps 400]
-        [--json OUT]
+        [--learning-rate LR] [--json OUT]
 
 SET_DIR: sets made by `/work/shared/bench/make_completion_set.py`; the cases are those of
 bench_default_model_choice.py (the same `--per-set` picks the same lines). For each set: index, `train-adapter
@@ -29,13 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_default_model_choice import CLI, LANGUAGES, SMOLLM2, cases_of, complete, score, scores_of, write  # noqa: E402
 
 
-def train(repo: Path, minutes: float, steps: int, config: str) -> dict[str, Any]:
+def train(repo: Path, minutes: float, options: list[str], config: str) -> dict[str, Any]:
     """train-adapter's JSON report on `repo` under `config` (for a GGUF base an adapter.gguf is written too)."""
     with tempfile.TemporaryDirectory() as home:
         (Path(home) / "config.toml").write_text(config, encoding="utf-8")
         env = {**os.environ, "COPILOT_INDEX_CONFIG_HOME": home, "HF_HUB_OFFLINE": "1"}
         run = subprocess.run([CLI, "train-adapter", "--repo", str(repo), "--max-minutes", str(minutes),
-                              "--max-steps", str(steps), "--json"],
+                              *options, "--json"],
                              capture_output=True, text=True, env=env, timeout=int(minutes * 60) + 1800)
     if run.returncode != 0:
         raise SystemExit(f"train-adapter failed on {repo}: {run.stderr[-800:]}")
@@ -50,9 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=8, help="train-adapter's budget per repository")
     parser.add_argument("--steps", type=int, default=400,
                         help="train-adapter's --max-steps (with a roomy --minutes, the same work on a busy machine)")
+    parser.add_argument("--learning-rate", help="train-adapter's --learning-rate (default: its own)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
+    options = ["--max-steps", str(args.steps)] + (["--learning-rate", args.learning_rate] if args.learning_rate else [])
     base_config = f'[completion]\nmodel = "{SMOLLM2}"\n'
     report: dict[str, Any] = {"sets": {}, "configs": {}}
     rows: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {"smollm2+retrieval": [],
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         if subprocess.run([CLI, "index", str(repo)], stdout=subprocess.DEVNULL, env=env).returncode == 2:
             subprocess.run([CLI, "index", "--rebuild", str(repo)], check=True, stdout=subprocess.DEVNULL, env=env)
-        trained = train(repo, args.minutes, args.steps, base_config)
+        trained = train(repo, args.minutes, options, base_config)
         lora = Path(trained.get("path") or "") / "adapter.gguf"
         if not lora.is_file():
             raise SystemExit(f"train-adapter wrote no GGUF LoRA for {repo}: {json.dumps(trained)[:800]}")

@@ -76,7 +76,7 @@ def test_scoring_and_promotion_rule() -> None:
 
 def test_promotion_is_decided_on_next_lines_not_on_spans() -> None:
     """The adapter issue 20 saw promoted: more spans right overall, but next-line exact match down from 5.4 %
-    to 2.7 %. Next-line exact match decides, its edit similarity breaks a tie, and spans never count."""
+    to 2.7 %. Next lines decide, on exact match and edit similarity both, and spans never count."""
     def metrics(overall: float, line_exact: float, line_similarity: float = 0.5) -> dict:
         return {"exact_match": overall, "edit_similarity": 0.5,
                 "by_kind": {"line": {"samples": 37, "exact_match": line_exact, "edit_similarity": line_similarity},
@@ -87,6 +87,9 @@ def test_promotion_is_decided_on_next_lines_not_on_spans() -> None:
     assert better(metrics(overall=0.05, line_exact=0.081), base)
     assert better(metrics(overall=0.10, line_exact=0.054, line_similarity=0.6), base)
     assert not better(metrics(overall=0.10, line_exact=0.054, line_similarity=0.5), base)
+    # More exact lines but lower edit similarity: the SmolLM2 adapter that collapsed into blank lines.
+    assert not better(metrics(overall=0.08, line_exact=0.125, line_similarity=0.38), metrics(0.03, 0.042, 0.43))
+    assert not better(metrics(overall=0.10, line_exact=0.027, line_similarity=0.9), base)
     spans_only = {"exact_match": 0.9, "edit_similarity": 0.9, "by_kind": {"span": {"samples": 4, "exact_match": 0.9,
                                                                                    "edit_similarity": 0.9}}}
     assert not better(spans_only, base) and not better(metrics(0.2, 0.1), spans_only)
