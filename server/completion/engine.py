@@ -7,7 +7,6 @@ backend generates, and the guard collaborator judges the suggestion before anyon
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -19,7 +18,7 @@ from typing import Any, Literal, Protocol
 from copilot_index.conventions.adapter.gguf_lora import GGUF_LORA
 from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.conventions.guards import GuardConfig, GuardPipeline, GuardResult, Suggestion
-from copilot_index.indexer import CopilotIndexError, Index, Redactor
+from copilot_index.indexer import CopilotIndexError, Index
 from copilot_index.server.model.backend import Backend, Prompt, Snippet
 from copilot_index.server.model.backends import OpenAIBackend, TransformersBackend
 from copilot_index.server.model.llama_cpp import LlamaCppBackend
@@ -77,12 +76,12 @@ class CompletionEngine:
         self._adapter = adapter
         self.use_adapter = use_adapter
         self._guards: Guards | None = None
-        self._redactor: Redactor | None = None
         self._lock = threading.Lock()
         self.cache = SuggestionCache()
         self.buffers = UnsavedBuffers()
         self.documents = DocumentRedactor()
-        """The open document's secrets are replaced before any backend, local or not, sees it."""
+        """The open document's secrets are replaced before any backend, local or remote, sees it (retrieved snippets
+        come redacted from the index and the overlay), so nothing else in the prompt needs redacting."""
         self._context: OrderedDict[tuple[Any, ...], list[Snippet]] = OrderedDict()
         """Retrieved snippets per place (file, line, the text around the line): typing on a line reuses them, so the
         prompt's start stays the same and a backend that keeps its KV cache evaluates only the typed tokens."""
@@ -211,18 +210,7 @@ class CompletionEngine:
                           backend.count_tokens, budgets,
                           fim_enabled(self.config.fim, backend.template, backend.fim_helps),
                           self.config.following_lines)
-        if self.config.destination is not None:
-            prompt = self._redacted(prompt, request.path)
         return prompt, block, max_new
-
-    def _redacted(self, prompt: Prompt, path: str) -> Prompt:
-        """The prompt with secret values replaced, for a backend on another machine (retrieved snippets come
-        redacted from the index; the open buffer does not)."""
-        if self._redactor is None:
-            self._redactor = Redactor()
-        clean = self._redactor.redact
-        return dataclasses.replace(prompt, prefix=clean(prompt.prefix, path).text, suffix=clean(prompt.suffix, path).text,
-                                   text=clean(prompt.text, path).text)
 
     def _guard(self, request: CompletionRequest, result: CompletionResult) -> None:
         """Let the guards judge the suggestion; a blocked one is emptied, with the reasons in `result.guard`."""
