@@ -7,7 +7,6 @@ configured generator, and prompts assembled, retrieved and tokenized exactly as 
 from __future__ import annotations
 
 import dataclasses
-import re
 import shutil
 from functools import cached_property
 from pathlib import Path
@@ -25,8 +24,8 @@ from .config import CompletionConfig
 from .context import ContextRetriever
 from .prompt import Budgets, assemble, fim_enabled, prompt_window
 
-LINE_BREAK = re.compile(r"\n?[ \t]*")
-"""A line's end as a prefix-only model sees it: the line break and the next line's indentation."""
+LOOKAHEAD = 80
+"""Characters after a line's end tokenized with it, so its last target token is the one the text really has."""
 SPAN_TOKENS = 48
 """Tokens generated for a fill-in-the-middle span sample."""
 
@@ -81,10 +80,23 @@ class PromptRenderer:
         # The whitespace the prompt's end gave up is the start of what the model must write.
         if p.use_fim or sample.kind != "line" or not sample.suffix:
             text, eos = healed + sample.middle, self.generator.tokenizer.eos_token_id
-        else:  # the file goes on after the line: it ends with the line break, where generation stops
-            text, eos = healed + sample.middle + LINE_BREAK.match(sample.suffix)[0], None  # type: ignore[index]
+        else:  # the file goes on after the line: it ends with the token that holds the line break
+            return ids, self.through_line_end(healed + sample.middle, sample.suffix)
         target = self.generator.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
         return ids, target + ([eos] if eos is not None else [])
+
+    def through_line_end(self, line: str, after: str) -> list[int]:
+        """The tokens of `line` and of its line break, cut where the file's own tokenization of the line and what
+        follows it reaches past the line (where generation stops). Tokenized alone, the break would end in a token
+        the file never has (a newline and the whole next indentation, where the text has a newline and one space
+        less, the last space going with the next word), and a model trained to write that token at every line's
+        end writes it at the start of the next one too: it wrote blank lines."""
+        tokenizer = self.generator.tokenizer
+        ids = tokenizer(line + after[:LOOKAHEAD], add_special_tokens=False, verbose=False)["input_ids"]
+        for end in range(1, len(ids) + 1):
+            if len(tokenizer.decode(ids[:end], clean_up_tokenization_spaces=False)) > len(line):
+                return list(ids[:end])
+        return list(ids)
 
     def complete(self, model: Any, sample: Sample, retrieval: bool) -> str:
         p = self.prompt(sample, retrieval)
