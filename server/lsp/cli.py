@@ -37,9 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     from .factory import create_server
     from .logs import attach_client_handler, configure_logging
 
-    configure_logging(args.verbose, args.log_file)
+    handler = configure_logging(args.verbose, args.log_file)
     server = create_server()
-    attach_client_handler(server)
+    # Over stdio the editor shows the server's stderr and its window/logMessage side by side: say each thing once.
+    attach_client_handler(server, stderr=handler if address is None and not args.log_file else None)
     if address is not None:
         log.info("copilot-lsp listening on %s:%d", *address)
         server.start_tcp(*address)

@@ -81,8 +81,18 @@ def _as_tuple(args: object) -> tuple[object, ...]:
     return args if isinstance(args, tuple) else (args,)
 
 
-def attach_client_handler(client: Client) -> ClientLogHandler:
-    """Forward the product's INFO and higher records to the client."""
+def attach_client_handler(client: Client, stderr: logging.Handler | None = None) -> ClientLogHandler:
+    """Forward the product's INFO and higher records to the client.
+
+    `stderr`: the handler writing to the server's stderr when the client reads that too (stdio): while the
+    client is connected it leaves out the records the client already gets, which it would otherwise show twice.
+    """
     handler = ClientLogHandler(client)
     logging.getLogger(PRODUCT_LOGGER).addHandler(handler)
+    if stderr is not None:
+        def not_forwarded(record: logging.LogRecord) -> bool:
+            forwarded = record.levelno >= handler.level and record.name.split(".")[0] == PRODUCT_LOGGER
+            return not (forwarded and client.connected)
+
+        stderr.addFilter(not_forwarded)
     return handler

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
 from pathlib import Path
 
 from lsp_support import SERVER_COMMAND
@@ -52,3 +53,46 @@ def test_bad_tcp_address_is_one_sentence():
 
     done = subprocess.run([*SERVER_COMMAND, "--tcp", "nowhere"], capture_output=True, text=True, check=False)
     assert done.returncode != 0 and "--tcp wants HOST:PORT" in done.stderr and done.stdout == ""
+
+
+async def test_over_stdio_each_record_reaches_the_editor_once(tmp_path: Path):
+    """An editor shows the server's stderr and its window/logMessage side by side: the product's records go to
+    the client only, while other libraries' records (never forwarded) stay on stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *SERVER_COMMAND, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    assert process.stdin is not None and process.stdout is not None
+
+    def send(message: dict[str, object]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)  # type: ignore[union-attr]
+
+    async def read() -> dict[str, object]:
+        length = 0
+        while (line := await asyncio.wait_for(process.stdout.readline(), 120)) not in (b"\r\n", b""):  # type: ignore[union-attr]
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        return dict(json.loads(await process.stdout.readexactly(length)))  # type: ignore[union-attr]
+
+    logged: list[str] = []
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    try:
+        send({"id": 1, "method": "initialize", "params": {"processId": None, "rootUri": tmp_path.as_uri(),
+                                                           "capabilities": {}}})
+        send({"method": "initialized", "params": {}})
+        # a changed setting is logged at INFO
+        send({"method": "workspace/didChangeConfiguration",
+              "params": {"settings": {"copilotIndex": {"completion": {"max_tokens": 7}}}}})
+        send({"id": 2, "method": "workspace/executeCommand", "params": {"command": "copilotIndex.status"}})
+        send({"id": 3, "method": "shutdown"})
+        while (message := await read()).get("id") != 3:
+            if message.get("method") == "window/logMessage":
+                logged.append(message["params"]["message"])  # type: ignore[index]
+        send({"method": "exit"})
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert logged, f"the server sent the client no log message; its stderr: {stderr.decode()}"
+    text = stderr.decode()
+    assert not [m for m in logged if m.split(": ", 1)[1] in text], text
