@@ -3,6 +3,7 @@ GGUF, run by llama.cpp), each bare and with retrieval, on held-out next lines of
 and JavaScript, all in one run. The figure the README quotes: next-line exact match per language and pooled.
 
     .venv/bin/python tests/benchmarks/bench_default_model_choice.py SET_DIR ... [--per-set 30] [--json OUT]
+        [--candidate FILE.gguf --configs "smollm2 bare prefix-only,smollm2+retrieval,candidate+retrieval"]
 
 SET_DIR: sets made by `/work/shared/bench/make_completion_set.py` (a repository copy without its held-out files,
 and `cases.jsonl`). Each set is indexed once; then `copilot-index complete` answers the set's infill cases (the
@@ -10,6 +11,8 @@ text after the cursor is given, as in an editor) under each configuration, chose
 file. SmolLM2 has no fill-in-the-middle tokens: the default gives it the lines after the cursor's line as comments
 (`completion.following_lines`), which the last configuration turns off. Exact match: the completion's first
 line, stripped, equals the held-out line. Target (issue 18): the default >= 1.5x SmolLM2 bare prefix-only, pooled.
+`--candidate` adds another GGUF model under the same three SmolLM2 configurations ("candidate bare prefix-only",
+"candidate+retrieval", "candidate+retrieval without following lines"), to measure a model before it is proposed.
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ CONFIGS: dict[str, tuple[str, list[str], str]] = {  # name: (user config, flags,
 }
 
 
+def candidate_configs(model: Path) -> dict[str, tuple[str, list[str], str]]:
+    """The SmolLM2 configurations, with `model` in SmolLM2's place."""
+    return {name.replace("smollm2", "candidate"): (config.replace(str(SMOLLM2), str(model.resolve())), flags, mode)
+            for name, (config, flags, mode) in CONFIGS.items() if name.startswith("smollm2") and name != "smollm2 bare"}
+
+
 def cases_of(folder: Path, per_set: int) -> dict[str, list[dict[str, Any]]]:
     """`per_set` infill cases spread over the set, and the prefix-only cases for the same lines, by mode."""
     cases = [json.loads(line) for line in (folder / "cases.jsonl").read_text().splitlines() if line.strip()]
@@ -46,6 +55,18 @@ def cases_of(folder: Path, per_set: int) -> dict[str, list[dict[str, Any]]]:
     chosen = infill[:: max(1, len(infill) // per_set)][:per_set]
     prefix = {(c["path"], c["line"]): c for c in cases if c["mode"] == "prefix"}
     return {"infill": chosen, "prefix": [prefix[(c["path"], c["line"])] for c in chosen]}
+
+
+def verbatim_elsewhere(repo: Path, cases: list[dict[str, Any]]) -> dict[str, int]:
+    """How many of the cases' expected lines (stripped) occur anywhere in the repository's other code files, and
+    how many earlier in their own file: what retrieval or copying could at best hand the model as it is."""
+    lines: set[str] = set()
+    for path in repo.rglob("*"):
+        if path.suffix in LANGUAGES and path.is_file() and ".git" not in path.parts and "node_modules" not in path.parts:
+            lines.update(line.strip() for line in path.read_text("utf-8", "replace").splitlines())
+    expected = [c["expected"].strip() for c in cases]
+    earlier = [c["expected"].strip() in {line.strip() for line in c["text"].split("\n")[: c["line"]]} for c in cases]
+    return {"cases": len(cases), "in_other_files": sum(e in lines for e in expected), "earlier_in_file": sum(earlier)}
 
 
 def complete(repo: Path, cases: list[dict[str, Any]], config: str, flags: list[str], threads: int, *,
@@ -83,11 +104,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+", type=Path)
     parser.add_argument("--per-set", type=int, default=30, help="infill cases per set (spread over its files)")
-    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated: " + ", ".join(CONFIGS))
+    parser.add_argument("--configs", default=",".join(CONFIGS),
+                        help="comma-separated: " + ", ".join(CONFIGS) + ", and the candidate's (with --candidate)")
+    parser.add_argument("--candidate", type=Path, help="another .gguf model to measure in the same run")
     parser.add_argument("--threads", type=int, default=2, help="completion.threads (quality does not depend on it)")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
-    report: dict[str, Any] = {"sets": {}, "configs": {}}
+    configs = {**CONFIGS, **(candidate_configs(args.candidate) if args.candidate else {})}
+    unknown = [name for name in args.configs.split(",") if name not in configs]
+    if unknown:
+        parser.error(f"unknown configuration {unknown[0]!r} (with --candidate FILE, also: candidate bare prefix-only, "
+                     "candidate+retrieval, candidate+retrieval without following lines)")
+    report: dict[str, Any] = {"sets": {}, "configs": {},
+                              "candidate": str(args.candidate) if args.candidate else None}
     rows: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {name: [] for name in args.configs.split(",")}
     for folder in args.sets:
         repo, by_mode = folder / "repo", cases_of(folder, args.per_set)
@@ -96,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             # (an index built with another embedder asks for --rebuild)
             subprocess.run([CLI, "index", "--rebuild", str(repo)], check=True, stdout=subprocess.DEVNULL, env=env)
         report["sets"][folder.name] = len(by_mode["infill"])
+        report.setdefault("expected_line_verbatim", {})[folder.name] = verbatim_elsewhere(repo, by_mode["infill"])
         for name in rows:
-            config, flags, mode = CONFIGS[name]
+            config, flags, mode = configs[name]
             cases = by_mode[mode]
             answers = complete(repo, cases, config, flags, args.threads)
             rows[name] += [(LANGUAGES.get(Path(c["path"]).suffix, "other"), c, a)
@@ -108,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                      for name in ("smollm2+retrieval", "smollm2 bare prefix-only"))
     if default is not None and bare:
         report["default_vs_bare_prefix_only"] = round(default / bare, 3)
+    candidate = report["configs"].get("candidate+retrieval", {}).get("pooled", {}).get("exact")
+    if candidate is not None and bare:
+        report["candidate_vs_smollm2_bare_prefix_only"] = round(candidate / bare, 3)
     write(report, args.json)
     return 0
 
