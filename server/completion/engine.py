@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from copilot_index.conventions.adapter.gguf_lora import GGUF_LORA
+from copilot_index.conventions.adapter.gguf_lora import GGUF_LORA, GgufLoraError, check_lora_for_base
 from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.conventions.guards import GuardConfig, GuardPipeline, GuardResult, Suggestion
 from copilot_index.indexer import CopilotIndexError, Index
@@ -139,6 +139,11 @@ class CompletionEngine:
         if not exported.is_file():
             log.warning("adapter %s has no GGUF LoRA (it was trained for another base model); completing without it",
                         active.name)
+            return None
+        try:  # the repository's adapter outlives a change of model: then it is left out, not every completion
+            check_lora_for_base(exported, Path(self.config.model_path).expanduser())
+        except GgufLoraError as exc:
+            log.warning("completing without the repository's adapter %s: %s", active.name, exc)
             return None
         return str(exported)
 

