@@ -18,10 +18,12 @@ from typing import Any, Literal, Protocol
 from copilot_index.conventions.adapter.gguf_lora import GGUF_LORA, GgufLoraError, check_lora_for_base
 from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.conventions.guards import GuardConfig, GuardPipeline, GuardResult, Suggestion
+from copilot_index.conventions.registry import weights_sha256
 from copilot_index.indexer import CopilotIndexError, Index
 from copilot_index.server.model.backend import Backend, Prompt, Snippet
 from copilot_index.server.model.backends import OpenAIBackend, TransformersBackend
 from copilot_index.server.model.llama_cpp import LlamaCppBackend
+from copilot_index.server.model.loader import resolve_source
 from copilot_index.server.model.local_servers import LlamaServerBackend, OllamaBackend
 from copilot_index.server.model.templates import template_for, template_named
 
@@ -134,6 +136,12 @@ class CompletionEngine:
         if active is None:
             return None
         if not self.config.runs_gguf:
+            recorded = active.manifest.get("base_model_sha256")
+            if recorded and recorded != weights_sha256(resolve_source(self.config.model_path)[0]):
+                log.warning("completing without the repository's adapter %s: it was trained on %s, not on %s; "
+                            "train one for this model with `copilot-index train-adapter`", active.name,
+                            active.manifest.get("base_model", "another model"), self.config.model_path)
+                return None
             return str(active.path)
         exported = active.path / GGUF_LORA  # llama.cpp loads the GGUF LoRA written next to the PEFT files
         if not exported.is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from typing import Any
@@ -23,7 +24,7 @@ from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.request import CompletionRequest
 
 
-def test_train_promote_reload_and_refuse(repo, data_dir, run_index, tiny_model_dir):
+def test_train_promote_reload_and_refuse(repo, data_dir, run_index, tiny_model_dir, caplog):
     write_project(repo)
     run_index(repo.root)
     config = CompletionConfig(model=str(tiny_model_dir))
@@ -52,6 +53,16 @@ def test_train_promote_reload_and_refuse(repo, data_dir, run_index, tiny_model_d
     result = engine.complete(CompletionRequest("pkg/new.py", "def area(r):\n    return ", 1, 11), retrieval=False)
     assert "<|" not in result.completion
     assert CompletionEngine(open_index(repo.root, data_dir), config, use_adapter=False).adapter_path() is None
+
+    # The model changes and the repository's adapter stays: completions go on without it, and the log says why.
+    AdapterRegistry(data_dir / "adapters").activate(1)
+    with caplog.at_level(logging.WARNING, logger="copilot_index"):
+        kept = CompletionEngine(open_index(repo.root, data_dir), config)
+        assert kept.adapter_path() == str(data_dir / "adapters" / "v001")
+        assert not caplog.records
+        switched = CompletionEngine(open_index(repo.root, data_dir), CompletionConfig(model="copilot-index-default"))
+        assert switched.adapter_path() is None
+    assert f"without the repository's adapter v001: it was trained on {tiny_model_dir}" in caplog.text
 
 
 def test_cancelled_training_resumes_from_its_checkpoint(repo, data_dir, tiny_model_dir):
