@@ -76,6 +76,7 @@ class CompletionEngine:
         """Builds the guards (None: suggestions leave unguarded, e.g. `lsp.guards = false`)."""
         self._backend = backend
         self._adapter = adapter
+        self._base_digest: str | None = None  # the transformers model's weights hash, taken once
         self.use_adapter = use_adapter
         self._guards: Guards | None = None
         self._lock = threading.Lock()
@@ -137,7 +138,9 @@ class CompletionEngine:
             return None
         if not self.config.runs_gguf:
             recorded = active.manifest.get("base_model_sha256")
-            if recorded and recorded != weights_sha256(resolve_source(self.config.model_path)[0]):
+            if recorded and self._base_digest is None:
+                self._base_digest = weights_sha256(resolve_source(self.config.model_path)[0])
+            if recorded and recorded != self._base_digest:
                 log.warning("completing without the repository's adapter %s: it was trained on %s, not on %s; "
                             "train one for this model with `copilot-index train-adapter`", active.name,
                             active.manifest.get("base_model", "another model"), self.config.model_path)
