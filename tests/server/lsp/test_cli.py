@@ -68,11 +68,12 @@ async def test_over_stdio_each_record_reaches_the_editor_once(tmp_path: Path):
         process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)  # type: ignore[union-attr]
 
     async def read() -> dict[str, object]:
+        """The next message; {} once the server has closed its stdout."""
         length = 0
         while (line := await asyncio.wait_for(process.stdout.readline(), 120)) not in (b"\r\n", b""):  # type: ignore[union-attr]
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":")[1])
-        return dict(json.loads(await process.stdout.readexactly(length)))  # type: ignore[union-attr]
+        return dict(json.loads(await process.stdout.readexactly(length))) if length else {}  # type: ignore[union-attr]
 
     logged: list[str] = []
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
@@ -85,10 +86,13 @@ async def test_over_stdio_each_record_reaches_the_editor_once(tmp_path: Path):
               "params": {"settings": {"copilotIndex": {"completion": {"max_tokens": 7}}}}})
         send({"id": 2, "method": "workspace/executeCommand", "params": {"command": "copilotIndex.status"}})
         send({"id": 3, "method": "shutdown"})
-        while (message := await read()).get("id") != 3:
+        while (message := await read()) and message.get("id") != 3:
             if message.get("method") == "window/logMessage":
                 logged.append(message["params"]["message"])  # type: ignore[index]
         send({"method": "exit"})
+        while message := await read():  # to the end: a record may still be on its way
+            if message.get("method") == "window/logMessage":
+                logged.append(message["params"]["message"])  # type: ignore[index]
         _, stderr = await asyncio.wait_for(process.communicate(), 60)
     finally:
         if process.returncode is None:
