@@ -128,10 +128,12 @@ class RawConnection:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls, log_file: Path, *extra_args: str) -> RawConnection:
+    async def start(cls, log_file: Path | None, *extra_args: str) -> RawConnection:
+        """The server logging to `log_file`, or (None) to its stderr, which `process.stderr` then reads."""
         process = await asyncio.create_subprocess_exec(
-            *SERVER_COMMAND, *extra_args, "--log-file", str(log_file),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            *SERVER_COMMAND, *extra_args, *(["--log-file", str(log_file)] if log_file else []),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL if log_file else asyncio.subprocess.PIPE,
         )
         return cls(process)
 
@@ -192,5 +194,6 @@ class RawConnection:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+        await asyncio.wait([self._reader], timeout=5)  # what the server wrote before it exited
         self._reader.cancel()
         return self.process.returncode or 0

@@ -8,7 +8,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from lsp_support import SERVER_COMMAND
+from lsp_support import SERVER_COMMAND, RawConnection
 
 
 def _free_port() -> int:
@@ -58,45 +58,19 @@ def test_bad_tcp_address_is_one_sentence():
 async def test_over_stdio_each_record_reaches_the_editor_once(tmp_path: Path):
     """An editor shows the server's stderr and its window/logMessage side by side: the product's records go to
     the client only, while other libraries' records (never forwarded) stay on stderr."""
-    process = await asyncio.create_subprocess_exec(
-        *SERVER_COMMAND, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
-    assert process.stdin is not None and process.stdout is not None
-
-    def send(message: dict[str, object]) -> None:
-        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
-        process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)  # type: ignore[union-attr]
-
-    async def read() -> dict[str, object]:
-        """The next message; {} once the server has closed its stdout."""
-        length = 0
-        while (line := await asyncio.wait_for(process.stdout.readline(), 120)) not in (b"\r\n", b""):  # type: ignore[union-attr]
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        return dict(json.loads(await process.stdout.readexactly(length))) if length else {}  # type: ignore[union-attr]
-
-    logged: list[str] = []
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    conn = await RawConnection.start(None)
     try:
-        send({"id": 1, "method": "initialize", "params": {"processId": None, "rootUri": tmp_path.as_uri(),
-                                                           "capabilities": {}}})
-        send({"method": "initialized", "params": {}})
+        await conn.request(1, "initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}})
+        conn.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
         # a changed setting is logged at INFO
-        send({"method": "workspace/didChangeConfiguration",
-              "params": {"settings": {"copilotIndex": {"completion": {"max_tokens": 7}}}}})
-        send({"id": 2, "method": "workspace/executeCommand", "params": {"command": "copilotIndex.status"}})
-        send({"id": 3, "method": "shutdown"})
-        while (message := await read()) and message.get("id") != 3:
-            if message.get("method") == "window/logMessage":
-                logged.append(message["params"]["message"])  # type: ignore[index]
-        send({"method": "exit"})
-        while message := await read():  # to the end: a record may still be on its way
-            if message.get("method") == "window/logMessage":
-                logged.append(message["params"]["message"])  # type: ignore[index]
-        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        conn.send({"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration",
+                   "params": {"settings": {"copilotIndex": {"completion": {"max_tokens": 7}}}}})
+        await conn.request(2, "workspace/executeCommand", {"command": "copilotIndex.status"})
     finally:
-        if process.returncode is None:
-            process.kill()
-    assert logged, f"the server sent the client no log message; its stderr: {stderr.decode()}"
-    text = stderr.decode()
+        await conn.close()
+    assert conn.process.stderr is not None
+    text = (await conn.process.stderr.read()).decode()
+    logged = [n["params"]["message"] for n in conn.notifications if n.get("method") == "window/logMessage"]
+    assert logged, f"the server sent the client no log message; its stderr: {text}"
     assert not [m for m in logged if m.split(": ", 1)[1] in text], text
