@@ -77,6 +77,7 @@ class CompletionEngine:
         self._backend = backend
         self._adapter = adapter
         self._base_digest: str | None = None  # the transformers model's weights hash, taken once
+        self._left_out: set[str] = set()  # why adapters were left out, each said once (status asks often)
         self.use_adapter = use_adapter
         self._guards: Guards | None = None
         self._lock = threading.Lock()
@@ -141,22 +142,25 @@ class CompletionEngine:
             if recorded and self._base_digest is None:
                 self._base_digest = weights_sha256(resolve_source(self.config.model_path)[0])
             if recorded and recorded != self._base_digest:
-                log.warning("completing without the repository's adapter %s: it was trained on %s, not on %s; "
-                            "train one for this model with `copilot-index train-adapter`", active.name,
-                            active.manifest.get("base_model", "another model"), self.config.model_path)
-                return None
+                return self._leave_out(f"completing without the repository's adapter {active.name}: it was trained "
+                                       f"on {active.manifest.get('base_model', 'another model')}, not on "
+                                       f"{self.config.model_path}; train one for this model with "
+                                       "`copilot-index train-adapter`")
             return str(active.path)
         exported = active.path / GGUF_LORA  # llama.cpp loads the GGUF LoRA written next to the PEFT files
         if not exported.is_file():
-            log.warning("adapter %s has no GGUF LoRA (it was trained for another base model); completing without it",
-                        active.name)
-            return None
+            return self._leave_out(f"adapter {active.name} has no GGUF LoRA (it was trained for another base model); "
+                                   "completing without it")
         try:  # the repository's adapter outlives a change of model: then it is left out, not every completion
             check_lora_for_base(exported, Path(self.config.model_path).expanduser())
         except GgufLoraError as exc:
-            log.warning("completing without the repository's adapter %s: %s", active.name, exc)
-            return None
+            return self._leave_out(f"completing without the repository's adapter {active.name}: {exc}")
         return str(exported)
+
+    def _leave_out(self, reason: str) -> None:
+        """Say once per engine why the repository's adapter is left out (a status or model load asks again)."""
+        (log.debug if reason in self._left_out else log.warning)("%s", reason)
+        self._left_out.add(reason)
 
     def guards(self) -> Guards | None:
         """The guards, built on first use (they read fingerprints and digests from the index)."""

@@ -85,7 +85,9 @@ def test_an_adapter_for_a_gguf_base_is_written_as_a_gguf_lora_llama_cpp_serves(p
     with caplog.at_level(logging.WARNING, logger="copilot_index"):
         switched = CompletionEngine(index, CompletionConfig(model=str(other)))
         assert switched.adapter_path() is None
+        assert switched.adapter_path() is None  # asked again (every status asks): said once, not at each
     assert f"without the repository's adapter {folder.name}: The LoRA adapter {exported} was made for" in caplog.text
+    assert caplog.text.count(f"without the repository's adapter {folder.name}") == 1
     assert switched.complete(CompletionRequest("app/rings.py", DOCUMENT, 4, 11), retrieval=False).completion is not None
     with pytest.raises(BackendError, match="was made for the base model"):
         _ = CompletionEngine(index, CompletionConfig(model=str(other)), adapter=str(exported)).backend
