@@ -142,19 +142,21 @@ class CompletionEngine:
             if recorded and self._base_digest is None:
                 self._base_digest = weights_sha256(resolve_source(self.config.model_path)[0])
             if recorded and recorded != self._base_digest:
-                return self._leave_out(f"completing without the repository's adapter {active.name}: it was trained "
-                                       f"on {active.manifest.get('base_model', 'another model')}, not on "
-                                       f"{self.config.model_path}; train one for this model with "
-                                       "`copilot-index train-adapter`")
+                self._leave_out(f"completing without the repository's adapter {active.name}: it was trained on "
+                                f"{active.manifest.get('base_model', 'another model')}, not on "
+                                f"{self.config.model_path}; train one for this model with `copilot-index train-adapter`")
+                return None
             return str(active.path)
         exported = active.path / GGUF_LORA  # llama.cpp loads the GGUF LoRA written next to the PEFT files
         if not exported.is_file():
-            return self._leave_out(f"adapter {active.name} has no GGUF LoRA (it was trained for another base model); "
-                                   "completing without it")
+            self._leave_out(f"adapter {active.name} has no GGUF LoRA (it was trained for another base model); "
+                            "completing without it")
+            return None
         try:  # the repository's adapter outlives a change of model: then it is left out, not every completion
             check_lora_for_base(exported, Path(self.config.model_path).expanduser())
         except GgufLoraError as exc:
-            return self._leave_out(f"completing without the repository's adapter {active.name}: {exc}")
+            self._leave_out(f"completing without the repository's adapter {active.name}: {exc}")
+            return None
         return str(exported)
 
     def _leave_out(self, reason: str) -> None:
