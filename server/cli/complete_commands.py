@@ -20,7 +20,8 @@ def register(sub: Any) -> None:
         "complete",
         help="complete code at cursor positions read as JSON lines from stdin",
         description='Reads JSON lines {"path", "text", "line", "character"} (0-based cursor, as in LSP) and '
-        'answers one JSON line each: {"completion", "sources", "guard", "latency_ms"}.',
+        'answers one JSON line each: {"completion", "sources", "guard", "latency_ms", "confidence", "withheld"} '
+        '("withheld": the confidence was below completion.min_confidence, so nothing is suggested).',
     )
     p.add_argument("input", nargs="?", default="-", help="'-' (stdin, the default)")
     p.add_argument("--repo", default=".", help="repository whose index grounds the completions (default: .)")

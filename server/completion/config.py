@@ -79,6 +79,9 @@ class CompletionConfig(SectionConfig):
     following_lines: int = 8
     """For a model without fill-in-the-middle (SmolLM2, the default), up to this many non-blank lines after the
     cursor's line are given in the prompt as comments, just before the file's prefix (0: none)."""
+    min_confidence: float = 0.0
+    """Suggestions the model wrote with a lower confidence (the geometric mean probability of its tokens, 0-1)
+    are not shown; 0 shows all. Models on a server give no probabilities: their suggestions are always shown."""
     fim: str = "auto"
     """Fill-in-the-middle prompts (prefix + suffix): "auto" uses them when the model's template has FIM
     tokens, unless the model's own held-out evaluation found that the suffix does not help (the shipped
@@ -117,6 +120,8 @@ class CompletionConfig(SectionConfig):
             self.reset("fim", source, 'must be "auto", "on" or "off"')
         if self.dtype not in ("auto", "float32", "bfloat16"):
             self.reset("dtype", source, 'must be "auto", "float32" or "bfloat16"')
+        if not 0.0 <= self.min_confidence < 1.0:
+            self.reset("min_confidence", source, "must be at least 0 and below 1")
         if self.threads > (os.cpu_count() or 1):
             self.reset("threads", source, f"must be at most the {os.cpu_count() or 1} cores of this machine")
         if self.backend in REMOTE_BACKENDS and not _is_http_url(self.endpoint):

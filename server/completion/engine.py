@@ -195,12 +195,18 @@ class CompletionEngine:
         text = cut_block(generated.text, prefix) if block else generated.text
         if generated.stop_reason == "cancelled" or (cancel is not None and cancel.is_set()) or not text.strip():
             text = ""  # (whitespace alone is nothing to show: it would only move the cursor)
+        withheld = bool(text) and generated.confidence is not None and generated.confidence < self.config.min_confidence
+        if withheld:
+            log.debug("a suggestion for %s:%d was withheld: confidence %.3f < completion.min_confidence %.3f",
+                      request.path, request.line + 1, generated.confidence, self.config.min_confidence)
         result = CompletionResult(
-            completion=text,
+            completion="" if withheld else text,
             sources=[Source(s.path, s.start_line, s.end_line) for s in prompt.snippets],
             stop_reason=generated.stop_reason,
+            confidence=generated.confidence,
+            withheld=withheld,
         )
-        if text:
+        if result.completion:
             self._guard(request, result)
         if result.completion.strip():
             self.cache.put(request.path, prefix, suffix, result.completion, (tuple(result.sources), tuple(result.guard)))

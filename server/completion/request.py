@@ -134,6 +134,10 @@ class CompletionResult:
     stop_reason: str = ""
     blocked: bool = False
     """A guard blocked the suggestion (`completion` is then empty)."""
+    confidence: float | None = None
+    """The model's geometric mean token probability for what it wrote (None from a server, or from the cache)."""
+    withheld: bool = False
+    """Its confidence was below `completion.min_confidence` (`completion` is then empty)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -141,6 +145,8 @@ class CompletionResult:
             "sources": [asdict(s) for s in self.sources],
             "guard": self.guard,
             "latency_ms": round(self.latency_ms, 2),
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "withheld": self.withheld,
         }
 
 

@@ -56,6 +56,9 @@ class Generated:
     text: str
     stop_reason: str
     tokens: int
+    confidence: float | None = None
+    """The geometric mean probability of the tokens the model chose (`generation.confidence`); None from a
+    server, which does not say."""
 
 
 class Backend(Protocol):

@@ -48,7 +48,7 @@ class TransformersBackend:
                 max_prompt_tokens=self.context_length - max_new_tokens,
                 cancelled=cancel.is_set if cancel is not None else None,
             )
-        return Generated(result.text, result.stop_reason, result.tokens)
+        return Generated(result.text, result.stop_reason, result.tokens, result.confidence)
 
 
 class OpenAIBackend:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,14 @@ class Completion:
     stop_reason: str  # "stop_token", "newline", "max_tokens" or "cancelled"
     prompt_tokens: int
     seconds: float
+    confidence: float | None = None
+    """See `confidence`."""
+
+
+def confidence(logprobs: list[float]) -> float | None:
+    """How sure the model was of what it wrote: the geometric mean of its chosen tokens' probabilities (0-1),
+    or None when it chose none."""
+    return math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
 
 
 def encode(generator: LoadedGenerator, text: str) -> list[int]:
@@ -113,9 +122,10 @@ def complete(
         output = model(input_ids=torch.tensor([[token]]), cache=output.cache, use_cache=True)
         return output.logits[0, -1]
 
+    logprobs: list[float] = []
     text, generated, reason = decode_greedy(generator, healed, use_fim, max_new_tokens, single_line,
-                                            output.logits[0, -1], advance, cancelled, ignore_stop)
-    return Completion(text, len(generated), reason, len(ids), time.perf_counter() - started)
+                                            output.logits[0, -1], advance, cancelled, ignore_stop, logprobs)
+    return Completion(text, len(generated), reason, len(ids), time.perf_counter() - started, confidence(logprobs))
 
 
 def decode_greedy(
@@ -128,12 +138,15 @@ def decode_greedy(
     advance: Callable[[int], torch.Tensor | None],
     cancelled: Callable[[], bool] | None = None,
     ignore_stop: bool = False,
+    logprobs: list[float] | None = None,
 ) -> tuple[str, list[int], str]:
     """The greedy loop both runtimes share: (visible text, generated ids, stop reason).
 
     `logits` scores the first new token; `advance(token)` feeds a chosen token to the model and returns the
     next token's scores (None when it was cancelled meanwhile). Stops at a stop token (never part of the text),
     at the first newline when `single_line`, after `max_new_tokens`, or before the next token once `cancelled()`.
+    `logprobs`, when given, receives the log-probability of each token chosen once the healed text is written
+    back (the tokens that are the model's own choice), for `confidence`.
     """
     generated: list[int] = []
     reason, text, decoded = "max_tokens", "", ""
@@ -149,7 +162,10 @@ def decode_greedy(
         if hold_stops and not text.strip():
             logits = logits.clone()
             logits[stop_list] = float("-inf")
-        token = int(healing.apply(logits, decoded).argmax())
+        scores = healing.apply(logits, decoded)
+        token = int(scores.argmax())
+        if logprobs is not None and not healing.remaining(decoded):
+            logprobs.append(float(torch.log_softmax(scores.float(), dim=-1)[token]))
         if token in generator.stop_ids and not ignore_stop:
             reason = "stop_token"
             break

@@ -35,7 +35,7 @@ import torch
 from copilot_index.conventions.adapter.gguf_lora import GgufLoraError, check_lora_for_base, read_gguf
 
 from .backend import BackendError, Generated, Prompt
-from .generation import build_prompt, decode_greedy, start_ids
+from .generation import build_prompt, confidence, decode_greedy, start_ids
 from .loader import LoadedGenerator, stop_token_ids
 from .templates import template_for, template_named
 
@@ -257,15 +257,17 @@ class LlamaCppBackend:
             logits = self._logits_after(sequence, cancel)
             return None if logits is None else torch.from_numpy(logits)
 
+        logprobs: list[float] = []
         text, generated, reason = decode_greedy(
             self.generator, healed, prompt.use_fim, max_new_tokens, single_line,
-            None if first is None else torch.from_numpy(first), advance, cancel.is_set if cancel else None)
+            None if first is None else torch.from_numpy(first), advance, cancel.is_set if cancel else None,
+            logprobs=logprobs)
         self.stats.generated_tokens = len(generated)
         self.stats.seconds = time.perf_counter() - started
         log.debug("llama.cpp: %d prompt tokens (%d cached), %d evaluated, %d generated in %.0f ms",
                   self.stats.prompt_tokens, self.stats.reused_tokens, self.stats.evaluated_tokens,
                   len(generated), self.stats.seconds * 1000)
-        return Generated(text, reason, len(generated))
+        return Generated(text, reason, len(generated), confidence(logprobs))
 
     def _logits_after(
         self, sequence: list[int], cancel: threading.Event | None, is_prompt: bool = False

@@ -101,7 +101,7 @@ def test_cli_complete_json_lines(indexed, data_dir, tiny_model_dir, capsys, monk
     code = cli_main(["--data-dir", str(data_dir), "complete", "--repo", str(indexed.root), "--json", "-"])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1  # two of the three lines were bad
-    assert set(lines[0]) == {"completion", "sources", "guard", "latency_ms"}
+    assert set(lines[0]) == {"completion", "sources", "guard", "latency_ms", "confidence", "withheld"}
     assert {"path", "start_line", "end_line"} == set(lines[0]["sources"][0])
     assert "outside the document" in lines[1]["error"]
     assert "not valid JSON" in lines[2]["error"]

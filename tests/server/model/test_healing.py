@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import pytest
 import torch
 
-from copilot_index.server.model.generation import build_prompt, complete
+from copilot_index.server.model.generation import build_prompt, complete, confidence
 from copilot_index.server.model.healing import HealingConstraint, agrees, heal, visible_text
 from copilot_index.server.model.loader import LoadedGenerator, load_generator
 
@@ -86,6 +87,16 @@ def test_generation_writes_the_healed_text_before_anything_else(shipped):
     assert result.text == "urn.", result  # "\n    " then "return" (healed), then the favourite
     unhealed = complete(generator, "def main():\n    ret(", "", use_fim=False, max_new_tokens=2)
     assert unhealed.text == ".."  # nothing to heal: the favourite from the start
+
+
+def test_confidence_is_the_geometric_mean_probability_of_the_tokens_the_model_chose(shipped):
+    generator = preferring(shipped, [".", "return", "\n    ", "\n"])
+    free = 1 / sum(math.exp(-rank) for rank in range(4))  # p(".") when the model may choose anything
+    healed = complete(generator, "def main():\n    ret", "", use_fim=False, max_new_tokens=3)
+    assert healed.text == "urn." and healed.confidence == pytest.approx(free, rel=1e-4)  # the healed text: no vote
+    unhealed = complete(generator, "def main():\n    ret(", "", use_fim=False, max_new_tokens=2)
+    assert unhealed.confidence == pytest.approx(free, rel=1e-4)
+    assert confidence([]) is None and confidence([math.log(0.25), 0.0]) == pytest.approx(0.5)
 
 
 def test_the_constraint_lets_a_stop_through_when_allowed_and_gives_way_when_nothing_agrees(shipped):

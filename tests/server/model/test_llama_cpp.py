@@ -53,6 +53,14 @@ def test_it_completes_a_line_and_stops_at_the_newline(backend: LlamaCppBackend) 
     assert block.text.count("\n") >= 1 and block.stop_reason == "max_tokens" and block.tokens == 24
 
 
+def test_a_line_carries_how_sure_the_model_was(backend: LlamaCppBackend) -> None:
+    sure = backend.generate(prefix_only("def add(a, b):\n    return"), max_new_tokens=16, single_line=True, cancel=None)
+    unsure = backend.generate(prefix_only("class Config:\n    def __init__(self, path):\n        self.path = path\n"
+                                          "        self."), max_new_tokens=16, single_line=True, cancel=None)
+    assert sure.confidence is not None and unsure.confidence is not None
+    assert 0.8 < sure.confidence <= 1.0 and 0.0 < unsure.confidence < 0.6  # " a + b" vs a guessed attribute
+
+
 def test_a_stop_token_ends_generation_and_is_not_shown(backend: LlamaCppBackend) -> None:
     chat = "<|im_start|>user\nWhat is 2+2? Answer with a number only.<|im_end|>\n<|im_start|>assistant\n"
     done = backend.generate(prefix_only(chat), max_new_tokens=32, single_line=False, cancel=None)
