@@ -92,3 +92,15 @@ def test_following_lines_and_prefetch_delay_may_be_zero_where_other_counts_may_n
     assert any("max_tokens = 0 is not a valid int" in w for w in off.warnings) and len(off.warnings) == 1
     assert CompletionConfig.from_mapping({"following_lines": -1}).following_lines == 8
     assert LspConfig.from_mapping({"prefetch_after_ms": 0}).prefetch_after_ms == 0
+
+
+def test_min_confidence_is_a_probability_below_one() -> None:
+    from copilot_index.server.completion.config import CompletionConfig
+
+    assert CompletionConfig().min_confidence == 0.0  # everything shown unless the user asks otherwise
+    assert CompletionConfig.from_mapping({"min_confidence": 0.5}).min_confidence == 0.5
+    for bad in (1.0, 7, -0.2):
+        config = CompletionConfig.from_mapping({"min_confidence": bad})
+        assert config.min_confidence == 0.0 and len(config.warnings) == 1, (bad, config.warnings)
+    assert "min_confidence must be at least 0 and below 1; using 0.0" in CompletionConfig.from_mapping(
+        {"min_confidence": 1.5}).warnings[0]
