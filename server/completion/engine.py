@@ -186,8 +186,8 @@ class CompletionEngine:
         prefix, suffix = request.prefix, request.suffix
         cached = self.cache.lookup(request.path, prefix, suffix)
         if cached is not None:  # what grounded and judged the suggestion still holds for the rest of it
-            rest, (sources, guard) = cached
-            return CompletionResult(rest, sources=list(sources), guard=list(guard),
+            rest, (sources, guard, confidence) = cached
+            return CompletionResult(rest, sources=list(sources), guard=list(guard), confidence=confidence,
                                     latency_ms=(time.perf_counter() - started) * 1000, cached=True)
         backend = self.backend
         prompt, block, max_new = self._prompt(request, retrieval, backend)
@@ -209,7 +209,8 @@ class CompletionEngine:
         if result.completion:
             self._guard(request, result)
         if result.completion.strip():
-            self.cache.put(request.path, prefix, suffix, result.completion, (tuple(result.sources), tuple(result.guard)))
+            self.cache.put(request.path, prefix, suffix, result.completion,
+                           (tuple(result.sources), tuple(result.guard), result.confidence))
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 

@@ -69,6 +69,9 @@ class LastSuggestion:
     guard: list[dict[str, Any]]
     latency_ms: float
     stop_reason: str
+    confidence: float | None = None
+    """How sure the model was (None from a server); below `completion.min_confidence` it is `withheld`."""
+    withheld: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,7 +167,7 @@ class SuggestionService:
         self.stats.from_cache += result.cached
         self.last[uri] = LastSuggestion(
             uri, result.completion, [asdict(s) for s in result.sources], result.guard, round(result.latency_ms, 2),
-            result.stop_reason,
+            result.stop_reason, None if result.confidence is None else round(result.confidence, 4), result.withheld,
         )
         if lsp.prefetch and result.completion.strip() and not result.blocked:
             self._spawn(self._prefetch(slot, located, request, result.completion, lsp.prefetch_after_ms / 1000))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,6 +111,7 @@ def test_accept_word_takes_one_word_and_keeps_the_rest_shown(session: dict[str, 
 def test_sources_command_lists_what_grounded_the_suggestion(session: dict[str, Any]) -> None:
     _step(session, "sources")
     assert "suggestion:" in session["messages"]
+    assert re.search(r"confidence [01]\.\d\d", session["messages"]), session["messages"]  # how sure the model was
     assert all(Path(path).is_relative_to(session["repo"]) for path in session["sources"])
 
 

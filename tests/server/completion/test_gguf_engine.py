@@ -126,9 +126,13 @@ def test_a_suggestion_below_min_confidence_is_withheld(project, data_dir, run_in
     run_index(project.root)
     index = Index(resolve_repo(project.root), DataDir(data_dir))
     request = CompletionRequest("app/rings.py", DOCUMENT, 4, 11)
-    shown = CompletionEngine(index, CompletionConfig(model=str(SMOLLM2))).complete(request)
+    default = CompletionEngine(index, CompletionConfig(model=str(SMOLLM2)))
+    shown = default.complete(request)
     assert shown.completion.strip() and not shown.withheld and shown.confidence is not None
     assert 0.0 < shown.confidence <= 1.0
+    typed = CompletionRequest("app/rings.py", DOCUMENT + shown.completion[:1], 4, 12)
+    typed_on = default.complete(typed)  # typing through the suggestion: the cache, with the suggestion's confidence
+    assert typed_on.cached and typed_on.confidence == shown.confidence
     strict = CompletionEngine(index, CompletionConfig(model=str(SMOLLM2), min_confidence=0.999))
     withheld = strict.complete(request)
     assert (withheld.completion, withheld.withheld) == ("", True)

@@ -240,3 +240,24 @@ async def test_unsaved_edits_of_another_buffer_ground_the_suggestion(client: Lan
     await client.text_document_inline_completion_async(inline_params(hive_uri, 4, column - 1))
     again = await command(client, "copilotIndex.suggestionSources", hive_uri)
     assert not any(s["path"] == "net/http.py" and s["end_line"] >= new_lines for s in again["sources"])
+
+
+async def test_an_unsure_suggestion_is_withheld_and_the_sources_say_why(client: LanguageClient, workspace: Workspace):
+    uri = workspace.uri("app/rings.py")
+    open_document(client, uri, RINGS)
+    place = inline_params(uri, CURSOR[0], CURSOR[1] - len("- "))  # a place no other test asked for (no cache)
+    strict = {"copilotIndex": {"completion": {"min_confidence": 0.999}, "lsp": {}}}
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=strict))
+    try:
+        await command(client, "copilotIndex.status")  # handled after the notification: the settings are in
+        result = await client.text_document_inline_completion_async(place)
+        assert result is None or not result.items
+        last = await command(client, "copilotIndex.suggestionSources", uri)
+        assert last["withheld"] is True and last["completion"] == "" and 0.0 < last["confidence"] < 0.999
+    finally:
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"copilotIndex": {}}))
+    await command(client, "copilotIndex.status")
+    shown = await client.text_document_inline_completion_async(place)
+    again = await command(client, "copilotIndex.suggestionSources", uri)
+    assert again["withheld"] is False and again["confidence"] == last["confidence"]
+    assert shown is not None and [item.insert_text for item in shown.items] == [again["completion"]]

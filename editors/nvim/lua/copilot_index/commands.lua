@@ -95,6 +95,10 @@ function C.sources()
       return core.notify("no suggestion for this buffer yet")
     end
     local lines = { "suggestion: " .. vim.inspect(last.completion) }
+    if type(last.confidence) == "number" then
+      lines[#lines + 1] = string.format("confidence %.2f%s", last.confidence,
+                                        last.withheld and " (withheld: below completion.min_confidence)" or "")
+    end
     local root = core.root() or ""
     local items = {}
     for _, s in ipairs(last.sources or {}) do

@@ -75,8 +75,10 @@ export function sourcesText(last: LastSuggestion | null): string {
   if (last === null) {
     return "No suggestion has been shown in this file yet: type until ghost text appears, then ask again.";
   }
-  const lines = [`Suggestion (${last.latency_ms.toFixed(0)} ms, ${last.stop_reason}):`];
-  for (const line of (last.completion === "" ? "(empty: withheld)" : last.completion).split("\n")) {
+  const sure = typeof last.confidence === "number" ? `, confidence ${last.confidence.toFixed(2)}` : "";
+  const lines = [`Suggestion (${last.latency_ms.toFixed(0)} ms, ${last.stop_reason}${sure}):`];
+  const empty = last.withheld === true ? "(empty: withheld, below completion.min_confidence)" : "(empty: withheld)";
+  for (const line of (last.completion === "" ? empty : last.completion).split("\n")) {
     lines.push(`    ${line}`);
   }
   lines.push("Sources:");

@@ -92,6 +92,10 @@ export interface LastSuggestion {
   guard: GuardDecision[];
   latency_ms: number;
   stop_reason: string;
+  /** How sure the model was (0-1); null from a model on a server. */
+  confidence?: number | null;
+  /** Below `completion.min_confidence`: not shown. */
+  withheld?: boolean;
 }
 
 /** The answer to `copilotIndex.trainAdapter`. */

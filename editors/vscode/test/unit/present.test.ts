@@ -70,6 +70,9 @@ test("the sources of a suggestion read as text, with the guard decisions", () =>
     ].join("\n"),
   );
   assert.match(sourcesText({ ...last, sources: [], guard: [] }), /Sources:\n {2}\(no code was retrieved\)$/);
+  const unsure = sourcesText({ ...last, completion: "", confidence: 0.4123, withheld: true });
+  assert.match(unsure, /^Suggestion \(42 ms, newline, confidence 0\.41\):\n {4}\(empty: withheld, below completion\.min_confidence\)/);
+  assert.match(sourcesText({ ...last, completion: "" }), /\n {4}\(empty: withheld\)\n/);  // a guard withheld it
   assert.match(sourcesText(null), /^No suggestion has been shown in this file yet/);
   assert.equal(sourcePicks(last)[0]?.description, "grounded the suggestion");
 });
