@@ -81,7 +81,8 @@ class CompletionConfig(SectionConfig):
     cursor's line are given in the prompt as comments, just before the file's prefix (0: none)."""
     min_confidence: float = 0.0
     """Suggestions the model wrote with a lower confidence (the geometric mean probability of its tokens, 0-1)
-    are not shown; 0 shows all. Models on a server give no probabilities: their suggestions are always shown."""
+    are not shown; 0 shows all. llama.cpp's server gives the probabilities too; Ollama and OpenAI-compatible servers
+    are not asked for them, so their suggestions are always shown."""
     fim: str = "auto"
     """Fill-in-the-middle prompts (prefix + suffix): "auto" uses them when the model's template has FIM
     tokens, unless the model's own held-out evaluation found that the suffix does not help (the shipped

@@ -135,8 +135,8 @@ class CompletionResult:
     blocked: bool = False
     """A guard blocked the suggestion (`completion` is then empty)."""
     confidence: float | None = None
-    """The model's geometric mean token probability for what it wrote (None from a server); from the cache, that
-    of the suggestion it continues."""
+    """The model's geometric mean token probability for what it wrote (None from Ollama or an OpenAI-compatible
+    server); from the cache, that of the suggestion it continues."""
     withheld: bool = False
     """Its confidence was below `completion.min_confidence` (`completion` is then empty)."""
 

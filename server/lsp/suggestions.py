@@ -70,7 +70,8 @@ class LastSuggestion:
     latency_ms: float
     stop_reason: str
     confidence: float | None = None
-    """How sure the model was (None from a server); below `completion.min_confidence` it is `withheld`."""
+    """How sure the model was (None when its server does not say); below `completion.min_confidence` it is
+    `withheld`."""
     withheld: bool = False
 
     def as_json(self) -> dict[str, Any]:

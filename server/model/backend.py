@@ -7,6 +7,7 @@ model family's template) and hands it to a `Backend`, which generates the middle
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import Protocol
@@ -51,14 +52,20 @@ class Prompt:
         return self.prefix[len(self.context):]
 
 
+def confidence(logprobs: list[float]) -> float | None:
+    """How sure the model was of what it wrote: the geometric mean of its chosen tokens' probabilities (0-1),
+    or None when it chose none."""
+    return math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
+
+
 @dataclass(frozen=True)
 class Generated:
     text: str
     stop_reason: str
     tokens: int
     confidence: float | None = None
-    """The geometric mean probability of the tokens the model chose (`generation.confidence`); None from a
-    server, which does not say."""
+    """The geometric mean probability of the tokens the model chose (`confidence`); None from Ollama and
+    OpenAI-compatible servers, which are not asked."""
 
 
 class Backend(Protocol):

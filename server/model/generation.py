@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from .backend import confidence
 from .healing import HealingConstraint, heal, visible_text
 from .loader import LoadedGenerator
 
@@ -28,12 +28,6 @@ class Completion:
     seconds: float
     confidence: float | None = None
     """See `confidence`."""
-
-
-def confidence(logprobs: list[float]) -> float | None:
-    """How sure the model was of what it wrote: the geometric mean of its chosen tokens' probabilities (0-1),
-    or None when it chose none."""
-    return math.exp(sum(logprobs) / len(logprobs)) if logprobs else None
 
 
 def encode(generator: LoadedGenerator, text: str) -> list[int]:

@@ -34,8 +34,8 @@ import torch
 
 from copilot_index.conventions.adapter.gguf_lora import GgufLoraError, check_lora_for_base, read_gguf
 
-from .backend import BackendError, Generated, Prompt
-from .generation import build_prompt, confidence, decode_greedy, start_ids
+from .backend import BackendError, Generated, Prompt, confidence
+from .generation import build_prompt, decode_greedy, start_ids
 from .loader import LoadedGenerator, stop_token_ids
 from .templates import template_for, template_named
 

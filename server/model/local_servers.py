@@ -32,7 +32,7 @@ from typing import Any
 
 from copilot_index.server.model.templates import FimTemplate
 
-from .backend import BackendError, Generated, Prompt
+from .backend import BackendError, Generated, Prompt, confidence
 from .backends import OpenAIBackend
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ class LlamaServerBackend(_StreamingBackend):
 
     def _sampling(self, max_new_tokens: int, single_line: bool) -> dict[str, Any]:
         return {"n_predict": max_new_tokens, "temperature": 0, "top_k": 1, "stop": _stops(self.template, single_line),
-                "cache_prompt": True, "stream": True}
+                "cache_prompt": True, "stream": True, "n_probs": 1}  # n_probs: each token's log-probability
 
     def generate(
         self, prompt: Prompt, *, max_new_tokens: int, single_line: bool, cancel: threading.Event | None
@@ -197,8 +197,16 @@ class LlamaServerBackend(_StreamingBackend):
         if not self.openai_only:
             route, body = ("/infill", self.infill_body(prompt, max_new_tokens, single_line)) if prompt.use_fim \
                 else ("/completion", self.completion_body(prompt, max_new_tokens, single_line))
+            logprobs: list[float] = []
+
+            def text_of(event: Event) -> str:
+                for token in event.get("completion_probabilities") or []:
+                    if isinstance(token, dict) and isinstance(token.get("logprob"), int | float):
+                        logprobs.append(float(token["logprob"]))
+                return str(event.get("content", ""))
+
             try:
-                parts, last, cancelled = self._stream(route, body, cancel, lambda e: str(e.get("content", "")))
+                parts, last, cancelled = self._stream(route, body, cancel, text_of)
             except BackendError as exc:
                 if not isinstance(exc.__cause__, urllib.error.HTTPError) or exc.__cause__.code != 404:
                     raise
@@ -209,7 +217,7 @@ class LlamaServerBackend(_StreamingBackend):
                     return Generated("", "cancelled", 0)
                 reason = "max_tokens" if last.get("stop_type") == "limit" else "stop_token"
                 return Generated(_cut("".join(parts), self.template, single_line), reason,
-                                 int(last.get("tokens_predicted") or sum(map(bool, parts))))
+                                 int(last.get("tokens_predicted") or sum(map(bool, parts))), confidence(logprobs))
         body = {"prompt": prompt.text, "max_tokens": max_new_tokens, "temperature": 0, "top_k": 1,
                 "stop": _stops(self.template, single_line), "stream": True}
         parts, last, cancelled = self._stream("/v1/completions", body, cancel, _openai_text)

@@ -80,9 +80,12 @@ def test_the_backend_completes_through_infill(llama_server: str) -> None:
     assert not any(marker in first.text for marker in DEFAULT.sentinels())
     again = backend.generate(fim_prompt(), max_new_tokens=12, single_line=True, cancel=None)
     assert again.text == first.text  # greedy, and the server's prompt cache gives the same answer
+    assert first.confidence is not None and 0.0 < first.confidence <= 1.0  # from the tokens' log-probabilities
+    assert again.confidence == pytest.approx(first.confidence, rel=1e-3)
     plain = Prompt("def add(a, b):\n    return", "", "def add(a, b):\n    return", (), False)
     done = backend.generate(plain, max_new_tokens=8, single_line=True, cancel=None)  # prefix only: /completion
     assert not backend.openai_only and done.stop_reason in {"stop_token", "max_tokens"}
+    assert done.confidence is not None and 0.0 < done.confidence <= 1.0
 
 
 def test_a_cancelled_request_stops_reading_and_the_server_goes_on(llama_server: str) -> None:

@@ -237,6 +237,7 @@ def test_llama_server_infill_sends_snippets_as_input_extra(recorded: Recorded) -
         "input_suffix": SUFFIX,
         "input_extra": [{"filename": "shop/prices.py", "text": SNIPPETS[0].text}],
         "n_predict": 32, "temperature": 0, "top_k": 1, "stop": [*QWEN.stop, "\n"], "cache_prompt": True, "stream": True,
+        "n_probs": 1,  # each token's log-probability comes back with it, for the suggestion's confidence
     }
 
 
