@@ -33,8 +33,9 @@ class SampleRenderer(Protocol):
         """(prompt ids, target ids) to train on: the target is what the model must write at that cursor."""
         ...
 
-    def complete(self, model: Any, sample: Sample, retrieval: bool) -> str:
-        """What `model` (the base's torch module, or it with an adapter) writes at the sample's cursor."""
+    def complete(self, model: Any, sample: Sample, retrieval: bool) -> tuple[str, float | None]:
+        """What `model` (the base's torch module, or it with an adapter) writes at the sample's cursor, and its
+        confidence in it (the engine's: the geometric mean probability of the tokens it chose)."""
         ...
 
 

@@ -24,6 +24,10 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+WITHHOLDING_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+"""`completion.min_confidence` values whose effect `copilot-index eval` reports."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How one completion of a sample compares with what the file holds."""
@@ -31,10 +35,18 @@ class Outcome:
     exact: bool
     similarity: float
     latency_ms: float
+    confidence: float | None = None
+    """The model's confidence in what it wrote, when the completion says."""
+    shown: bool = True
+    """It wrote something (an empty completion is nothing to show, or to withhold)."""
+
+
+Answer = str | tuple[str, float | None]
+"""What a completion function gives back: the text, or (the text, the model's confidence in it)."""
 
 
 def run_samples(
-    samples: Sequence[Sample], complete: Callable[[Sample], str], *, deadline: float | None = None
+    samples: Sequence[Sample], complete: Callable[[Sample], Answer], *, deadline: float | None = None
 ) -> list[Outcome]:
     """Run `complete` on the samples in order, until all are done or the next one would end past `deadline`
     (`time.monotonic()`, reckoning it takes as long as the last); exact match compares whitespace-normalised text."""
@@ -44,11 +56,12 @@ def run_samples(
         if deadline is not None and time.monotonic() + last >= deadline:
             break
         started = time.perf_counter()
-        got = complete(sample)
+        answer = complete(sample)
         last = time.perf_counter() - started
+        got, confidence = answer if isinstance(answer, tuple) else (answer, None)
         want = sample.middle if sample.kind == "span" else sample.middle.split("\n", 1)[0]
         outcomes.append(Outcome(normalise(got) == normalise(want), edit_similarity(normalise(got), normalise(want)),
-                                last * 1000))
+                                last * 1000, confidence, bool(got.strip())))
     return outcomes
 
 
@@ -79,10 +92,30 @@ def summarize(samples: Sequence[Sample], outcomes: Sequence[Outcome], *, with_ou
 
 
 def score_samples(
-    samples: Sequence[Sample], complete: Callable[[Sample], str], *, outcomes: bool = False
+    samples: Sequence[Sample], complete: Callable[[Sample], Answer], *, outcomes: bool = False
 ) -> dict[str, Any]:
-    """Run `complete` on every sample and summarize (`summarize`); with `outcomes`, keep each sample's."""
-    return summarize(samples, run_samples(samples, complete), with_outcomes=outcomes)
+    """Run `complete` on every sample and summarize (`summarize`); with `outcomes`, keep each sample's. When the
+    completions carry the model's confidence, `withholding` says what each `completion.min_confidence` would do."""
+    done = run_samples(samples, complete)
+    metrics = summarize(samples, done, with_outcomes=outcomes)
+    if any(o.confidence is not None for o in done):
+        metrics["withholding"] = withholding(done)
+    return metrics
+
+
+def withholding(outcomes: Sequence[Outcome], thresholds: Sequence[float] = WITHHOLDING_THRESHOLDS) -> list[dict[str, Any]]:
+    """Per threshold: how many completions would still be shown, how many right ones among them, how many right
+    ones would be lost, and the exact match among those shown (first, threshold 0: everything shown). A completion
+    without a confidence is always shown, as the engine does."""
+    written = [o for o in outcomes if o.shown]
+    right = sum(o.exact for o in written)
+    rows = []
+    for threshold in (0.0, *thresholds):
+        shown = [o for o in written if o.confidence is None or o.confidence >= threshold]
+        kept = sum(o.exact for o in shown)
+        rows.append({"min_confidence": threshold, "shown": len(shown), "right_shown": kept, "right_lost": right - kept,
+                     "exact_among_shown": kept / len(shown) if shown else 0.0})
+    return rows
 
 
 def better(candidate: dict[str, Any], incumbent: dict[str, Any] | None) -> bool:

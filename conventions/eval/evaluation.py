@@ -63,7 +63,24 @@ def evaluate_repository(
         "held_out_samples": len(samples),
         "configs": results,
         "answer": verdict(results),
+        "withholding": withholding_text(results, "+both" if adapted is not None else "+retrieval"),
     }
+
+
+def withholding_text(results: dict[str, Any], name: str, threshold: float = 0.5) -> str | None:
+    """One sentence on what `completion.min_confidence = threshold` would do to configuration `name` (the one the
+    editor runs: retrieval, and the adapter when there is one), or None without confidences."""
+    rows = results.get(name, {}).get("withholding") or results.get("base", {}).get("withholding")
+    if not rows:
+        return None
+    everything = rows[0]
+    at = next((r for r in rows if r["min_confidence"] == threshold), None)
+    if at is None or not everything["shown"]:
+        return None
+    return (f"With completion.min_confidence = {threshold:g}, {everything['shown'] - at['shown']} of "
+            f"{everything['shown']} suggestions would be withheld and {at['right_lost']} of "
+            f"{everything['right_shown']} right ones lost; exact match among those shown "
+            f"{everything['exact_among_shown']:.1%} -> {at['exact_among_shown']:.1%} (`--json` has other thresholds).")
 
 
 def compare_with_base(results: dict[str, Any]) -> None:

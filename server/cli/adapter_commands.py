@@ -110,6 +110,8 @@ def cmd_eval(args: argparse.Namespace, console: Console) -> int:
                           f"{r['latency_p50_ms']:.0f}", f"{r['latency_p95_ms']:.0f}", paired_text(r.get("vs_base")))
     console.out.print(table)
     console.out.print(report["answer"])
+    if report.get("withholding"):
+        console.out.print(report["withholding"])
     if args.report:
         console.out.print(f"report written to {args.report}")
     return 0

@@ -98,12 +98,13 @@ class PromptRenderer:
                 return list(ids[:end])
         return list(ids)
 
-    def complete(self, model: Any, sample: Sample, retrieval: bool) -> str:
+    def complete(self, model: Any, sample: Sample, retrieval: bool) -> tuple[str, float | None]:
         p = self.prompt(sample, retrieval)
         line = sample.kind == "line"
         generator = dataclasses.replace(self.generator, model=model)
-        return complete(generator, p.prefix, p.suffix, max_new_tokens=self.new_tokens(sample),
-                        single_line=line, use_fim=p.use_fim, max_prompt_tokens=self.prompt_limit(sample)).text
+        done = complete(generator, p.prefix, p.suffix, max_new_tokens=self.new_tokens(sample),
+                        single_line=line, use_fim=p.use_fim, max_prompt_tokens=self.prompt_limit(sample))
+        return done.text, done.confidence
 
 
 def open_retriever(index: Index, candidates: int) -> ContextRetriever | None:

@@ -16,6 +16,7 @@ from copilot_index.conventions.adapter.scoring import (
     run_samples,
     score_samples,
     summarize,
+    withholding,
 )
 from copilot_index.indexer.errors import CopilotIndexError
 from copilot_index.indexer.repo import resolve_repo
@@ -72,6 +73,21 @@ def test_scoring_and_promotion_rule() -> None:
     assert "exact" not in perfect
     assert score_samples(mixed, lambda s: s.middle if s.kind == "line" else "", outcomes=True)["exact"] == [
         True, True, False, False]
+
+
+def test_withholding_says_what_each_min_confidence_would_hide_and_lose() -> None:
+    samples = line_samples("g.py", GEOMETRY, random.Random(0), 4)
+    sure = {id(s): c for s, c in zip(samples, (0.9, 0.55, 0.45, 0.2), strict=True)}
+    # right, right, wrong (it wrote nothing), wrong: only what was written can be withheld
+    answers = {id(s): (s.middle if i < 2 else "" if i == 2 else "x = 1") for i, s in enumerate(samples)}
+    metrics = score_samples(samples, lambda s: (answers[id(s)], sure[id(s)]))
+    rows = {r["min_confidence"]: r for r in metrics["withholding"]}
+    assert rows[0.0] == {"min_confidence": 0.0, "shown": 3, "right_shown": 2, "right_lost": 0,
+                         "exact_among_shown": pytest.approx(2 / 3)}
+    assert (rows[0.5]["shown"], rows[0.5]["right_shown"], rows[0.5]["exact_among_shown"]) == (2, 2, 1.0)
+    assert (rows[0.6]["shown"], rows[0.6]["right_lost"]) == (1, 1)
+    assert "withholding" not in score_samples(samples, lambda s: s.middle)  # text alone: nothing to say
+    assert withholding([])[0]["exact_among_shown"] == 0.0
 
 
 def test_promotion_is_decided_on_next_lines_not_on_spans() -> None:

@@ -21,12 +21,16 @@ def test_eval_reports_four_configurations(repo, data_dir, run_index, tiny_model_
     assert set(report["configs"]["+retrieval"]["vs_base"]) == {"wins", "losses", "p_value", "clear"}
     assert not any("exact" in r for r in report["configs"].values())  # per-sample outcomes stay inside
     assert "train-adapter" in report["configs"]["+adapter"]["skipped"]
+    everything = report["configs"]["+retrieval"]["withholding"][0]  # the engine's confidences, per threshold
+    assert everything["min_confidence"] == 0.0 and everything["right_lost"] == 0
+    assert report["withholding"].startswith("With completion.min_confidence = 0.5, ")
     page = render_html(report)
     assert page.count("data:image/png;base64,") == 3 and "Fine-tune" in page
     assert ", p = " in page  # +retrieval against the base, on the same samples
     assert main(["--data-dir", str(data_dir), "eval", "--repo", str(repo.root), "--samples", "4"]) == 0
     table = capsys.readouterr().out
     assert "+retrieval" in table and "p = " in table and "held-out samples" in table
+    assert "With completion.min_confidence = 0.5" in table
     index = open_index(repo.root, data_dir)
     with pytest.raises(CopilotIndexError, match="no adapter v3"):
         evaluate_repository(index, engine_runtime(index, tiny_model_dir), max_samples=4, target_samples=48,
