@@ -159,7 +159,7 @@ def decode_greedy(
         scores = healing.apply(logits, decoded)
         token = int(scores.argmax())
         if logprobs is not None and not healing.remaining(decoded):
-            logprobs.append(float(torch.log_softmax(scores.float(), dim=-1)[token]))
+            logprobs.append(float(scores[token].float() - torch.logsumexp(scores.float(), dim=-1)))
         if token in generator.stop_ids and not ignore_stop:
             reason = "stop_token"
             break
