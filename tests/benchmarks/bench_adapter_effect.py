@@ -26,7 +26,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_default_model_choice import CLI, LANGUAGES, SMOLLM2, cases_of, complete, score, scores_of, write  # noqa: E402
+from bench_default_model_choice import (  # noqa: E402
+    CLI,
+    LANGUAGES,
+    SMOLLM2,
+    cases_of,
+    complete,
+    index_set,
+    score,
+    scores_of,
+    write,
+)
 
 
 def train(repo: Path, minutes: float, options: list[str], config: str) -> dict[str, Any]:
@@ -61,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                          "smollm2+retrieval+adapter": []}
     for folder in args.sets:
         repo, cases = folder / "repo", cases_of(folder, args.per_set)["infill"]
-        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        if subprocess.run([CLI, "index", str(repo)], stdout=subprocess.DEVNULL, env=env).returncode == 2:
-            subprocess.run([CLI, "index", "--rebuild", str(repo)], check=True, stdout=subprocess.DEVNULL, env=env)
+        index_set(repo)
         trained = train(repo, args.minutes, options, base_config)
         lora = Path(trained.get("path") or "") / "adapter.gguf"
         if not lora.is_file():

@@ -10,8 +10,8 @@ the same share at random would leave the share of right ones at the baseline's, 
 
     .venv/bin/python tests/benchmarks/bench_confidence.py SET_DIR ... [--per-set 24] [--rest] [--json OUT]
 
-`--rest` answers the sets' other infill cases (those `--per-set` does not choose): the default threshold was
-chosen on the first run and checked on these.
+`--rest` answers the sets' other infill cases (those `--per-set` does not choose): a check, on lines the first
+run did not see, of the thresholds it suggests.
 """
 
 from __future__ import annotations
@@ -19,15 +19,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_default_model_choice import CLI, CONFIGS, LANGUAGES, cases_of, complete  # noqa: E402
+from bench_default_model_choice import CONFIGS, LANGUAGES, cases_of, complete, index_set  # noqa: E402
 
 THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
@@ -46,9 +44,7 @@ def rows_of(sets: list[Path], per_set: int, threads: int, rest: bool = False) ->
     for folder in sets:
         repo = folder / "repo"
         cases = other_cases(folder, per_set) if rest else cases_of(folder, per_set)[mode]
-        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        if subprocess.run([CLI, "index", str(repo)], stdout=subprocess.DEVNULL, env=env).returncode == 2:
-            subprocess.run([CLI, "index", "--rebuild", str(repo)], check=True, stdout=subprocess.DEVNULL, env=env)
+        index_set(repo)
         for case, answer in zip(cases, complete(repo, cases, config, flags, threads), strict=True):
             got, expected = (answer.get("completion") or "").split("\n")[0].strip(), case["expected"].strip()
             rows.append({"set": folder.name, "language": LANGUAGES.get(Path(case["path"]).suffix, "other"),

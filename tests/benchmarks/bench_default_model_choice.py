@@ -57,6 +57,14 @@ def cases_of(folder: Path, per_set: int) -> dict[str, list[dict[str, Any]]]:
     return {"infill": chosen, "prefix": [prefix[(c["path"], c["line"])] for c in chosen]}
 
 
+def index_set(repo: Path) -> None:
+    """`copilot-index index` on a set's repository, rebuilt when it was indexed with another embedder (which
+    asks for --rebuild)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if subprocess.run([CLI, "index", str(repo)], stdout=subprocess.DEVNULL, env=env).returncode == 2:
+        subprocess.run([CLI, "index", "--rebuild", str(repo)], check=True, stdout=subprocess.DEVNULL, env=env)
+
+
 def verbatim_elsewhere(repo: Path, cases: list[dict[str, Any]]) -> dict[str, int]:
     """How many of the cases' expected lines (stripped) occur anywhere in the repository's other code files, and
     how many earlier in their own file: what retrieval or copying could at best hand the model as it is."""
@@ -120,10 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {name: [] for name in args.configs.split(",")}
     for folder in args.sets:
         repo, by_mode = folder / "repo", cases_of(folder, args.per_set)
-        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        if subprocess.run([CLI, "index", str(repo)], stdout=subprocess.DEVNULL, env=env).returncode == 2:
-            # (an index built with another embedder asks for --rebuild)
-            subprocess.run([CLI, "index", "--rebuild", str(repo)], check=True, stdout=subprocess.DEVNULL, env=env)
+        index_set(repo)
         report["sets"][folder.name] = len(by_mode["infill"])
         report.setdefault("expected_line_verbatim", {})[folder.name] = verbatim_elsewhere(repo, by_mode["infill"])
         for name in rows:
