@@ -14,13 +14,14 @@ class ScriptedBackend:
     context_length = 512
     fim_helps = None
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, stop_reason: str = "stop_token") -> None:
         self.template = template_named("copilot-index-default")
         self.text = text
+        self.stop_reason = stop_reason
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 4 + 1
 
     def generate(self, prompt: Prompt, *, max_new_tokens: int, single_line: bool,
                  cancel: threading.Event | None) -> Generated:
-        return Generated(self.text, "stop_token", 3)
+        return Generated(self.text, self.stop_reason, 3)

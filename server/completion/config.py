@@ -83,6 +83,9 @@ class CompletionConfig(SectionConfig):
     """Suggestions the model wrote with a lower confidence (the geometric mean probability of its tokens, 0-1)
     are not shown; 0 shows all. llama.cpp's server gives the probabilities too; Ollama and OpenAI-compatible servers
     are not asked for them, so their suggestions are always shown."""
+    tidy: bool = True
+    """Cut what a model writes once it has lost its way before it is shown: a copy of the lines below the cursor,
+    a loop, an unfinished last line (`server/completion/tidy.py`)."""
     fim: str = "auto"
     """Fill-in-the-middle prompts (prefix + suffix): "auto" uses them when the model's template has FIM
     tokens, unless the model's own held-out evaluation found that the suffix does not help (the shipped

@@ -33,7 +33,8 @@ from .context import ContextRetriever
 from .overlay import UnsavedBuffers
 from .prompt import Budgets, assemble, fim_enabled, prompt_window
 from .redaction import DocumentRedactor
-from .request import CompletionRequest, CompletionResult, Source, cut_block, wants_block
+from .request import CompletionRequest, CompletionResult, Source, wants_block
+from .tidy import shape
 
 log = logging.getLogger(__name__)
 
@@ -192,8 +193,11 @@ class CompletionEngine:
         backend = self.backend
         prompt, block, max_new = self._prompt(request, retrieval, backend)
         generated = backend.generate(prompt, max_new_tokens=max_new, single_line=not block, cancel=cancel)
-        text = cut_block(generated.text, prefix) if block else generated.text
-        if generated.stop_reason == "cancelled" or (cancel is not None and cancel.is_set()) or not text.strip():
+        text, stop_reason = shape(generated.text, generated.stop_reason, prefix, suffix, block=block,
+                                  tidy_on=self.config.tidy)
+        if stop_reason.startswith("tidy_"):
+            log.debug("a suggestion for %s:%d was cut (%s)", request.path, request.line + 1, stop_reason)
+        if stop_reason == "cancelled" or (cancel is not None and cancel.is_set()) or not text.strip():
             text = ""  # (whitespace alone is nothing to show: it would only move the cursor)
         withheld = bool(text) and generated.confidence is not None and generated.confidence < self.config.min_confidence
         if withheld:
@@ -202,7 +206,7 @@ class CompletionEngine:
         result = CompletionResult(
             completion="" if withheld else text,
             sources=[Source(s.path, s.start_line, s.end_line) for s in prompt.snippets],
-            stop_reason=generated.stop_reason,
+            stop_reason=stop_reason,
             confidence=generated.confidence,
             withheld=withheld,
         )

@@ -38,7 +38,9 @@ def make_repo(repo: Path, model_dir: Path, lsp_toml: str = "", completion_toml: 
     git(repo, "config", "user.name", "Test")
     (repo / "geometry.py").write_text(GEOMETRY, "utf-8")
     (repo / "rings.py").write_text(RINGS, "utf-8")
-    toml = f'[completion]\nmodel = "{model_dir.as_posix()}"\n{completion_toml}'
+    # The tiny test model loops (`in in in ...`), which completion.tidy would cut to one word; the editors' tests
+    # accept a word of a suggestion and keep the rest shown, so they need it whole (tidy has its own tests).
+    toml = f'[completion]\nmodel = "{model_dir.as_posix()}"\ntidy = false\n{completion_toml}'
     toml += f"\n[lsp]\n{lsp_toml}" if lsp_toml else ""
     (repo / ".copilot-index.toml").write_text(toml, "utf-8")
     set_trusted(repo)  # the repository's file names the model: the user trusts this repository

@@ -72,7 +72,7 @@ def test_block_mode_and_cache(indexed, data_dir, backend):
     engine = _engine(indexed, data_dir, backend, max_block_tokens=24)
     doc = "def scale(points, factor):\n    \n"
     block = engine.complete(CompletionRequest("app/scale.py", doc, 1, 4))
-    assert block.stop_reason in {"stop_token", "max_tokens"}
+    assert block.stop_reason in {"stop_token", "max_tokens", "block_end", "tidy_loop", "tidy_unfinished", "tidy_copy"}
     for line in block.completion.split("\n")[1:]:
         assert not line.strip() or line.startswith("    ")  # never leaves the function's block
     if block.completion:

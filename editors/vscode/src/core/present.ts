@@ -70,6 +70,12 @@ export function sourcePicks(last: LastSuggestion): LocationPick[] {
   }));
 }
 
+/** Why completion.tidy left nothing to show, by the stop reason it gives. */
+const TIDY_CUTS: Record<string, string> = {
+  tidy_copy: "(empty: it repeated the code below the cursor; completion.tidy cut it)",
+  tidy_loop: "(empty: the model was repeating itself; completion.tidy cut it)",
+};
+
 /** The last suggestion, what grounded it and what the guards decided, as readable text. */
 export function sourcesText(last: LastSuggestion | null): string {
   if (last === null) {
@@ -77,7 +83,10 @@ export function sourcesText(last: LastSuggestion | null): string {
   }
   const sure = typeof last.confidence === "number" ? `, confidence ${last.confidence.toFixed(2)}` : "";
   const lines = [`Suggestion (${last.latency_ms.toFixed(0)} ms, ${last.stop_reason}${sure}):`];
-  const empty = last.withheld === true ? "(empty: withheld, below completion.min_confidence)" : "(empty: withheld)";
+  const empty =
+    last.withheld === true
+      ? "(empty: withheld, below completion.min_confidence)"
+      : (TIDY_CUTS[last.stop_reason] ?? "(empty: withheld)");
   for (const line of (last.completion === "" ? empty : last.completion).split("\n")) {
     lines.push(`    ${line}`);
   }

@@ -73,6 +73,8 @@ test("the sources of a suggestion read as text, with the guard decisions", () =>
   const unsure = sourcesText({ ...last, completion: "", confidence: 0.4123, withheld: true });
   assert.match(unsure, /^Suggestion \(42 ms, newline, confidence 0\.41\):\n {4}\(empty: withheld, below completion\.min_confidence\)/);
   assert.match(sourcesText({ ...last, completion: "" }), /\n {4}\(empty: withheld\)\n/);  // a guard withheld it
+  const copied = sourcesText({ ...last, completion: "", stop_reason: "tidy_copy" });
+  assert.match(copied, /^Suggestion \(42 ms, tidy_copy\):\n {4}\(empty: it repeated the code below the cursor; completion\.tidy cut it\)/);
   assert.match(sourcesText(null), /^No suggestion has been shown in this file yet/);
   assert.equal(sourcePicks(last)[0]?.description, "grounded the suggestion");
 });
