@@ -21,6 +21,7 @@ user, the debug log and the benchmark (`tests/benchmarks/bench_tidy.py`).
 from __future__ import annotations
 
 import difflib
+import io
 import re
 from dataclasses import dataclass
 
@@ -71,11 +72,11 @@ def tidy(text: str, prefix: str, suffix: str, *, block: bool, ran_out: bool, who
     if not text.strip():
         return Tidied(text)
     lines = text.split("\n")
-    current = prefix.rsplit("\n", 1)[-1]
-    below = _lines_below(suffix)
-    for i, line in enumerate(lines):  # the first line completes the cursor's line, the others stand alone
-        whole_line = current + line + (suffix.split("\n", 1)[0] if len(lines) == 1 else "") if i == 0 else line
-        if _runs_into(whole_line, lines[i + 1 :], below):
+    below = _lines_below(suffix, len(lines))
+    # the first line completes the cursor's line (and, alone, meets the rest of it); the others stand alone
+    first = prefix.rsplit("\n", 1)[-1] + lines[0] + (suffix.split("\n", 1)[0] if len(lines) == 1 else "")
+    for i, line in enumerate(lines):
+        if _runs_into(first if i == 0 else line, lines[i + 1 :], below):
             return _cut(lines, i, "copy")
     if not ran_out:
         return Tidied(text)
@@ -94,9 +95,18 @@ def tidy(text: str, prefix: str, suffix: str, *, block: bool, ran_out: bool, who
     return Tidied(text)
 
 
-def _lines_below(suffix: str) -> list[str]:
-    """The non-blank lines after the cursor's line, stripped."""
-    return [line.strip() for line in suffix.split("\n")[1:] if line.strip()]
+def _lines_below(suffix: str, most: int) -> list[str]:
+    """The first `most` non-blank lines after the cursor's line, stripped: read lazily, since the suffix is the
+    rest of the document, however long, at every completion."""
+    found: list[str] = []
+    lines = io.StringIO(suffix)
+    next(lines, None)  # the rest of the cursor's line
+    for line in lines:
+        if line.strip():
+            found.append(line.strip())
+            if len(found) == most:
+                break
+    return found
 
 
 def _meaningful(line: str) -> bool:
