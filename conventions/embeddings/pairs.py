@@ -1,13 +1,15 @@
 """Mine (query, code) training pairs from a repository's working tree and history.
 
-Four sources, each a way the repository already says what a piece of code is for:
+Five sources, each a way the repository already says what a piece of code is for:
 
 - ``doc``: the first sentence of a docstring or doc comment -> the definition without its doc;
 - ``name``: a function's name split into words -> its body (without the signature, so the name is not
   simply repeated);
 - ``commit``: a commit's subject line -> the chunks its diff touched (focused commits only);
 - ``test``: a test's name split into words -> the body of the function it exercises, when exactly one
-  function of that name is called in the test.
+  function of that name is called in the test;
+- ``prose``: a sentence of the repository's documentation (README, guides, changelog) that names exactly
+  one of its definitions as inline code -> that definition without its doc (see `prose`).
 
 Everything passes the secret redactor before it is used; duplicate pairs are dropped, and queries that
 point at too many different pieces of code ("fix typo") are dropped as noise.
@@ -27,11 +29,13 @@ from dataclasses import asdict, dataclass, replace
 
 from copilot_index.indexer import Chunk, Chunker, IndexConfig, Redactor, RepoInfo, Scanner, read_source, split_identifier
 
+from .prose import named_definitions
+
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
 
-SOURCES = ("doc", "name", "commit", "test")
+SOURCES = ("doc", "name", "commit", "test", "prose")
 _DEFINITION_KINDS = frozenset({"function", "method", "class", "struct", "interface", "trait", "enum", "type"})
 _CALLABLE_KINDS = frozenset({"function", "method"})
 _COMMENT_MARK = re.compile(r"^\s*(?:/\*\*?|\*/|\*(?!\*)|///?|#(?![\[!])|--)\s?")
@@ -63,6 +67,8 @@ class MiningOptions:
     """A query text pointing at more pieces of code than this is dropped as noise."""
     min_body_chars: int = 40
     """Bodies shorter than this carry too little to learn from."""
+    prose_per_definition: int = 6
+    """Most documentation sentences paired with one definition (0: no ``prose`` pairs)."""
 
 
 def sentence_of(doc: str) -> str | None:
@@ -163,6 +169,7 @@ class PairMiner:
         chunks = self._working_tree_chunks()
         pairs = self._definition_pairs(chunks)
         pairs += self._test_pairs(chunks)
+        pairs += self._prose_pairs(chunks)
         if self.repo.is_git and self.repo.head_commit() is not None:
             pairs += self._commit_pairs({c.path for c in chunks})
         return dedupe(pairs, self.options.max_positives_per_query)
@@ -197,6 +204,16 @@ class PairMiner:
                 body = body_of(chunk)
                 if len(body.strip()) >= self.options.min_body_chars:
                     pairs.append(Pair(" ".join(words), body, chunk.path, "name"))
+        return pairs
+
+    def _prose_pairs(self, chunks: list[Chunk]) -> list[Pair]:
+        if self.options.prose_per_definition <= 0:
+            return []
+        pairs = []
+        for sentence, target in named_definitions(chunks, is_test_path, self.options.prose_per_definition):
+            split = split_doc(target)
+            code = replace(target, text=split[1]) if split is not None else target
+            pairs.append(Pair(sentence, code.embedding_text(), target.path, "prose"))
         return pairs
 
     def _test_pairs(self, chunks: list[Chunk]) -> list[Pair]:

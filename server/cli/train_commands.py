@@ -35,6 +35,8 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--hard-negatives", action="store_true",
                    help="add a keyword-search hard negative to every pair (slower steps)")
+    p.add_argument("--no-prose", action="store_true",
+                   help="do not pair documentation sentences with the definitions they name")
     p.add_argument("--no-reembed", action="store_true",
                    help="promote without re-embedding the index (the next `index --rebuild` does it)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
@@ -71,9 +73,12 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         seed=args.seed,
         hard_negatives=args.hard_negatives,
     )
+    mining = MiningOptions(max_commits=max(0, args.max_commits))
+    if args.no_prose:
+        mining.prose_per_definition = 0
     return TrainEmbeddingsOptions(
         training=training,
-        mining=MiningOptions(max_commits=max(0, args.max_commits)),
+        mining=mining,
         held_out_share=args.held_out,
         reembed=not args.no_reembed,
         lock_wait_seconds=args.wait,
