@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 
 from copilot_index.indexer import Chunk
 
+MAX_SENTENCE_CHARS = 600
+"""Longer "sentences" are tables or run-on markup, not something a user would type (and regexes stay cheap)."""
 PROSE_LANGUAGES = frozenset({"markdown", "rst"})
 _DEFINITION_KINDS = frozenset({"function", "method", "class", "struct", "interface", "trait", "enum", "type"})
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -31,6 +33,11 @@ _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)|`([^`<]+?)\s*<[^>]+>`_+")
 _EMPHASIS = re.compile(r"\*{1,2}([^*\n]+)\*{1,2}")
 _BARE = re.compile(r"(?<![\w./#@-])(?:[A-Za-z]\w*\.)*(?:[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*|[A-Za-z]+_\w+|[A-Za-z]\w*\(\))")
 """camelCase, CamelCase with a second capital, snake_case, or a name called with (): a name, not a word."""
+_CHANGELOG_NOISE = (
+    re.compile(r"^\s*\[[A-Za-z ]+\]:?\s*"),  # [FIX], [NEW], [BREAKING]
+    re.compile(r"^\s*[a-z]+(?:\([^)]*\))?!?:\s+"),  # feat(binding): chore: docs(middleware):
+    re.compile(r"\(\s*(?:(?:Pull|PR|issue)\s*)?#\w+\s*\)|(?<!\w)#\d+\b|\(@[\w-]+\)", re.IGNORECASE),  # (#123) (@user)
+)
 _IDENTIFIER = re.compile(r"^[~.]?[A-Za-z_][\w.]*(?:\(\))?$")
 
 
@@ -47,12 +54,11 @@ def named_definitions(
     used: dict[tuple[str, str], int] = defaultdict(int)
     for text in _documents(chunks, is_test_path):
         for sentence in _sentences(text):
-            words = len(sentence.split())
-            if not min_words <= words <= max_words:
+            if not min_words <= len(sentence.split()) <= max_words or len(sentence) > MAX_SENTENCE_CHARS:
                 continue
-            named = [found for found in (_lookup(name, definitions) for name in _mentions(sentence)) if found]
-            targets = {id(candidates[0]): candidates[0] for candidates in named if len(candidates) == 1}
-            if len(targets) != 1 or any(len(candidates) > 1 for candidates in named):
+            named = [hit for hit in (_lookup(name, definitions) for name in _mentions(sentence)) if hit]
+            targets = {(hit[0].path, hit[0].symbol): hit[0] for hit in named}
+            if len(targets) != 1 or any(len(hit) > 1 for hit in named):
                 continue  # names no definition, several, or one it cannot tell from another of that name
             [target] = targets.values()
             key = (target.path, target.symbol)
@@ -153,7 +159,9 @@ def _plain(sentence: str) -> str:
     text = _LINK.sub(lambda m: m.group(1) or m.group(2), text)
     text = _DOUBLE_TICKS.sub(r"\1", text)
     text = _TICKS.sub(r"\1", text)
-    text = _EMPHASIS.sub(r"\1", text)
+    text = _EMPHASIS.sub(r"\1", text).replace("\\", "")
+    for noise in _CHANGELOG_NOISE:  # what a changelog line says about the release, not about the code
+        text = noise.sub(" ", text)
     return " ".join(text.split())
 
 

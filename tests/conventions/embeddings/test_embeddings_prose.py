@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+from embedding_repo import build_shop
+
 from copilot_index.conventions.embeddings.pairs import MiningOptions, Pair, PairMiner
 from copilot_index.indexer.repo import resolve_repo
+from copilot_index.server.cli import main
 
 CODE = '''def send_invoice(order, mailer):
     """Mail the invoice of an order."""
@@ -46,7 +53,7 @@ send_invoice(order, mailer)  # a code block explains nothing in words
 
 Writing `send_invoice()` twice does not send a second invoice, the mailer ignores repeats.
 A reminder mail goes out after three days when send_invoice was never called for an order.
-'''
+''' + "Hostile markup around `send_invoice` is skipped as too long:\n" + ("[a](verylongwords " * 8 + "\n") * 6
 
 CHANGES = '''Changes
 =======
@@ -54,6 +61,7 @@ CHANGES = '''Changes
 -   :meth:`~shop.billing.RetryPolicy.backoff_seconds` no longer waits more than a minute
     between two attempts to reach the mail server.
 -   Discounts are computed by applyDiscount without rounding up the customer's total.
+-   [FIX] fix(discount): applyDiscount keeps whole cents for every currency (#412) (@mara)
 -   `RetryPolicy` no longer keeps the API key sk_live_51HxQwErTyUiOpAsDfGhJkL0 in its settings.
 '''
 
@@ -88,6 +96,7 @@ def test_markup_roles_dotted_paths_and_bare_identifiers_are_resolved(repo) -> No
     assert dotted.path == "shop/billing.py"
     assert "func applyDiscount" in by_query[
         "Discounts are computed by applyDiscount without rounding up the customer's total."].positive
+    assert "applyDiscount keeps whole cents for every currency" in by_query  # the changelog's tags are dropped
     assert "send_invoice" in " ".join(by_query)  # bare snake_case and a call with () count too
     assert any(q.startswith("A reminder mail goes out") for q in by_query)
     assert any(q.startswith("Writing send_invoice() twice") for q in by_query)
@@ -98,6 +107,7 @@ def test_ambiguous_names_two_definitions_and_code_blocks_make_no_pair(repo) -> N
     assert not any("helpers live in one module" in q for q in queries)  # names two definitions
     assert not any("code block" in q or "indented code line" in q for q in queries)
     assert not any(q.startswith("render_invoice") for q in queries)  # bare name defined twice: no answer
+    assert not any(q.startswith("Hostile markup") for q in queries)  # not a sentence anyone would type
 
 
 def test_secrets_in_prose_are_redacted_and_a_definition_gets_at_most_its_share(repo) -> None:  # type: ignore[no-untyped-def]
@@ -112,3 +122,21 @@ def test_secrets_in_prose_are_redacted_and_a_definition_gets_at_most_its_share(r
 def _prose_off(repo) -> list[Pair]:  # type: ignore[no-untyped-def]
     pairs = PairMiner(resolve_repo(repo.root), options=MiningOptions(prose_per_definition=0)).mine()
     return [p for p in pairs if p.source == "prose"]
+
+
+def test_train_embeddings_trains_on_prose_pairs_unless_told_not_to(  # type: ignore[no-untyped-def]
+    repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_shop(repo)
+    repo.write("README.md", "Orders hold stock through `reserve_stock` until they are paid or cancelled.\n\n"
+               "A returned parcel goes back on the shelf with restock_item, one unit at a time.\n")
+    repo.commit("Document the stock rules")
+    by_source = {}
+    for label, extra in (("on", []), ("off", ["--no-prose"])):
+        code = main(["--data-dir", str(tmp_path / label), "train-embeddings", "--repo", str(repo.root), "--json",
+                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", *extra])
+        assert code == 0
+        by_source[label] = json.loads(capsys.readouterr().out)["pairs"]["by_source"]
+    assert by_source["on"]["prose"] == 2 and by_source["off"]["prose"] == 0
+    assert {k: v for k, v in by_source["on"].items() if k != "prose"} == {
+        k: v for k, v in by_source["off"].items() if k != "prose"}
