@@ -8,8 +8,9 @@ Five sources, each a way the repository already says what a piece of code is for
 - ``commit``: a commit's subject line -> the chunks its diff touched (focused commits only);
 - ``test``: a test's name split into words -> the body of the function it exercises, when exactly one
   function of that name is called in the test;
-- ``prose``: a sentence of the repository's documentation (README, guides, changelog) that names exactly
-  one of its definitions as inline code -> that definition without its doc (see `prose`).
+- ``prose`` (only when asked for, `MiningOptions.prose_per_definition`): a sentence of the repository's
+  documentation (README, guides, changelog) that names exactly one of its definitions -> that definition
+  without its doc (see `prose`).
 
 Everything passes the secret redactor before it is used; duplicate pairs are dropped, and queries that
 point at too many different pieces of code ("fix typo") are dropped as noise.
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, int, int], None]
 
 SOURCES = ("doc", "name", "commit", "test", "prose")
+PROSE_PER_DEFINITION = 6
+"""`train-embeddings --prose`: documentation sentences paired with one definition at most."""
 _DEFINITION_KINDS = frozenset({"function", "method", "class", "struct", "interface", "trait", "enum", "type"})
 _CALLABLE_KINDS = frozenset({"function", "method"})
 _COMMENT_MARK = re.compile(r"^\s*(?:/\*\*?|\*/|\*(?!\*)|///?|#(?![\[!])|--)\s?")
@@ -67,8 +70,9 @@ class MiningOptions:
     """A query text pointing at more pieces of code than this is dropped as noise."""
     min_body_chars: int = 40
     """Bodies shorter than this carry too little to learn from."""
-    prose_per_definition: int = 6
-    """Most documentation sentences paired with one definition (0: no ``prose`` pairs)."""
+    prose_per_definition: int = 0
+    """Most documentation sentences paired with one definition (0, the default: no ``prose`` pairs; on the
+    development sets they did not lift search, see bench_train_embeddings.py --compare-prose)."""
 
 
 def sentence_of(doc: str) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from copilot_index.conventions.embeddings.pairs import MiningOptions
+from copilot_index.conventions.embeddings.pairs import PROSE_PER_DEFINITION, MiningOptions
 from copilot_index.conventions.embeddings.run import TrainEmbeddingsOptions, TrainEmbeddingsReport, train_embeddings
 from copilot_index.conventions.embeddings.training import TrainingArgs
 from copilot_index.indexer import CopilotIndexError
@@ -35,8 +35,8 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--hard-negatives", action="store_true",
                    help="add a keyword-search hard negative to every pair (slower steps)")
-    p.add_argument("--no-prose", action="store_true",
-                   help="do not pair documentation sentences with the definitions they name")
+    p.add_argument("--prose", action="store_true",
+                   help="also pair documentation sentences with the one definition each names")
     p.add_argument("--no-reembed", action="store_true",
                    help="promote without re-embedding the index (the next `index --rebuild` does it)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
@@ -74,8 +74,8 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         hard_negatives=args.hard_negatives,
     )
     mining = MiningOptions(max_commits=max(0, args.max_commits))
-    if args.no_prose:
-        mining.prose_per_definition = 0
+    if args.prose:
+        mining.prose_per_definition = PROSE_PER_DEFINITION
     return TrainEmbeddingsOptions(
         training=training,
         mining=mining,

@@ -14,11 +14,11 @@ set stays as it was. Scoring is retrieval_eval's own `score`. Prints MRR@10 befo
 the naive baseline, per set and pooled (weighted by queries).
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
-        [--hard-negatives] [--epochs N] [--learning-rate LR] [--no-prose | --compare-prose] [--json OUT]
+        [--hard-negatives] [--epochs N] [--learning-rate LR] [--prose | --compare-prose] [--json OUT]
         [--work .work/bench/retrieval]
 
 `--compare-prose` trains each set twice in the run, without and with the ``prose`` pairs (documentation
-sentences naming one definition; `train-embeddings --no-prose` leaves them out), each from a fresh index.
+sentences naming one definition; `train-embeddings --prose` adds them), each from a fresh index.
 """
 
 from __future__ import annotations
@@ -91,16 +91,16 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, help="train-embeddings --epochs (its default: 3)")
     parser.add_argument("--learning-rate", help="train-embeddings --learning-rate (its default: 5e-5)")
     prose = parser.add_mutually_exclusive_group()
-    prose.add_argument("--no-prose", action="store_true", help="train-embeddings --no-prose")
+    prose.add_argument("--prose", action="store_true", help="train-embeddings --prose")
     prose.add_argument("--compare-prose", action="store_true", help="train each set without, then with prose pairs")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     options = ["--hard-negatives"] if args.hard_negatives else []
     options += ["--epochs", str(args.epochs)] if args.epochs else []
     options += ["--learning-rate", args.learning_rate] if args.learning_rate else []
-    variants = {"": options + (["--no-prose"] if args.no_prose else [])}
+    variants = {"": options + (["--prose"] if args.prose else [])}
     if args.compare_prose:
-        variants = {"without prose": [*options, "--no-prose"], "with prose": options}
+        variants = {"without prose": options, "with prose": [*options, "--prose"]}
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores")
     all_rows: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
     for name in args.sets:

@@ -120,11 +120,11 @@ def test_secrets_in_prose_are_redacted_and_a_definition_gets_at_most_its_share(r
 
 
 def _prose_off(repo) -> list[Pair]:  # type: ignore[no-untyped-def]
-    pairs = PairMiner(resolve_repo(repo.root), options=MiningOptions(prose_per_definition=0)).mine()
+    pairs = PairMiner(resolve_repo(repo.root)).mine()  # the default: no prose pairs
     return [p for p in pairs if p.source == "prose"]
 
 
-def test_train_embeddings_trains_on_prose_pairs_unless_told_not_to(  # type: ignore[no-untyped-def]
+def test_train_embeddings_trains_on_prose_pairs_only_when_asked(  # type: ignore[no-untyped-def]
     repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     build_shop(repo)
@@ -132,7 +132,7 @@ def test_train_embeddings_trains_on_prose_pairs_unless_told_not_to(  # type: ign
                "A returned parcel goes back on the shelf with restock_item, one unit at a time.\n")
     repo.commit("Document the stock rules")
     by_source = {}
-    for label, extra in (("on", []), ("off", ["--no-prose"])):
+    for label, extra in (("on", ["--prose"]), ("off", [])):
         code = main(["--data-dir", str(tmp_path / label), "train-embeddings", "--repo", str(repo.root), "--json",
                      "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", *extra])
         assert code == 0
