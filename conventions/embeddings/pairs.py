@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, replace
 
 from copilot_index.indexer import Chunk, Chunker, IndexConfig, Redactor, RepoInfo, Scanner, read_source, split_identifier
 
-from .prose import named_definitions
+from .prose import DEFINITION_KINDS, named_definitions
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ ProgressCallback = Callable[[str, int, int], None]
 SOURCES = ("doc", "name", "commit", "test", "prose")
 PROSE_PER_DEFINITION = 6
 """`train-embeddings --prose`: documentation sentences paired with one definition at most."""
-_DEFINITION_KINDS = frozenset({"function", "method", "class", "struct", "interface", "trait", "enum", "type"})
 _CALLABLE_KINDS = frozenset({"function", "method"})
 _COMMENT_MARK = re.compile(r"^\s*(?:/\*\*?|\*/|\*(?!\*)|///?|#(?![\[!])|--)\s?")
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
@@ -194,7 +193,7 @@ class PairMiner:
     def _definition_pairs(self, chunks: Iterable[Chunk]) -> list[Pair]:
         pairs: list[Pair] = []
         for chunk in chunks:
-            if chunk.kind not in _DEFINITION_KINDS or not chunk.symbol:
+            if chunk.kind not in DEFINITION_KINDS or not chunk.symbol:
                 continue
             split = split_doc(chunk)
             if split is not None:

@@ -21,7 +21,8 @@ from copilot_index.indexer import Chunk
 MAX_SENTENCE_CHARS = 600
 """Longer "sentences" are tables or run-on markup, not something a user would type (and regexes stay cheap)."""
 PROSE_LANGUAGES = frozenset({"markdown", "rst"})
-_DEFINITION_KINDS = frozenset({"function", "method", "class", "struct", "interface", "trait", "enum", "type"})
+DEFINITION_KINDS = frozenset({"function", "method", "class", "struct", "interface", "trait", "enum", "type"})
+"""Chunk kinds that define something a query can be about (`pairs` mines them too)."""
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SKIP_LINE = re.compile(r"^(?:\s*\.\. |\s*[|>]|\s*[=\-~^*#+`]{3,}\s*$|#{1,6}\s|\s*<)")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -74,7 +75,7 @@ def _definitions(chunks: Iterable[Chunk], is_test_path: Callable[[str], bool]) -
     by_name: dict[str, list[Chunk]] = defaultdict(list)
     seen: set[tuple[str, str]] = set()
     for chunk in chunks:
-        if chunk.kind not in _DEFINITION_KINDS or not chunk.symbol or chunk.language in PROSE_LANGUAGES:
+        if chunk.kind not in DEFINITION_KINDS or not chunk.symbol or chunk.language in PROSE_LANGUAGES:
             continue
         if is_test_path(chunk.path) or (chunk.path, chunk.symbol) in seen:
             continue
