@@ -96,6 +96,43 @@ def looks_like_credential(value: str) -> bool:
 
 SHAPES: dict[str, Callable[[str], bool]] = {"credential": looks_like_credential}
 
+_PLACEHOLDER_PHRASE = re.compile(
+    r"(?=(?i:your|my|insert|replace|enter))"  # then words: lower or upper case with separators, or camelCase
+    r"(?:[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*|[A-Za-z][a-z]*(?:[A-Z][a-z]+)*)"
+)
+
+
+_REFERENCE = re.compile(
+    r"\$\{[^{}]*\}?|\$\([^()]*\)?|%\(\w+\)[a-z]|%[A-Za-z_]\w*%"  # ${VAR}, $(command ...), %(name)s, %VAR%
+    r"|\$(?P<name>[A-Za-z_]\w*)|!(?P<tag>[A-Za-z][\w-]*)"  # $VAR, a YAML tag
+)
+
+
+def is_variable_reference(value: str) -> bool:
+    """`${DB_PASSWORD}`, `$(cat key)`, `$DB_PASSWORD`, `%(password)s`, `%DB_PASS%`, a YAML tag (`!vault`,
+    `!Ref`): a value filled in elsewhere. A value that only starts with `$` or `!` is none: `$2IoC...` is no
+    name, and a name with a credential's mix of characters (`$x5y8C0Iw...`, `!y8ai0tFL...`) is a password
+    unless it is one-case words (`$DB_PASSWORD_2`)."""
+    match = _REFERENCE.fullmatch(value)
+    if match is None:
+        return False
+    name = match.group("name") or match.group("tag")
+    if name is None or not looks_like_credential(name):
+        return True
+    parts = split_identifier(name)
+    return (name.isupper() or name.islower()) and sum(len(p) for p in parts) / len(parts) >= 3.0
+
+
+def is_placeholder_phrase(value: str) -> bool:
+    """`your_api_key`, `MY-TOKEN-HERE`, `enterPasswordHere`: words asking for a value, not a value. A value
+    that merely starts with `my` or `your` (`MYk3Xr...`, one random value in a few hundred does) is no phrase:
+    it has digits or a credential's mix of characters, its case does not fall on word boundaries, or its
+    parts are too short to be words."""
+    if not _PLACEHOLDER_PHRASE.fullmatch(value) or looks_like_credential(value):
+        return False
+    parts = split_identifier(value)
+    return bool(parts) and sum(len(p) for p in parts) / len(parts) >= 3.0
+
 
 def value_digest(value: str) -> str:
     """SHA-256 of a value (what the redactor hands on; never stored as such)."""
@@ -291,8 +328,9 @@ class Redactor:
             # A tiny "secret" (detect-secrets' hex plugin reports 2-char fragments) is noise.
             if len(value) < 6 or _PEM_BEGIN.search(work.lines[i]) or _PEM_END.search(work.lines[i]):
                 continue
-            if secret.type == "Secret Keyword" and self._describes_a_secret(work.lines[i], value):
-                continue
+            if secret.type == "Secret Keyword" and (self.rules.ignored(value)
+                                                     or self._describes_a_secret(work.lines[i], value)):
+                continue  # a placeholder or a reference ([values]), or a key that only describes a secret
             work.replace(i, value, secret.type)
 
     def _describes_a_secret(self, line: str, value: str) -> bool:

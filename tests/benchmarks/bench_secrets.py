@@ -4,7 +4,8 @@ positives on ordinary code, the standard library's packages by default (or any f
     .venv/bin/python tests/benchmarks/bench_secrets.py [FOLDER ...] [--json] [--list]
 
 Recall: the planted kinds of `tests/indexer/test_redact.py` (PLANTED), each in its own small file; caught means
-no part of the value is left in the redacted text. False positives: the lines the redactor changes in the
+no part of the value is left in the redacted text; and the same values led by what starts a placeholder or a
+reference (`my`, `your`, `$`, `%`, `!`: LEADS). False positives: the lines the redactor changes in the
 folders' text files, none of which holds a real secret (the standard library's test data aside).
 """
 
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexer"))
-from test_redact import ORDINARY, PLANTED  # noqa: E402
+from test_redact import LEADS, ORDINARY, PLANTED  # noqa: E402
 
 from copilot_index.indexer import Redactor  # noqa: E402
 
@@ -26,10 +27,11 @@ STDLIB_PACKAGES = ("email", "http", "urllib", "xml", "logging", "json", "asyncio
 SKIP_SUFFIXES = {".pyc", ".png", ".jpg", ".ico", ".gif", ".woff", ".woff2", ".ttf", ".svg", ".pdf"}
 
 
-def recall(redactor: Redactor) -> tuple[int, list[str]]:
+def recall(redactor: Redactor, planted: list[tuple[str, ...]]) -> tuple[int, list[str]]:
+    """Planted (path, template, maker) or (lead, path, template, maker): the value is the lead + a fresh one."""
     caught, missed = 0, []
-    for path, template, make in PLANTED:
-        value = make()
+    for *lead, path, template, make in planted:
+        value = "".join(lead) + make()
         text = f"# settings\n{template.format(v=value)}\nDEBUG=true\n"
         out = redactor.redact(text, path).text
         if all(part not in out for part in value.split(".")):
@@ -70,11 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     roots = args.folders or [stdlib / name for name in STDLIB_PACKAGES]
     redactor = Redactor()
     started = time.perf_counter()
-    caught, missed = recall(redactor)
+    caught, missed = recall(redactor, PLANTED)
+    caught_leads, missed_leads = recall(redactor, LEADS)
     ordinary = [f"{p}: {line}" for p, line in ORDINARY if redactor.redact(line + "\n", p).count]
     files, hits = false_positives(redactor, roots)
     report = {
         "planted_kinds": len(PLANTED), "caught": caught, "missed": missed,
+        "placeholder_leads": len(LEADS), "caught_with_lead": caught_leads, "missed_with_lead": missed_leads,
         "ordinary_lines": len(ORDINARY), "ordinary_redacted": ordinary,
         "folders": [str(r) for r in roots], "files": files, "lines_redacted": len(hits),
         "seconds": round(time.perf_counter() - started, 1),

@@ -3,12 +3,20 @@ from __future__ import annotations
 import base64
 import json
 import pathlib
+import re
 import secrets
 import string
 
 import pytest
 
-from copilot_index.indexer.redact import PLACEHOLDER, Redactor, load_rules, looks_random, value_digest
+from copilot_index.indexer.redact import (
+    PLACEHOLDER,
+    Redactor,
+    is_placeholder_phrase,
+    load_rules,
+    looks_random,
+    value_digest,
+)
 
 PROJECT = pathlib.Path(__file__).resolve().parents[2]
 ALPHABET = string.ascii_letters + string.digits
@@ -97,6 +105,28 @@ def test_every_planted_kind_is_redacted(path: str, template: str, make) -> None:
     assert result.line_kinds and set(result.line_kinds) == {2}
 
 
+# A value that starts like a placeholder or a reference: one random value in about 900 starts with "my" in some
+# case ("your_api_key" is a placeholder, "MYk3X..." is not), and passwords start with "$", "%" or "!" (not a
+# header's token or base64, whose alphabets have none of them).
+LEADS = [(lead, *planted) for lead in ("my", "MY", "mY", "your", "Enter", "insert", "REPLACE", "$", "$x", "%", "!")
+         for planted in PLANTED[:21] if lead[0].isalpha() or not re.search("Authorization|AccountKey", planted[1])]
+
+
+@pytest.mark.parametrize(("lead", "path", "template", "make"), LEADS, ids=[f"{x[0]}-{x[1]}:{x[2][:28]}" for x in LEADS])
+def test_a_value_that_starts_like_a_placeholder_is_still_redacted(lead: str, path: str, template: str, make) -> None:  # type: ignore[no-untyped-def]
+    value = lead + make()
+    result = Redactor().redact(f"# settings\n{template.format(v=value)}\n", path)
+    assert value not in result.text and set(result.line_kinds) == {2}, result.text
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("your_api_key", True), ("YOUR-TOKEN-HERE", True), ("enterPasswordHere", True), ("my-secret", True),
+    ("replace_me", True), ("MYk3XrT9pQ2vL8nW", False), ("MyPassw0rd!", False), ("myAbCdEfGhIjKlMnOp", False),
+    ("yourQzXkWvBnMpLrTy", False), ("EnternHBBEasJTnbydtsmGKE", False), ("api_key_here", False)])
+def test_placeholder_phrases(value: str, expected: bool) -> None:
+    assert is_placeholder_phrase(value) is expected
+
+
 def test_a_redacted_value_goes_wherever_else_it_occurs() -> None:
     value = random_value(20)
     text = f'DB_PASSWORD={value}\n# the old one was {value}, see the wiki\n'
@@ -143,6 +173,14 @@ ORDINARY = [
     (".github/workflows/publish.yaml", "      id-token: write"),
     ("web.config", '<add key="PasswordMinLength" value="12" />'),
     ("login.html", '<input type="password" name="password" placeholder="Password">'),
+    (".env", "DB_PASSWORD=$DB_PASSWORD_2"),
+    (".env", "AUTH_TOKEN=$(cat /run/secrets/token)"),
+    ("config.yaml", "password: !vault |"),
+    ("config.yaml", "api_token: !secret api_token"),
+    ("template.yaml", "MasterUserPassword: !Ref DbPassword"),
+    ("app/settings.py", 'DB_PASSWORD = "%(db_password)s"'),
+    ("deploy.bat", "set PASSWORD=%DB_PASSWORD%"),
+    (".env.example", "API_KEY=your_api_key_here"),
 ]
 
 
