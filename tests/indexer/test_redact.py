@@ -107,8 +107,9 @@ def test_every_planted_kind_is_redacted(path: str, template: str, make) -> None:
 
 # A value that starts like a placeholder or a reference: one random value in about 900 starts with "my" in some
 # case ("your_api_key" is a placeholder, "MYk3X..." is not), and passwords start with "$", "%" or "!" (not a
-# header's token or base64, whose alphabets have none of them).
-LEADS = [(lead, *planted) for lead in ("my", "MY", "mY", "your", "Enter", "insert", "REPLACE", "$", "$x", "%", "!")
+# header's token or base64, whose alphabets have none of them); "token Is4zg..." is no "token is ...".
+LEADS = [(lead, *planted)
+         for lead in ("my", "MY", "mY", "your", "Enter", "insert", "REPLACE", "Is", "WAS", "$", "$x", "%", "!")
          for planted in PLANTED[:21] if lead[0].isalpha() or not re.search("Authorization|AccountKey", planted[1])]
 
 
@@ -117,6 +118,7 @@ def test_a_value_that_starts_like_a_placeholder_is_still_redacted(lead: str, pat
     value = lead + make()
     result = Redactor().redact(f"# settings\n{template.format(v=value)}\n", path)
     assert value not in result.text and set(result.line_kinds) == {2}, result.text
+    assert value_digest(value) in result.digests, result.text  # the whole value, not what follows "Is"
 
 
 @pytest.mark.parametrize(("value", "expected"), [
