@@ -1,6 +1,6 @@
 """Sentences of a repository's own documentation that name one of its definitions (``prose`` pairs).
 
-A README, a guide or a changelog says what the code does in the words a user searches with ("Use
+A README or a guide says what the code does in the words a user searches with ("Use
 ``before_request`` to register a function that runs before each request."). A sentence that names exactly
 one definition of the repository's code is found here with that definition; `pairs.PairMiner` pairs the
 sentence, its markup removed, with the definition's code without its doc. A name counts as inline code
@@ -40,6 +40,8 @@ _CHANGELOG_NOISE = (
     re.compile(r"\(\s*(?:(?:Pull|PR|issue)\s*)?#\w+\s*\)|(?<!\w)#\d+\b|\(@[\w-]+\)", re.IGNORECASE),  # (#123) (@user)
 )
 _IDENTIFIER = re.compile(r"^[~.]?[A-Za-z_][\w.]*(?:\(\))?$")
+_RELEASE_NOTES = re.compile(r"(?i)^(?:changes?|changelog|change[-_]log|history|news|releases?|release[-_]notes)$")
+"""File names (without the extension) of release notes: they name a function to say it changed, not what it does."""
 
 
 def named_definitions(
@@ -85,10 +87,12 @@ def _definitions(chunks: Iterable[Chunk], is_test_path: Callable[[str], bool]) -
 
 
 def _documents(chunks: Iterable[Chunk], is_test_path: Callable[[str], bool]) -> list[str]:
-    """The prose files' text, each file whole again (chunks in order; overlapping windows kept once)."""
+    """The prose files' text, each file whole again (chunks in order; overlapping windows kept once); release
+    notes left out."""
     files: dict[str, dict[int, str]] = defaultdict(dict)
     for chunk in chunks:
-        if chunk.language in PROSE_LANGUAGES and not is_test_path(chunk.path):
+        name = chunk.path.rsplit("/", 1)[-1].split(".", 1)[0]
+        if chunk.language in PROSE_LANGUAGES and not is_test_path(chunk.path) and not _RELEASE_NOTES.match(name):
             lines = files[chunk.path]
             for number, line in enumerate(chunk.text.splitlines(), chunk.start_line):
                 lines.setdefault(number, line)

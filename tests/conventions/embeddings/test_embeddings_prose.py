@@ -55,8 +55,8 @@ Writing `send_invoice()` twice does not send a second invoice, the mailer ignore
 A reminder mail goes out after three days when send_invoice was never called for an order.
 ''' + "Hostile markup around `send_invoice` is skipped as too long:\n" + ("[a](verylongwords " * 8 + "\n") * 6
 
-CHANGES = '''Changes
-=======
+GUIDE = '''Guide
+=====
 
 -   :meth:`~shop.billing.RetryPolicy.backoff_seconds` no longer waits more than a minute
     between two attempts to reach the mail server.
@@ -71,7 +71,8 @@ def _prose(repo, per_definition: int = 6) -> list[Pair]:  # type: ignore[no-unty
     repo.write("shop/discount.go", GO)
     repo.write("legacy/templates.py", OTHER)
     repo.write("README.md", README)
-    repo.write("CHANGES.rst", CHANGES)
+    repo.write("docs/guide.rst", GUIDE)
+    repo.write("CHANGELOG.md", "- `send_invoice` now retries when the mail server does not answer in time.\n")
     repo.commit("Import the shop")
     pairs = PairMiner(resolve_repo(repo.root), options=MiningOptions(prose_per_definition=per_definition)).mine()
     return [p for p in pairs if p.source == "prose"]
@@ -96,7 +97,7 @@ def test_markup_roles_dotted_paths_and_bare_identifiers_are_resolved(repo) -> No
     assert dotted.path == "shop/billing.py"
     assert "func applyDiscount" in by_query[
         "Discounts are computed by applyDiscount without rounding up the customer's total."].positive
-    assert "applyDiscount keeps whole cents for every currency" in by_query  # the changelog's tags are dropped
+    assert "applyDiscount keeps whole cents for every currency" in by_query  # a changelog line's tags are dropped
     assert "send_invoice" in " ".join(by_query)  # bare snake_case and a call with () count too
     assert any(q.startswith("A reminder mail goes out") for q in by_query)
     assert any(q.startswith("Writing send_invoice() twice") for q in by_query)
@@ -108,6 +109,7 @@ def test_ambiguous_names_two_definitions_and_code_blocks_make_no_pair(repo) -> N
     assert not any("code block" in q or "indented code line" in q for q in queries)
     assert not any(q.startswith("render_invoice") for q in queries)  # bare name defined twice: no answer
     assert not any(q.startswith("Hostile markup") for q in queries)  # not a sentence anyone would type
+    assert not any("retries when the mail server" in q for q in queries)  # release notes say what changed
 
 
 def test_secrets_in_prose_are_redacted_and_a_definition_gets_at_most_its_share(repo) -> None:  # type: ignore[no-untyped-def]
