@@ -125,7 +125,7 @@ def is_variable_reference(value: str) -> bool:
 
 def is_placeholder_phrase(value: str) -> bool:
     """`your_api_key`, `MY-TOKEN-HERE`, `enterPasswordHere`: words asking for a value, not a value. A value
-    that merely starts with `my` or `your` (`MYk3Xr...`, one random value in a few hundred does) is no phrase:
+    that merely starts with `my` or `your` (`MYk3Xr...`; about one random value in 900 does) is no phrase:
     it has digits or a credential's mix of characters, its case does not fall on word boundaries, or its
     parts are too short to be words."""
     if not _PLACEHOLDER_PHRASE.fullmatch(value) or looks_like_credential(value):
