@@ -45,6 +45,7 @@ def jwt() -> str:
     [
         ('AWS_ACCESS_KEY_ID = "AKIAQX7PLM2VN4HB9TZW"', "AKIAQX7PLM2VN4HB9TZW"),
         ('password = "correct-Horse-battery-9"', "correct-Horse-battery-9"),
+        ('db_password = "$ecretXk39sdAbcQ"', "$ecretXk39sdAbcQ"),  # detect-secrets drops a value led by $
         ('GITHUB_TOKEN = "ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5"', "ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5"),
         ('DB = "postgres://app:Sup3rS3cretPassw0rd@db.internal/app"', "Sup3rS3cretPassw0rd"),
         ('const apiKey = "Zq8xK2mP9vR4tL7wN3bH6jD1fG5sA0cE";', "Zq8xK2mP9vR4tL7wN3bH6jD1fG5sA0cE"),
@@ -176,6 +177,7 @@ ORDINARY = [
     ("web.config", '<add key="PasswordMinLength" value="12" />'),
     ("login.html", '<input type="password" name="password" placeholder="Password">'),
     (".env", "DB_PASSWORD=$DB_PASSWORD_2"),
+    ("app/db.py", 'password = "$DB_PASSWORD"'),
     (".env", "AUTH_TOKEN=$(cat /run/secrets/token)"),
     ("config.yaml", "password: !vault |"),
     ("config.yaml", "api_token: !secret api_token"),
