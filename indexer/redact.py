@@ -72,6 +72,13 @@ def shannon_entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
+def _reads_as_words(value: str) -> bool:
+    """Whether the identifier parts of `value` average 3+ characters: CamelCase, snake_case or dotted words,
+    not random characters."""
+    parts = split_identifier(value)
+    return bool(parts) and sum(len(p) for p in parts) / len(parts) >= 3.0
+
+
 def looks_random(value: str) -> bool:
     """High-entropy token with mixed character classes: likely a key, not an identifier or path."""
     if len(value) < 20 or "/" in value.strip("/") and value.count("/") > 2:
@@ -79,9 +86,8 @@ def looks_random(value: str) -> bool:
     classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
     if classes < 3:
         return False
-    parts = split_identifier(value)
-    if parts and sum(len(p) for p in parts) / len(parts) >= 3.0:
-        return False  # words: CamelCase, snake_case or dotted identifiers, not random characters
+    if _reads_as_words(value):
+        return False
     return shannon_entropy(value) >= 4.2
 
 
@@ -119,8 +125,7 @@ def is_variable_reference(value: str) -> bool:
     name = match.group("name") or match.group("tag")
     if name is None or not looks_like_credential(name):
         return True
-    parts = split_identifier(name)
-    return (name.isupper() or name.islower()) and sum(len(p) for p in parts) / len(parts) >= 3.0
+    return (name.isupper() or name.islower()) and _reads_as_words(name)
 
 
 def is_placeholder_phrase(value: str) -> bool:
@@ -128,10 +133,7 @@ def is_placeholder_phrase(value: str) -> bool:
     that merely starts with `my` or `your` (`MYk3Xr...`; about one random value in 900 does) is no phrase:
     it has digits or a credential's mix of characters, its case does not fall on word boundaries, or its
     parts are too short to be words."""
-    if not _PLACEHOLDER_PHRASE.fullmatch(value) or looks_like_credential(value):
-        return False
-    parts = split_identifier(value)
-    return bool(parts) and sum(len(p) for p in parts) / len(parts) >= 3.0
+    return bool(_PLACEHOLDER_PHRASE.fullmatch(value)) and not looks_like_credential(value) and _reads_as_words(value)
 
 
 def value_digest(value: str) -> str:

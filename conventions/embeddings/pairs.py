@@ -9,8 +9,8 @@ Five sources, each a way the repository already says what a piece of code is for
 - ``test``: a test's name split into words -> the body of the function it exercises, when exactly one
   function of that name is called in the test;
 - ``prose`` (only when asked for, `MiningOptions.prose_per_definition`): a sentence of the repository's
-  documentation (README, guides, changelog) that names exactly one of its definitions -> that definition
-  without its doc (see `prose`).
+  documentation (README and guides; not release notes) that names exactly one of its definitions -> that
+  definition without its doc (see `prose`).
 
 Everything passes the secret redactor before it is used; duplicate pairs are dropped, and queries that
 point at too many different pieces of code ("fix typo") are dropped as noise.
@@ -71,7 +71,7 @@ class MiningOptions:
     """Bodies shorter than this carry too little to learn from."""
     prose_per_definition: int = 0
     """Most documentation sentences paired with one definition (0, the default: no ``prose`` pairs; on the
-    development sets they did not lift search, see bench_train_embeddings.py --compare-prose)."""
+    development sets they lift search little and unevenly, see bench_train_embeddings.py --compare-prose)."""
 
 
 def sentence_of(doc: str) -> str | None:
