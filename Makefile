@@ -9,7 +9,7 @@ LLAMA_SRC    := build/llama-server
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint bench clean vscode llama-server
+.PHONY: install demo test lint bench fuzz clean vscode llama-server
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ bench: install
 	$(BIN)/python tests/benchmarks/bench_completion.py
 	$(BIN)/python tests/benchmarks/bench_lsp.py
 	$(BIN)/python tests/benchmarks/bench_default_model.py
+
+# nightly: fresh random secrets of every planted kind, ROUNDS times (about 0.3 s a round)
+ROUNDS ?= 1000
+fuzz: install
+	$(BIN)/python tests/benchmarks/fuzz_secrets.py --rounds $(ROUNDS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info editors/vscode/node_modules editors/vscode/out editors/vscode/*.vsix \

@@ -8,6 +8,8 @@ Five sources, each a way the repository already says what a piece of code is for
 - ``commit``: a commit's subject line -> the chunks its diff touched (focused commits only);
 - ``test``: a test's name split into words -> the body of the function it exercises, when exactly one
   function of that name is called in the test;
+- ``comment`` (only when asked for, `MiningOptions.comments_per_definition`): a prose comment block inside a
+  function's body -> the function without that comment and without its doc (see `comments`);
 - ``prose`` (only when asked for, `MiningOptions.prose_per_definition`): a sentence of the repository's
   documentation (README and guides; not release notes) that names exactly one of its definitions -> that
   definition without its doc (see `prose`).
@@ -30,15 +32,18 @@ from dataclasses import asdict, dataclass, replace
 
 from copilot_index.indexer import Chunk, Chunker, IndexConfig, Redactor, RepoInfo, Scanner, read_source, split_identifier
 
+from .comments import body_comments
 from .prose import DEFINITION_KINDS, named_definitions
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
 
-SOURCES = ("doc", "name", "commit", "test", "prose")
+SOURCES = ("doc", "name", "commit", "test", "comment", "prose")
 PROSE_PER_DEFINITION = 6
 """`train-embeddings --prose`: documentation sentences paired with one definition at most."""
+COMMENTS_PER_DEFINITION = 3
+"""`train-embeddings --comments`: comment blocks of a function's body paired with it at most."""
 _CALLABLE_KINDS = frozenset({"function", "method"})
 _COMMENT_MARK = re.compile(r"^\s*(?:/\*\*?|\*/|\*(?!\*)|///?|#(?![\[!])|--)\s?")
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
@@ -69,6 +74,8 @@ class MiningOptions:
     """A query text pointing at more pieces of code than this is dropped as noise."""
     min_body_chars: int = 40
     """Bodies shorter than this carry too little to learn from."""
+    comments_per_definition: int = 0
+    """Most comment blocks of a function's body paired with it (0, the default: no ``comment`` pairs)."""
     prose_per_definition: int = 0
     """Most documentation sentences paired with one definition (0, the default: no ``prose`` pairs; on the
     development sets they lift search little and unevenly, see bench_train_embeddings.py --compare-prose)."""
@@ -201,12 +208,22 @@ class PairMiner:
                 sentence = sentence_of(doc)
                 if sentence and code.strip():
                     pairs.append(Pair(sentence, replace(chunk, text=code).embedding_text(), chunk.path, "doc"))
+            if chunk.kind in _CALLABLE_KINDS and not is_test_path(chunk.path):
+                pairs += self._comment_pairs(chunk, split[1] if split is not None else chunk.text)
             name = chunk.symbol.rsplit(".", 1)[-1]
             words = split_identifier(name)
             if chunk.kind in _CALLABLE_KINDS and len(words) >= 2 and not _TEST_NAME.match(name):
                 body = body_of(chunk)
                 if len(body.strip()) >= self.options.min_body_chars:
                     pairs.append(Pair(" ".join(words), body, chunk.path, "name"))
+        return pairs
+
+    def _comment_pairs(self, chunk: Chunk, code: str) -> list[Pair]:
+        pairs: list[Pair] = []
+        for comment, without in body_comments(code, chunk.language)[: self.options.comments_per_definition]:
+            sentence = sentence_of(comment)
+            if sentence and len(without.strip()) >= self.options.min_body_chars:
+                pairs.append(Pair(sentence, replace(chunk, text=without).embedding_text(), chunk.path, "comment"))
         return pairs
 
     def _prose_pairs(self, chunks: list[Chunk]) -> list[Pair]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from copilot_index.conventions.embeddings.pairs import PROSE_PER_DEFINITION, MiningOptions
+from copilot_index.conventions.embeddings.pairs import COMMENTS_PER_DEFINITION, PROSE_PER_DEFINITION, MiningOptions
 from copilot_index.conventions.embeddings.run import TrainEmbeddingsOptions, TrainEmbeddingsReport, train_embeddings
 from copilot_index.conventions.embeddings.training import TrainingArgs
 from copilot_index.indexer import CopilotIndexError
@@ -37,6 +37,8 @@ def register(sub: Any) -> None:
                    help="add a keyword-search hard negative to every pair (slower steps)")
     p.add_argument("--prose", action="store_true",
                    help="also pair documentation sentences with the one definition each names")
+    p.add_argument("--comments", action="store_true",
+                   help="also pair the prose comments inside each function's body with that function")
     p.add_argument("--no-reembed", action="store_true",
                    help="promote without re-embedding the index (the next `index --rebuild` does it)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
@@ -76,6 +78,8 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
     mining = MiningOptions(max_commits=max(0, args.max_commits))
     if args.prose:
         mining.prose_per_definition = PROSE_PER_DEFINITION
+    if args.comments:
+        mining.comments_per_definition = COMMENTS_PER_DEFINITION
     return TrainEmbeddingsOptions(
         training=training,
         mining=mining,

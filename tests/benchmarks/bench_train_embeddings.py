@@ -10,15 +10,20 @@ functions lost their doc comments, and the first sentences of those as queries),
    own held-out pairs score better, and re-embeds the index); then the project again.
 
 Each set gets its own throwaway data folder (`COPILOT_INDEX_HOME`) and a copy of its repository, so the
-set stays as it was. Scoring is retrieval_eval's own `score`. Prints MRR@10 before / after, the lift, and
-the naive baseline, per set and pooled (weighted by queries).
+set stays as it was. The embedding backend is pinned (`--backend`, default `onnx`: what `auto` picks on a quiet
+machine here, 2-2.7x faster than PyTorch): `auto` measures both backends on first use, and a busy machine once
+picked PyTorch for one model and ONNX for another in the same run, so before and after were not comparable
+(PyTorch's float vectors scored 0.010 higher on httpx). Scoring is retrieval_eval's own `score`. Prints MRR@10
+before / after, the lift, and the naive baseline, per set and pooled (weighted by queries).
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
-        [--hard-negatives] [--epochs N] [--learning-rate LR] [--prose | --compare-prose] [--json OUT]
-        [--work .work/bench/retrieval]
+        [--hard-negatives] [--epochs N] [--learning-rate LR] [--prose] [--comments]
+        [--compare-prose | --compare-comments] [--backend onnx|torch|auto] [--json OUT] [--work DIR]
 
 `--compare-prose` trains each set twice in the run, without and with the ``prose`` pairs (documentation
-sentences naming one definition; `train-embeddings --prose` adds them), each from a fresh index.
+sentences naming one definition; `train-embeddings --prose` adds them), each from a fresh index;
+`--compare-comments` does the same for the ``comment`` pairs (prose comments inside a function's body;
+`train-embeddings --comments`).
 """
 
 from __future__ import annotations
@@ -58,15 +63,19 @@ def naive_dense_mrr(folder: Path) -> float:
     return round(yardstick.score(queries, dense, 10)[0], 4)
 
 
-def one_set(folder: Path, minutes: float, options: list[str]) -> dict[str, Any]:
+def one_set(folder: Path, minutes: float, options: list[str], backend: str) -> dict[str, Any]:
     queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
     row: dict[str, Any] = {"set": folder.name, "queries": len(queries)}
     row["naive_dense"] = naive_dense_mrr(folder)
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / folder.name
         shutil.copytree(folder / "repo", copy / "repo", symlinks=True)
-        previous = os.environ.get("COPILOT_INDEX_HOME")
-        os.environ["COPILOT_INDEX_HOME"] = str(Path(tmp) / "data")  # the runner's subprocesses inherit it
+        settings = Path(tmp) / "config"
+        settings.mkdir()
+        (settings / "config.toml").write_text(f'[index]\nembedder_backend = "{backend}"\n', encoding="utf-8")
+        previous = {name: os.environ.get(name) for name in ("COPILOT_INDEX_HOME", "COPILOT_INDEX_CONFIG_HOME")}
+        os.environ["COPILOT_INDEX_HOME"] = str(Path(tmp) / "data")  # the runner's subprocesses inherit them
+        os.environ["COPILOT_INDEX_CONFIG_HOME"] = str(settings)
         try:
             before, r10_before = project_mrr(copy, queries)
             started = time.perf_counter()
@@ -79,10 +88,11 @@ def one_set(folder: Path, minutes: float, options: list[str]) -> dict[str, Any]:
             report = json.loads(train.stdout.strip().splitlines()[-1])
             after, r10_after = project_mrr(copy, queries)
         finally:
-            if previous is None:
-                os.environ.pop("COPILOT_INDEX_HOME", None)
-            else:
-                os.environ["COPILOT_INDEX_HOME"] = previous
+            for name, value in previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     row.update(before=round(before, 4), after=round(after, 4), r10_before=round(r10_before, 4),
                r10_after=round(r10_after, 4), lift=round(after / before - 1, 4) if before else None,
                promoted=report["promoted"], pairs=report["pairs"], steps=report["train_steps"],
@@ -98,22 +108,30 @@ def main() -> int:
     parser.add_argument("--hard-negatives", action="store_true")
     parser.add_argument("--epochs", type=int, help="train-embeddings --epochs (its default: 3)")
     parser.add_argument("--learning-rate", help="train-embeddings --learning-rate (its default: 5e-5)")
-    prose = parser.add_mutually_exclusive_group()
-    prose.add_argument("--prose", action="store_true", help="train-embeddings --prose")
-    prose.add_argument("--compare-prose", action="store_true", help="train each set without, then with prose pairs")
+    parser.add_argument("--prose", action="store_true", help="train-embeddings --prose")
+    parser.add_argument("--comments", action="store_true", help="train-embeddings --comments")
+    compare = parser.add_mutually_exclusive_group()
+    compare.add_argument("--compare-prose", action="store_true", help="train each set without, then with prose pairs")
+    compare.add_argument("--compare-comments", action="store_true",
+                         help="train each set without, then with comment pairs")
+    parser.add_argument("--backend", choices=("onnx", "torch", "auto"), default="onnx",
+                        help="index.embedder_backend for every index of the run (default: onnx)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     options = ["--hard-negatives"] if args.hard_negatives else []
     options += ["--epochs", str(args.epochs)] if args.epochs else []
     options += ["--learning-rate", args.learning_rate] if args.learning_rate else []
-    variants = {"": options + (["--prose"] if args.prose else [])}
-    if args.compare_prose:
-        variants = {"without prose": options, "with prose": [*options, "--prose"]}
-    print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores")
+    options += ["--prose"] if args.prose and not args.compare_prose else []
+    options += ["--comments"] if args.comments and not args.compare_comments else []
+    variants = {"": options}
+    for flag, compared in (("prose", args.compare_prose), ("comments", args.compare_comments)):
+        if compared:
+            variants = {f"without {flag}": options, f"with {flag}": [*options, f"--{flag}"]}
+    print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores; embedding backend {args.backend}")
     all_rows: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
     for name in args.sets:
         for label, variant in variants.items():
-            row = one_set(args.work / name, args.minutes, variant)
+            row = one_set(args.work / name, args.minutes, variant, args.backend)
             all_rows[label].append(row)
             print(f"{name:8s} n={row['queries']:4d}  naive dense {row['naive_dense']:.3f}  project {row['before']:.3f} "
                   f"-> {row['after']:.3f} after train-embeddings {label} ({row['lift']:+.1%}; promoted: "
