@@ -257,6 +257,7 @@ def measure(
     }
 
 
+@functools.cache
 def probe_texts(count: int = 64, size: int = 700) -> list[str]:
     """Code-like texts of chunk size from a standard-library module (the same on every machine)."""
     import json.decoder as sample_module

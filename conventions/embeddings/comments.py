@@ -38,16 +38,16 @@ def body_comments(code: str, language: str | None) -> list[tuple[str, str]]:
     marker = comment_prefix(language)
     lines = code.splitlines()
     found: list[tuple[str, str]] = []
-    block: list[int] = []
+    block: dict[int, str] = {}
     for i in range(1, len(lines) + 1):
         text = _comment_text(lines[i], marker) if i < len(lines) else None
         if text is not None and not _CODE_LINE.search(text) and not _DIRECTIVE.match(text):
-            block.append(i)
+            block[i] = text
             continue
-        joined = " ".join(" ".join(_comment_text(lines[k], marker) or "" for k in block).split())
-        if block and len(re.findall(r"[A-Za-z]{2,}", joined)) >= MIN_WORDS:
+        joined = " ".join(" ".join(block.values()).split())
+        if len(re.findall(r"[A-Za-z]{2,}", joined)) >= MIN_WORDS:
             found.append((joined, "\n".join(line for k, line in enumerate(lines) if k not in block)))
-        block = []
+        block = {}
     return found
 
 

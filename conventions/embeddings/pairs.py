@@ -219,6 +219,8 @@ class PairMiner:
         return pairs
 
     def _comment_pairs(self, chunk: Chunk, code: str) -> list[Pair]:
+        if self.options.comments_per_definition <= 0:
+            return []
         pairs: list[Pair] = []
         for comment, without in body_comments(code, chunk.language)[: self.options.comments_per_definition]:
             sentence = sentence_of(comment)
