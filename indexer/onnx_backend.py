@@ -4,7 +4,7 @@ The whole sentence-transformers pipeline (transformer, pooling, any dense/normal
 into one ONNX graph whose output is the sentence embedding, then the weight matrices are quantized to
 int8 per channel (dynamic quantization: activations are quantized on the fly, which CPUs with VNNI run
 fast). Exports live in `<onnx_dir>/<key>/`, keyed by the model folder and its weights, never in the
-working tree. `choose_backend` measures PyTorch and ONNX once on a fixed probe and records the decision
+working tree. `choose_backend` measures PyTorch and ONNX (best of three rounds each) on a fixed probe and records the decision
 next to the export, so later runs decide instantly.
 """
 
@@ -208,6 +208,9 @@ def choose_backend(
     try:
         decision = json.loads(decision_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        decision = {}
+    if not isinstance(decision, dict) or not decision.get("rounds"):
+        # none yet, unreadable, or taken in one round by an older release (a busy moment could pick PyTorch)
         decision = measure(load_model(), encoder, max_seq_length)
         decision_file.write_text(json.dumps(decision, indent=2) + "\n", encoding="utf-8")
     if decision.get("backend") == "onnx":

@@ -78,8 +78,19 @@ def test_the_export_lives_in_the_data_dir_and_is_reused(onnx_embedder: Embedder,
 @pytest.mark.parametrize("recorded", ["onnx", "torch"])
 def test_auto_follows_the_recorded_measurement(onnx_embedder: Embedder, onnx_dir: Path, recorded: str) -> None:
     [folder] = [p for p in onnx_dir.iterdir() if not p.name.startswith(".")]
-    (folder / "decision-256.json").write_text(json.dumps({"backend": recorded, "speedup": 0.0}))
+    (folder / "decision-256.json").write_text(json.dumps({"backend": recorded, "speedup": 0.0, "rounds": 3}))
     assert Embedder(backend="auto", onnx_dir=onnx_dir).backend == recorded
+
+
+def test_a_decision_taken_in_one_round_by_an_older_release_is_measured_again(
+    onnx_embedder: Embedder, onnx_dir: Path
+) -> None:
+    [folder] = [p for p in onnx_dir.iterdir() if not p.name.startswith(".")]
+    decision = folder / "decision-32.json"
+    decision.write_text(json.dumps({"backend": "torch", "speedup": 0.0}))  # no "rounds": one busy round
+    assert Embedder(backend="auto", onnx_dir=onnx_dir, max_seq_length=32).backend in ("onnx", "torch")
+    recorded = json.loads(decision.read_text())
+    assert recorded["rounds"] == 3 and recorded["speedup"] > 0
 
 
 def test_auto_measures_once_and_records_its_choice(onnx_embedder: Embedder, onnx_dir: Path) -> None:
