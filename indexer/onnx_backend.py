@@ -4,8 +4,8 @@ The whole sentence-transformers pipeline (transformer, pooling, any dense/normal
 into one ONNX graph whose output is the sentence embedding, then the weight matrices are quantized to
 int8 per channel (dynamic quantization: activations are quantized on the fly, which CPUs with VNNI run
 fast). Exports live in `<onnx_dir>/<key>/`, keyed by the model folder and its weights, never in the
-working tree. `choose_backend` measures PyTorch and ONNX (best of three rounds each) on a fixed probe and records the decision
-next to the export, so later runs decide instantly.
+working tree. `choose_backend` measures PyTorch and ONNX (best of three rounds each) on a fixed probe and
+records the decision next to the export, so later runs decide instantly.
 """
 
 from __future__ import annotations
