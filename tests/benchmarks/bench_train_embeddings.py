@@ -18,12 +18,13 @@ before / after, the lift, and the naive baseline, per set and pooled (weighted b
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
         [--hard-negatives] [--epochs N] [--learning-rate LR] [--prose] [--comments]
-        [--compare-prose | --compare-comments] [--backend onnx|torch|auto] [--json OUT] [--work DIR]
+        [--compare-prose | --compare-comments | --compare-hard-negatives] [--backend onnx|torch|auto]
+        [--json OUT] [--work DIR]
 
 `--compare-prose` trains each set twice in the run, without and with the ``prose`` pairs (documentation
 sentences naming one definition; `train-embeddings --prose` adds them), each from a fresh index;
 `--compare-comments` does the same for the ``comment`` pairs (prose comments inside a function's body;
-`train-embeddings --comments`).
+`train-embeddings --comments`); `--compare-hard-negatives` trains without, then with `--hard-negatives`.
 """
 
 from __future__ import annotations
@@ -114,17 +115,20 @@ def main() -> int:
     compare.add_argument("--compare-prose", action="store_true", help="train each set without, then with prose pairs")
     compare.add_argument("--compare-comments", action="store_true",
                          help="train each set without, then with comment pairs")
+    compare.add_argument("--compare-hard-negatives", action="store_true",
+                         help="train each set without, then with hard negatives")
     parser.add_argument("--backend", choices=("onnx", "torch", "auto"), default="onnx",
                         help="index.embedder_backend for every index of the run (default: onnx)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    options = ["--hard-negatives"] if args.hard_negatives else []
+    options = ["--hard-negatives"] if args.hard_negatives and not args.compare_hard_negatives else []
     options += ["--epochs", str(args.epochs)] if args.epochs else []
     options += ["--learning-rate", args.learning_rate] if args.learning_rate else []
     options += ["--prose"] if args.prose and not args.compare_prose else []
     options += ["--comments"] if args.comments and not args.compare_comments else []
     variants = {"": options}
-    for flag, compared in (("prose", args.compare_prose), ("comments", args.compare_comments)):
+    for flag, compared in (("prose", args.compare_prose), ("comments", args.compare_comments),
+                           ("hard-negatives", args.compare_hard_negatives)):
         if compared:
             variants = {f"without {flag}": options, f"with {flag}": [*options, f"--{flag}"]}
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores; embedding backend {args.backend}")

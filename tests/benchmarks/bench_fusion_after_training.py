@@ -1,0 +1,154 @@
+"""Does `train-embeddings` want another fusion weight? Hybrid search at several `index.dense_weight` values,
+before and after training, and what the repository's own held-out pairs would choose (issue 19).
+
+Two parts, each per retrieval set (made by /work/shared/bench/make_retrieval_set.py):
+
+- `search`: a fresh copy of the set, the backend pinned to int8 ONNX; MRR@10 of the product at each weight
+  and in `--mode dense`, then `copilot-index train-embeddings`, then the same again. Scoring is
+  retrieval_eval's own.
+- `held-out`: mines the set's pairs, splits them as `train-embeddings` does, and scores the fused score
+  (weight x cosine + (1 - weight) x max-normalised bm25 over the same identifier-aware keyword text as the
+  index) on the held-out pairs, for the shipped embedder and for the one trained from it. If the best weight
+  there matched the best weight on the queries, `train-embeddings` could choose the weight itself.
+
+    .venv/bin/python tests/benchmarks/bench_fusion_after_training.py {search,held-out} [--sets flask httpx gin]
+        [--weights 0.5 0.7 0.85 1.0] [--hard-negatives] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlean
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ablation_index import yardstick  # noqa: E402  (retrieval_eval.py, imported, not copied)
+
+from copilot_index.conventions.embeddings.pairs import MiningOptions, Pair, PairMiner, split_by_file  # noqa: E402
+from copilot_index.conventions.embeddings.run import _distractors  # noqa: E402
+from copilot_index.conventions.embeddings.training import (  # noqa: E402
+    TrainingArgs,
+    encoder_of,
+    fine_tune,
+    load_trainable,
+)
+from copilot_index.indexer import IndexConfig, resolve_embedder_path  # noqa: E402
+from copilot_index.indexer.keywords import fts_query, keyword_text  # noqa: E402
+from copilot_index.indexer.repo import resolve_repo  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = str(Path(sys.executable).parent / "copilot-index")
+SETS = ROOT / ".work" / "bench" / "retrieval"
+
+
+def search_part(folder: Path, weights: list[float], train_args: list[str]) -> dict[str, Any]:
+    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / folder.name
+        shutil.copytree(folder / "repo", copy / "repo", symlinks=True)
+        settings = Path(tmp) / "config"
+        settings.mkdir()
+        os.environ["COPILOT_INDEX_HOME"] = str(Path(tmp) / "data")  # the runner's subprocesses inherit them
+        os.environ["COPILOT_INDEX_CONFIG_HOME"] = str(settings)
+
+        def measure() -> dict[str, float]:
+            row = {}
+            for weight in weights:
+                (settings / "config.toml").write_text(f'[index]\nembedder_backend = "onnx"\ndense_weight = {weight}\n')
+                results, _, _ = yardstick.run_project(CLI, copy, queries, 10)
+                row[f"w{weight}"] = round(yardstick.score(queries, results, 10)[0], 4)
+            (settings / "config.toml").write_text('[index]\nembedder_backend = "onnx"\n')
+            os.environ["PROJECT_SEARCH_ARGS"] = "--mode dense"
+            try:
+                results, _, _ = yardstick.run_project(CLI, copy, queries, 10)
+            finally:
+                os.environ["PROJECT_SEARCH_ARGS"] = ""
+            row["dense"] = round(yardstick.score(queries, results, 10)[0], 4)
+            return row
+
+        before = measure()
+        trained = subprocess.run([CLI, "train-embeddings", "--repo", str(copy / "repo"), "--json", *train_args],
+                                 capture_output=True, text=True, check=True)
+        report = json.loads(trained.stdout)
+        return {"set": folder.name, "queries": len(queries), "before": before, "after": measure(),
+                "promoted": report.get("promoted"), "train_steps": report.get("train_steps")}
+
+
+def fused_mrr(encode: Any, pairs: list[Pair], distractors: list[str], weights: list[float]) -> dict[str, float]:
+    """MRR@10 of the hybrid formula over the held-out code (plus distractors), at each weight."""
+    docs = list(dict.fromkeys([p.positive for p in pairs] + distractors))
+    where = {doc: i for i, doc in enumerate(docs)}
+    relevant: dict[str, set[int]] = {}
+    for pair in pairs:
+        relevant.setdefault(pair.query, set()).add(where[pair.positive])
+    queries = list(relevant)
+    dense = encode(queries) @ encode(docs).T
+    conn = sqlean.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE f USING fts5(body, tokenize = 'unicode61 remove_diacritics 2')")
+    conn.executemany("INSERT INTO f(rowid, body) VALUES (?, ?)", [(i, keyword_text(d)) for i, d in enumerate(docs)])
+    keyword = np.zeros_like(dense)
+    for row, query in enumerate(queries):
+        match = fts_query(query)
+        if match:
+            for rowid, score in conn.execute("SELECT rowid, bm25(f) FROM f WHERE f MATCH ?", (match,)):
+                keyword[row, rowid] = -score
+        if keyword[row].max() > 0:
+            keyword[row] /= keyword[row].max()
+    out = {}
+    for weight in weights:
+        fused = weight * dense + (1.0 - weight) * keyword
+        total = 0.0
+        for scores, query in zip(fused, queries, strict=True):
+            top = np.argsort(-scores, kind="stable")[:10]
+            total += next((1.0 / rank for rank, i in enumerate(top, 1) if int(i) in relevant[query]), 0.0)
+        out[f"w{weight}"] = round(total / len(queries), 4)
+    return out
+
+
+def held_out_part(folder: Path, weights: list[float], hard_negatives: bool) -> dict[str, Any]:
+    config = IndexConfig()
+    pairs = PairMiner(resolve_repo(folder / "repo"), config, MiningOptions()).mine()
+    train, held_out = split_by_file(pairs, 0.15, 0)
+    distractors = _distractors(train, held_out, 200, 0)
+    model = load_trainable(resolve_embedder_path("default"))
+    encode = encoder_of(model, config.max_seq_length, config.batch_size)
+    base = fused_mrr(encode, held_out, distractors, weights)
+    fine_tune(model, train, TrainingArgs(epochs=3, hard_negatives=hard_negatives))  # the CLI's defaults
+    return {"set": folder.name, "pairs": len(pairs), "held_out": len(held_out), "base": base,
+            "trained": fused_mrr(encode, held_out, distractors, weights)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=["search", "held-out"])
+    parser.add_argument("--sets", nargs="+", default=["flask", "httpx", "gin"])
+    parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.85, 1.0])
+    parser.add_argument("--hard-negatives", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    rows = []
+    for name in args.sets:
+        folder = SETS / name
+        if args.part == "search":
+            row = search_part(folder, args.weights, ["--hard-negatives"] if args.hard_negatives else [])
+        else:
+            row = held_out_part(folder, args.weights, args.hard_negatives)
+        rows.append(row)
+        sys.stdout.write(json.dumps(row) + "\n")
+        sys.stdout.flush()
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
