@@ -197,18 +197,30 @@ def mrr_at_k(encode: EncodeFunction, pairs: Sequence[Pair], distractors: Sequenc
     """Mean reciprocal rank of the right code among all held-out code (plus distractors), per query."""
     if not pairs:
         return 0.0
+    docs, queries, relevant = retrieval_task(pairs, distractors)
+    return mrr_of_scores(encode(queries) @ encode(docs).T, queries, relevant, k)
+
+
+def retrieval_task(
+    pairs: Sequence[Pair], distractors: Sequence[str] = ()
+) -> tuple[list[str], list[str], dict[str, set[int]]]:
+    """The code texts (positives first, then distractors, once each), the distinct queries, and each query's
+    right answers as indexes into the code texts."""
     docs = list(dict.fromkeys([p.positive for p in pairs] + [d for d in distractors]))
     index = {doc: i for i, doc in enumerate(docs)}
     relevant: dict[str, set[int]] = {}
     for pair in pairs:
         relevant.setdefault(pair.query, set()).add(index[pair.positive])
-    queries = list(relevant)
-    scores = encode(queries) @ encode(docs).T
+    return docs, list(relevant), relevant
+
+
+def mrr_of_scores(scores: np.ndarray, queries: Sequence[str], relevant: dict[str, set[int]], k: int = 10) -> float:
+    """MRR@k of a (query x code) score matrix whose rows follow `queries`."""
     total = 0.0
     for row, query in zip(scores, queries, strict=True):
         top = np.argsort(-row, kind="stable")[:k]
         total += next((1.0 / rank for rank, i in enumerate(top, 1) if int(i) in relevant[query]), 0.0)
-    return total / len(queries)
+    return total / len(queries) if len(queries) else 0.0
 
 
 def should_promote(base_mrr: float, trained_mrr: float, min_gain: float = 0.0) -> bool:

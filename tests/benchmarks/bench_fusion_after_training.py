@@ -41,6 +41,8 @@ from copilot_index.conventions.embeddings.training import (  # noqa: E402
     encoder_of,
     fine_tune,
     load_trainable,
+    mrr_of_scores,
+    retrieval_task,
 )
 from copilot_index.indexer import IndexConfig, resolve_embedder_path  # noqa: E402
 from copilot_index.indexer.keywords import fts_query, keyword_text  # noqa: E402
@@ -86,12 +88,7 @@ def search_part(folder: Path, weights: list[float], train_args: list[str]) -> di
 
 def fused_mrr(encode: Any, pairs: list[Pair], distractors: list[str], weights: list[float]) -> dict[str, float]:
     """MRR@10 of the hybrid formula over the held-out code (plus distractors), at each weight."""
-    docs = list(dict.fromkeys([p.positive for p in pairs] + distractors))
-    where = {doc: i for i, doc in enumerate(docs)}
-    relevant: dict[str, set[int]] = {}
-    for pair in pairs:
-        relevant.setdefault(pair.query, set()).add(where[pair.positive])
-    queries = list(relevant)
+    docs, queries, relevant = retrieval_task(pairs, distractors)
     dense = encode(queries) @ encode(docs).T
     conn = sqlean.connect(":memory:")
     conn.execute("CREATE VIRTUAL TABLE f USING fts5(body, tokenize = 'unicode61 remove_diacritics 2')")
@@ -104,15 +101,8 @@ def fused_mrr(encode: Any, pairs: list[Pair], distractors: list[str], weights: l
                 keyword[row, rowid] = -score
         if keyword[row].max() > 0:
             keyword[row] /= keyword[row].max()
-    out = {}
-    for weight in weights:
-        fused = weight * dense + (1.0 - weight) * keyword
-        total = 0.0
-        for scores, query in zip(fused, queries, strict=True):
-            top = np.argsort(-scores, kind="stable")[:10]
-            total += next((1.0 / rank for rank, i in enumerate(top, 1) if int(i) in relevant[query]), 0.0)
-        out[f"w{weight}"] = round(total / len(queries), 4)
-    return out
+    return {f"w{weight}": round(mrr_of_scores(weight * dense + (1.0 - weight) * keyword, queries, relevant), 4)
+            for weight in weights}
 
 
 def held_out_part(folder: Path, weights: list[float], hard_negatives: bool) -> dict[str, Any]:
