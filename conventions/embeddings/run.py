@@ -24,6 +24,7 @@ from copilot_index.indexer import (
 from ..registry import weights_sha256
 from .pairs import MiningOptions, Pair, PairMiner, count_by_source, data_hash, split_by_file
 from .registry import EmbedderRegistry, Lineage
+from .replay import replay_pairs
 from .training import TrainingArgs, encoder_of, fine_tune, load_trainable, mrr_at_k, should_promote
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class TrainEmbeddingsOptions:
     """Training-side code texts added to the held-out code as extra candidates when scoring."""
     reembed: bool = True
     """Re-embed an existing index with a promoted embedder."""
+    replay: int = 0
+    """Standard-library doc pairs mixed into the training side (`replay`; 0, the default: none)."""
     lock_wait_seconds: float = 0.0
 
 
@@ -95,6 +98,8 @@ def train_embeddings(
             f"{MIN_TRAIN_PAIRS} and {MIN_HELD_OUT_PAIRS} are needed); document more functions or commit more history."
         )
     distractors = _distractors(train, held_out, options.eval_distractors, options.training.seed)
+    replay = replay_pairs(options.replay, options.training.seed) if options.replay else []
+    train = train + replay
 
     model = load_trainable(base_path)
     encode = encoder_of(model, config.max_seq_length, config.batch_size)
@@ -112,8 +117,8 @@ def train_embeddings(
         base_embedder=base_id,
         base_weights_sha256=weights_sha256(base_path),
         commit=repo.head_commit(),
-        data_sha256=data_hash(pairs),
-        pairs={"train": len(train), "held_out": len(held_out), "by_source": count_by_source(pairs)},
+        data_sha256=data_hash(pairs + replay),
+        pairs={"train": len(train), "held_out": len(held_out), "by_source": count_by_source(pairs + replay)},
         hyperparameters=dataclasses.asdict(options.training),
         metrics={
             "base_mrr@10": base_mrr,

@@ -39,6 +39,8 @@ def register(sub: Any) -> None:
                    help="also pair documentation sentences with the one definition each names")
     p.add_argument("--comments", action="store_true",
                    help="also pair the prose comments inside each function's body with that function")
+    p.add_argument("--replay", type=int, default=0, metavar="N",
+                   help="mix N doc pairs from the Python standard library into training (default: 0)")
     p.add_argument("--no-reembed", action="store_true",
                    help="promote without re-embedding the index (the next `index --rebuild` does it)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
@@ -65,6 +67,8 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         raise CopilotIndexError(
             "--minutes and --learning-rate must be positive, --epochs at least 1 and --batch-size at least 2."
         )
+    if args.replay < 0:
+        raise CopilotIndexError("--replay must be 0 or a positive number of pairs, such as 300.")
     if not 0 < args.held_out < 1:
         raise CopilotIndexError("--held-out must be a share between 0 and 1, such as 0.15.")
     training = TrainingArgs(
@@ -85,6 +89,7 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         mining=mining,
         held_out_share=args.held_out,
         reembed=not args.no_reembed,
+        replay=args.replay,
         lock_wait_seconds=args.wait,
     )
 

@@ -17,7 +17,7 @@ picked PyTorch for one model and ONNX for another in the same run, so before and
 before / after, the lift, and the naive baseline, per set and pooled (weighted by queries).
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
-        [--hard-negatives] [--epochs N] [--learning-rate LR] [--prose] [--comments]
+        [--hard-negatives] [--epochs N] [--learning-rate LR] [--prose] [--comments] [--replay N]
         [--compare-prose | --compare-comments | --compare-hard-negatives] [--backend onnx|torch|auto]
         [--json OUT] [--work DIR]
 
@@ -111,6 +111,7 @@ def main() -> int:
     parser.add_argument("--learning-rate", help="train-embeddings --learning-rate (its default: 5e-5)")
     parser.add_argument("--prose", action="store_true", help="train-embeddings --prose")
     parser.add_argument("--comments", action="store_true", help="train-embeddings --comments")
+    parser.add_argument("--replay", type=int, help="train-embeddings --replay N")
     compare = parser.add_mutually_exclusive_group()
     compare.add_argument("--compare-prose", action="store_true", help="train each set without, then with prose pairs")
     compare.add_argument("--compare-comments", action="store_true",
@@ -126,6 +127,7 @@ def main() -> int:
     options += ["--learning-rate", args.learning_rate] if args.learning_rate else []
     options += ["--prose"] if args.prose and not args.compare_prose else []
     options += ["--comments"] if args.comments and not args.compare_comments else []
+    options += ["--replay", str(args.replay)] if args.replay else []
     variants = {"": options}
     for flag, compared in (("prose", args.compare_prose), ("comments", args.compare_comments),
                            ("hard-negatives", args.compare_hard_negatives)):
