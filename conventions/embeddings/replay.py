@@ -12,11 +12,11 @@ held-out pairs that decide the promotion.
 from __future__ import annotations
 
 import random
-import sysconfig
 from pathlib import Path
 
 from copilot_index.indexer import IndexConfig, RepoInfo
 
+from .corpus_sources import cpython_stdlib
 from .pairs import MiningOptions, Pair, PairMiner, is_test_path
 
 PACKAGES = ("asyncio", "email", "http", "urllib", "logging", "json", "concurrent", "importlib", "xml", "unittest")
@@ -27,7 +27,7 @@ def replay_pairs(count: int, seed: int = 0, stdlib: Path | None = None) -> list[
     """At most `count` doc pairs from the standard library, a seeded sample, sources marked ``replay``."""
     if count <= 0:
         return []
-    root = stdlib or Path(sysconfig.get_paths()["stdlib"])
+    root = stdlib or cpython_stdlib().root
     found: list[Pair] = []
     for package in PACKAGES:
         folder = root / package

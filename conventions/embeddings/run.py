@@ -98,7 +98,7 @@ def train_embeddings(
             f"{MIN_TRAIN_PAIRS} and {MIN_HELD_OUT_PAIRS} are needed); document more functions or commit more history."
         )
     distractors = _distractors(train, held_out, options.eval_distractors, options.training.seed)
-    replay = replay_pairs(options.replay, options.training.seed) if options.replay else []
+    replay = replay_pairs(options.replay, options.training.seed)
     train = train + replay
 
     model = load_trainable(base_path)
