@@ -9,6 +9,7 @@ export only when it is faster and its embeddings stay close to PyTorch's.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import threading
@@ -161,6 +162,29 @@ class Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+_DIGESTS: dict[tuple[tuple[str, int, int], ...], str] = {}
+
+
+def weights_digest(model_id: str) -> str | None:
+    """A digest of a local embedder's weight files, so that an index notices new weights behind the same name
+    (an upgrade that ships a retrained default embedder); None for a model that is not a local folder."""
+    folder = Path(resolve_embedder_path(model_id))
+    if not folder.is_dir():
+        return None
+    files = sorted(p for p in folder.rglob("*") if p.suffix in WEIGHT_SUFFIXES and p.is_file())
+    key = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            with path.open("rb") as handle:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()[:16]
+    return _DIGESTS[key]
 
 
 @functools.lru_cache(maxsize=2)

@@ -132,11 +132,12 @@ class Index:
         """The hybrid search over this index, with the embedder that made its vectors (NoIndexError without one)."""
         with self._lock:
             if self._search is None:
-                from .embedder import embedder_for
+                from .embedder import embedder_for, weights_digest
                 from .search import HybridSearch
 
                 store = self._open_store()
                 embedder = embedder_for(store.get_meta("embedder") or self.config.embedder, self.config)
+                store.check_embedder_weights(weights_digest(embedder.model_id), adopt=False)
                 self._search = HybridSearch(store, embedder, self.config)
             return self._search
 

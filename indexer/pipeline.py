@@ -16,7 +16,7 @@ from .active_embedder import active_embedder_id
 from .chunker import Chunk, Chunker
 from .config import IndexConfig
 from .datadir import DataDir, sqlite_files
-from .embedder import Embedder, embedder_for
+from .embedder import Embedder, embedder_for, weights_digest
 from .errors import EmbedderMismatchError
 from .languages import language_for_path
 from .licenses import LicenseDetector
@@ -150,8 +150,10 @@ class Indexer:
                 f"The index was built with embedder '{stored}' but '{self.embedder.model_id}' is configured; "
                 "run `copilot-index index --rebuild` to re-embed with it."
             )
+        weights = weights_digest(self.embedder.model_id)
         if stored is None:
-            store.ensure_embedder(self.embedder.model_id, self.embedder.dimension)
+            store.ensure_embedder(self.embedder.model_id, self.embedder.dimension, weights)
+        store.check_embedder_weights(weights)
 
     def _run(self, store: ChunkStore) -> IndexSummary:
         self._prepare_embedder(store)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .embedder import Embedder
+from .embedder import Embedder, weights_digest
 from .errors import CopilotIndexError
 from .store import ChunkStore, vector_blob
 
@@ -47,11 +47,12 @@ def reembed(store: ChunkStore, embedder: Embedder, progress: ProgressCallback) -
             f"{embedder.dimension}-dimensional ones; rebuild the index with `copilot-index index --rebuild`."
         )
     chunks = vectors = 0
+    weights = weights_digest(embedder.model_id)
     if store.get_meta("embedder") is None:  # an index with no vectors yet: nothing to swap
-        store.ensure_embedder(embedder.model_id, embedder.dimension)
+        store.ensure_embedder(embedder.model_id, embedder.dimension, weights)
     else:
         chunks, vectors = _stage(store, embedder, progress)
-        if not store.swap_staged_vectors(embedder.model_id, embedder.dimension):
+        if not store.swap_staged_vectors(embedder.model_id, embedder.dimension, weights):
             raise ReembedError("The index changed while it was being re-embedded; run the command again.")
     summary = ReembedSummary(embedder.model_id, chunks, vectors, time.monotonic() - started)
     log.info("re-embedded %d chunks (%d distinct) with %s in %.1fs", chunks, vectors, embedder.model_id, summary.seconds)

@@ -62,6 +62,8 @@ class CodeSearchArgs:
     bf16: bool = True
     """bf16 autocast for the training steps (weights stay fp32; evaluation runs in fp32)."""
     threads: int = 2
+    device: str = "cpu"
+    """Where the steps run: "cpu", or "cuda" on a machine with a GPU (the project never needs one)."""
     seed: int = 1234
     eval_every: int = 2
     """Segments between held-out evaluations."""
@@ -99,9 +101,10 @@ def train(args: CodeSearchArgs) -> dict:
     args.run_dir.mkdir(parents=True, exist_ok=True)
     state_path = args.run_dir / "state.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else _new_state(args)
+    state["hardware"] = _hardware(args)
     train_pairs = read_jsonl(args.corpus / "train.jsonl")
     sets = _eval_sets(args, train_pairs)
-    model = load_trainable(state["checkpoint"] or resolve_embedder_path(args.base))
+    model = load_trainable(state["checkpoint"] or resolve_embedder_path(args.base), args.device)
     if not state["evals"]:
         state["evals"].append({"step": 0, "results": evaluate(model, sets, args.max_seq_length)})
         _save_state(state_path, state)
@@ -140,7 +143,8 @@ def _run_segment(args: CodeSearchArgs, state: dict, model, train_pairs: list[Cor
     targs = TrainingArgs(max_seconds=1e9, epochs=1, batch_size=args.batch_size, learning_rate=peak,
                          warmup_share=args.warmup_share, max_seq_length=args.train_seq_length, seed=args.seed + k)
     pairs = segment_pairs(train_pairs, k, args.segment_steps * args.batch_size, args.seed)
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()
+    kind = args.device.split(":", 1)[0]
+    autocast = torch.autocast(kind, dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()
     with autocast:
         result = fine_tune(model, pairs, targs)
     losses = result.losses or [0.0]
@@ -168,6 +172,15 @@ def _evaluate_and_stop(args: CodeSearchArgs, state: dict, model, sets: list[Eval
         return False
     state["since_best"] += 1
     return state["since_best"] >= args.patience
+
+
+def _hardware(args: CodeSearchArgs) -> str:
+    """The model card's words for where training ran."""
+    import torch
+
+    if args.device.startswith("cuda"):
+        return f"one {torch.cuda.get_device_name(torch.device(args.device))} GPU"
+    return f"{args.threads} CPU threads shared with other work"
 
 
 def _new_state(args: CodeSearchArgs) -> dict:

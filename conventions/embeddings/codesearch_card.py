@@ -100,12 +100,13 @@ def _training(state: dict[str, Any]) -> list[str]:
         "",
         "- Loss: MultipleNegativesRankingLoss (in-batch negatives, scale 20); no batch holds the same query or code twice.",
         f"- {state['step']} steps of batch {args['batch_size']} ({state['pairs_seen']:,} pairs seen) in"
-        f" {hours:.1f} h on {args['threads']} CPU threads shared with other work,"
+        f" {hours:.2f} h on {state.get('hardware') or str(args['threads']) + ' CPU threads shared with other work'},"
         f" bf16 autocast {'on' if args['bf16'] else 'off'}; seed {args['seed']}.",
         f"- AdamW, segments of {args['segment_steps']} steps (each {args['warmup_share']:.0%} warm-up then linear decay);"
         f" segment peak learning rate {args['learning_rate']:g} decaying linearly to {args['min_lr_share']:.0%} of it.",
         f"- Stopped: {state['stopped']}. **Exported checkpoint: step {best.get('step')}** (best mean held-out doc MRR@10).",
     ]
+    lines += [f"- {note}" for note in state.get("notes", [])]
     if losses:
         lines.append(f"- Loss (segment means): {losses[0]['mean']:.3f} (first) -> {losses[-1]['mean']:.3f} (last);"
                      " per segment: " + ", ".join(f"{x['mean']:.2f}" for x in losses) + ".")
@@ -147,8 +148,8 @@ def _yardstick(yardstick: dict[str, Any] | None) -> list[str]:
 def _reproduce(state: dict[str, Any], out: Path) -> list[str]:
     args = state["args"]
     flags = " ".join(f"--{name.replace('_', '-')} {args[name]}" for name in (
-        "max_steps", "segment_steps", "batch_size", "train_seq_length", "eval_every", "eval_queries", "eval_pool",
-        "max_hours") if name in args)
+        "max_steps", "segment_steps", "batch_size", "learning_rate", "min_lr_share", "warmup_share", "train_seq_length",
+        "eval_every", "eval_queries", "eval_pool", "patience", "max_hours", "device") if name in args)
     return [
         "## Reproduce",
         "",

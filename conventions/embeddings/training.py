@@ -106,11 +106,11 @@ def with_negatives(pairs: Sequence[Pair], rng: random.Random) -> list[str]:
     return filled
 
 
-def load_trainable(path: str):  # type: ignore[no-untyped-def]
+def load_trainable(path: str, device: str = "cpu"):  # type: ignore[no-untyped-def]
     """A private, trainable copy of a sentence-transformers model (never the shared cached one)."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(path, device="cpu", local_files_only=True)
+    return SentenceTransformer(path, device=device, local_files_only=True)
 
 
 def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: ProgressCallback | None = None) -> TrainResult:  # type: ignore[no-untyped-def]
@@ -140,7 +140,8 @@ def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: Progre
             columns = [[pairs[i].query for i in batch], [pairs[i].positive for i in batch]]
             if negatives is not None:
                 columns.append([negatives[i] for i in batch])
-            loss = loss_fn([model.preprocess(texts) for texts in columns], torch.empty(0))
+            features = [_on(model.device, model.preprocess(texts)) for texts in columns]
+            loss = loss_fn(features, torch.empty(0))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -161,6 +162,11 @@ def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: Progre
     log.info("trained %d steps in %.0fs (loss %.3f -> %.3f)", result.steps, result.seconds,
              result.losses[0] if result.losses else 0.0, result.losses[-1] if result.losses else 0.0)
     return result
+
+
+def _on(device, features: dict) -> dict:  # type: ignore[no-untyped-def]
+    """The tokenizer's tensors moved to the model's device (a no-op on the CPU)."""
+    return {key: value.to(device) if hasattr(value, "to") else value for key, value in features.items()}
 
 
 class _Schedule:

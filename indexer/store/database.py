@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 APPLICATION_ID = 0x43504958  # "CPIX": marks the file as a copilot-index database
 DB_NAME = "index.db"
 DIGEST_SALT = "digest_salt"
+EMBEDDER_WEIGHTS = "embedder_weights"
+"""Meta key: digest of the weights that made the vectors (`embedder.weights_digest`), for local models."""
 """Meta key of the index's random salt for the digests of redacted values."""
 LOCK_WAIT_S = 30.0
 """How long a command waits for another one's lock on the index file."""
@@ -187,13 +189,16 @@ class Database:
                 raise
         return bytes.fromhex(salt)
 
-    def ensure_embedder(self, embedder_id: str, dimension: int) -> None:
-        """Record the embedder on first use; refuse a different one (its vectors would not compare)."""
+    def ensure_embedder(self, embedder_id: str, dimension: int, weights: str | None = None) -> None:
+        """Record the embedder (and the digest of its weights) on first use; refuse a different one (its vectors
+        would not compare)."""
         stored = self.get_meta("embedder")
         if stored is None:
             with self.transaction():
                 self.set_meta("embedder", embedder_id)
                 self.set_meta("embedder_dimension", str(dimension))
+                if weights is not None:
+                    self.set_meta(EMBEDDER_WEIGHTS, weights)
                 self._create_vector_tables(dimension)
             self._dimension = dimension
             return
@@ -201,6 +206,23 @@ class Database:
             raise EmbedderMismatchError(
                 f"The index was built with embedder '{stored}' but '{embedder_id}' is configured; "
                 "run `copilot-index index --rebuild` to re-embed with it."
+            )
+
+    def check_embedder_weights(self, weights: str | None, adopt: bool = True) -> None:
+        """Refuse an embedder whose weights differ from those that made the index's vectors (same name, new
+        weights). An index recorded before weights were (`adopt`) takes the current ones as its own."""
+        if weights is None:
+            return
+        stored = self.get_meta(EMBEDDER_WEIGHTS)
+        if stored is None:
+            if adopt and self.get_meta("embedder") is not None:
+                with self.transaction():
+                    self.set_meta(EMBEDDER_WEIGHTS, weights)
+            return
+        if stored != weights:
+            raise EmbedderMismatchError(
+                f"The index was built with other weights of embedder '{self.get_meta('embedder')}' (it was updated "
+                "since); run `copilot-index index --rebuild` to re-embed with the new ones."
             )
 
     def _create_vector_tables(self, dimension: int) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from .. import fingerprints
 from ..chunker import Chunk
 from ..keywords import keyword_text
-from .database import CACHE_LIMIT, Database, StoredFile, keyed_digest, sign_bits
+from .database import CACHE_LIMIT, EMBEDDER_WEIGHTS, Database, StoredFile, keyed_digest, sign_bits
 
 
 class Writes(Database):
@@ -147,7 +147,7 @@ class Writes(Database):
         self.conn.executemany("INSERT INTO temp.staged_vectors(chunk_id, embedding) VALUES (?, ?)", rows)
         self.conn.execute("COMMIT")
 
-    def swap_staged_vectors(self, embedder_id: str, dimension: int) -> bool:
+    def swap_staged_vectors(self, embedder_id: str, dimension: int, weights: str | None = None) -> bool:
         """Replace every vector with the staged ones and record the embedder, in one transaction.
 
         False (and nothing changed) when the staged vectors no longer cover exactly the index's chunks.
@@ -161,6 +161,9 @@ class Writes(Database):
                 self.set_vectors(staged)
                 self.set_meta("embedder", embedder_id)
                 self.set_meta("embedder_dimension", str(dimension))
+                self.conn.execute("DELETE FROM meta WHERE key = ?", (EMBEDDER_WEIGHTS,))
+                if weights is not None:
+                    self.set_meta(EMBEDDER_WEIGHTS, weights)
         finally:
             self.conn.execute("DROP TABLE IF EXISTS temp.staged_vectors")
         return True

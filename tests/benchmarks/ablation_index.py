@@ -68,7 +68,8 @@ class CachedEmbedder:
             self.inner.model.max_seq_length = seq
         self.model_id = self.inner.model_id
         weights = sorted(Path(resolve_embedder_path(model_id)).glob("*.safetensors"))  # a retrained model is another key
-        stamp = hashlib.sha256(f"{model_id}:{[w.stat().st_size for w in weights]}".encode()).hexdigest()[:10]
+        contents = [hashlib.sha256(w.read_bytes()).hexdigest() for w in weights]  # same size, other weights: new key
+        stamp = hashlib.sha256(f"{model_id}:{contents}".encode()).hexdigest()[:10]
         self.key = f"{stamp}-{self.inner.backend}-{seq}"
         cache_dir.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(cache_dir / f"vectors-{self.key}.sqlite")

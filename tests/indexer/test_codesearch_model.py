@@ -168,3 +168,46 @@ def test_an_index_built_with_plain_minilm_asks_for_a_rebuild_under_the_default(t
     with pytest.raises(EmbedderMismatchError, match="--rebuild"):
         Index(resolve_repo(root), data).update(embedder=shipped)
     assert Index(resolve_repo(root), data).update(embedder=shipped, rebuild=True).chunks_embedded >= 5
+
+
+def test_new_weights_behind_the_same_embedder_name_ask_for_a_rebuild(tmp_path: Path) -> None:
+    """An upgrade that ships retrained weights under the same name ("default") must not mix old and new vectors."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from copilot_index.indexer.store import ChunkStore
+    from copilot_index.indexer.store.database import EMBEDDER_WEIGHTS
+
+    model = tmp_path / "model"
+    shutil.copytree(SHIPPED_EMBEDDER, model)
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "shop.py").write_text(CASES["python"][2], encoding="utf-8")
+    data, config = DataDir(tmp_path / "data"), IndexConfig(embedder=str(model), embedder_backend="torch")
+
+    def index() -> Index:
+        return Index(resolve_repo(root), data, config)
+
+    index().update()
+    store = ChunkStore(data.database, create=False)
+    recorded = store.get_meta(EMBEDDER_WEIGHTS)
+    with store.transaction():  # an index from before the record adopts the weights it finds
+        store.conn.execute("DELETE FROM meta WHERE key = ?", (EMBEDDER_WEIGHTS,))
+    store.close()
+    index().update()
+    store = ChunkStore(data.database, create=False)
+    assert recorded is not None and store.get_meta(EMBEDDER_WEIGHTS) == recorded
+    store.close()
+    assert index().search(CASES["python"][1], k=1, mode="dense")[0].symbol == "cart_total"
+    weights = load_file(model / "model.safetensors")
+    name = sorted(weights)[0]
+    weights[name] = weights[name] + torch.ones_like(weights[name]) * 1e-2  # same size, other weights
+    save_file(weights, model / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(EmbedderMismatchError, match=r"other weights of embedder .*--rebuild"):
+        index().update()
+    with pytest.raises(EmbedderMismatchError, match="--rebuild"):
+        index().search(CASES["python"][1], k=1)
+    assert index().update(rebuild=True).chunks_embedded >= 4
+    assert index().search(CASES["python"][1], k=1, mode="dense")[0].symbol == "cart_total"

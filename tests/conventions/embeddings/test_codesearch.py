@@ -193,4 +193,6 @@ def test_a_run_checkpoints_resumes_and_exports_fp16_weights_that_load_as_fp32(tm
     assert {str(p.dtype) for p in embedder.model.parameters()} == {"torch.float32"}
     vectors = embedder.embed(["return items[0]"])
     assert vectors.dtype == np.float32 and vectors.shape == (1, 384)
-    assert "flask" in (out / "MODEL_CARD.md").read_text()
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "flask" in card
+    assert state["hardware"] == "1 CPU threads shared with other work" and "on 1 CPU threads" in card

@@ -232,3 +232,15 @@ def test_embedders_lists_versions_and_switches_back_to_the_base_and_forth(  # ty
     assert main([*cli, "--use", version]) == 0
     assert json.loads(capsys.readouterr().out)["active"] == trained
     assert active_embedder_id(DataDir(data_dir), DEFAULT_EMBEDDER) == trained and index_embedder() == trained
+
+
+def test_a_training_batch_follows_the_model_onto_its_device() -> None:
+    """`fine_tune` on a GPU: the tokenizer's CPU tensors move to the model's device, other values stay as they are."""
+    import torch
+
+    from copilot_index.conventions.embeddings.training import _on
+
+    features = {"input_ids": torch.ones(2, 3, dtype=torch.long), "attention_mask": torch.ones(2, 3), "task": "query"}
+    moved = _on(torch.device("meta"), features)
+    assert {k: str(v.device) for k, v in moved.items() if k != "task"} == {"input_ids": "meta", "attention_mask": "meta"}
+    assert moved["task"] == "query" and moved["input_ids"].shape == (2, 3)
