@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 APPLICATION_ID = 0x43504958  # "CPIX": marks the file as a copilot-index database
 DB_NAME = "index.db"
 DIGEST_SALT = "digest_salt"
+"""Meta key of the index's random salt for the digests of redacted values."""
 EMBEDDER_WEIGHTS = "embedder_weights"
 """Meta key: digest of the weights that made the vectors (`embedder.weights_digest`), for local models."""
-"""Meta key of the index's random salt for the digests of redacted values."""
 LOCK_WAIT_S = 30.0
 """How long a command waits for another one's lock on the index file."""
 CACHE_LIMIT = 200_000

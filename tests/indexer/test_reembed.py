@@ -12,12 +12,13 @@ from copilot_index.conventions.embeddings.training import load_trainable
 from copilot_index.indexer import reembed
 from copilot_index.indexer.chunker import Chunk
 from copilot_index.indexer.config import DEFAULT_EMBEDDER
-from copilot_index.indexer.embedder import Embedder, resolve_embedder_path
+from copilot_index.indexer.embedder import Embedder, resolve_embedder_path, weights_digest
 from copilot_index.indexer.errors import IndexBusyError, NoIndexError
 from copilot_index.indexer.index import Index
 from copilot_index.indexer.reembed import ReembedError
 from copilot_index.indexer.search import MODES, HybridSearch
 from copilot_index.indexer.store import ChunkStore
+from copilot_index.indexer.store.database import EMBEDDER_WEIGHTS
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +111,7 @@ def test_searches_during_re_embedding_never_fail(  # type: ignore[no-untyped-def
     store = _open(index)
     try:
         assert store.get_meta("embedder") == other_model
+        assert store.get_meta(EMBEDDER_WEIGHTS) == weights_digest(other_model) != weights_digest(DEFAULT_EMBEDDER)
         for mode in MODES:
             assert HybridSearch(store, Embedder(other_model)).query("add an item to the cart", k=1, mode=mode)  # type: ignore[arg-type]
     finally:
