@@ -106,7 +106,6 @@ def _training(state: dict[str, Any]) -> list[str]:
         f" segment peak learning rate {args['learning_rate']:g} decaying linearly to {args['min_lr_share']:.0%} of it.",
         f"- Stopped: {state['stopped']}. **Exported checkpoint: step {best.get('step')}** (best mean held-out doc MRR@10).",
     ]
-    lines += [f"- {note}" for note in state.get("notes", [])]
     if losses:
         lines.append(f"- Loss (segment means): {losses[0]['mean']:.3f} (first) -> {losses[-1]['mean']:.3f} (last);"
                      " per segment: " + ", ".join(f"{x['mean']:.2f}" for x in losses) + ".")

@@ -25,7 +25,7 @@ from copilot_index.indexer import pipeline as pipeline_module
 from copilot_index.indexer.chunker import Chunk, Chunker
 from copilot_index.indexer.config import DEFAULT_EMBEDDER, IndexConfig
 from copilot_index.indexer.datadir import DataDir, onnx_exports
-from copilot_index.indexer.embedder import Embedder, resolve_embedder_path
+from copilot_index.indexer.embedder import Embedder, weights_digest
 from copilot_index.indexer.repo import resolve_repo
 from copilot_index.indexer.store import ChunkStore
 
@@ -67,9 +67,8 @@ class CachedEmbedder:
             assert backend == "torch", "seq above 256 is measured with the fp32 backend only"
             self.inner.model.max_seq_length = seq
         self.model_id = self.inner.model_id
-        weights = sorted(Path(resolve_embedder_path(model_id)).glob("*.safetensors"))  # a retrained model is another key
-        contents = [hashlib.sha256(w.read_bytes()).hexdigest() for w in weights]  # same size, other weights: new key
-        stamp = hashlib.sha256(f"{model_id}:{contents}".encode()).hexdigest()[:10]
+        weights = weights_digest(model_id)  # a retrained model (even of the same size) is another key
+        stamp = hashlib.sha256(f"{model_id}:{weights}".encode()).hexdigest()[:10]
         self.key = f"{stamp}-{self.inner.backend}-{seq}"
         cache_dir.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(cache_dir / f"vectors-{self.key}.sqlite")
