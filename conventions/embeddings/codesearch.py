@@ -6,8 +6,10 @@
 
 Training is a sequence of segments, each one `training.fine_tune` call (MultipleNegativesRankingLoss with
 in-batch negatives) over the next slice of a seeded order of the training pairs, with its own short warm-up
-and a linear decay; the segments' peak learning rate decays linearly over the planned run. After every
-segment the model is saved and `state.json` written, so a stopped run resumes where it stopped. Every
+and a linear decay; the segments' peak learning rate decays linearly over the planned run. One AdamW serves
+every segment (a fresh one per segment reset its moment estimates every `segment_steps` steps: suspected in the
+unstable batch-256 GPU run, docs/search-quality.md). After every segment the model, the optimizer's state
+(`optimizer.pt`) and `state.json` are saved, so a stopped run resumes where it stopped. Every
 `eval_every` segments the held-out MRR@10 per language is measured; training stops when it stops improving
 (`patience`), when the time budget is spent (the last checkpoint is then measured too; running the command
 again after a stop measures it as well) or at `max_steps`. The best checkpoint is exported as fp16
@@ -33,9 +35,10 @@ from .codesearch_card import write_model_card
 from .codesearch_eval import EvalSet, eval_sets, evaluate, export_fp16, load_sets, save_sets, score
 from .corpus import CorpusPair, read_jsonl
 from .pairs import Pair
-from .training import TrainingArgs, fine_tune, load_trainable
+from .training import TrainingArgs, fine_tune, load_trainable, new_optimizer
 
 log = logging.getLogger(__name__)
+OPTIMIZER_FILE = "optimizer.pt"
 
 
 @dataclass
@@ -105,6 +108,7 @@ def train(args: CodeSearchArgs) -> dict:
     train_pairs = read_jsonl(args.corpus / "train.jsonl")
     sets = _eval_sets(args, train_pairs)
     model = load_trainable(state["checkpoint"] or resolve_embedder_path(args.base), args.device)
+    optimizer = _optimizer(args, state, model)
     if not state["evals"]:
         state["evals"].append({"step": 0, "results": evaluate(model, sets, args.max_seq_length)})
         _save_state(state_path, state)
@@ -114,7 +118,7 @@ def train(args: CodeSearchArgs) -> dict:
         if spent_before + time.monotonic() - started > args.max_hours * 3600:
             state["stopped"] = "time budget spent"
             break
-        _run_segment(args, state, model, train_pairs, planned)
+        _run_segment(args, state, model, train_pairs, planned, optimizer)
         state["seconds"] = round(spent_before + time.monotonic() - started, 1)
         log.info("segment %d: step %d, loss %.3f, %.0fs", state["segment"], state["step"],
                  state["losses"][-1]["mean"], state["seconds"])
@@ -134,8 +138,9 @@ def train(args: CodeSearchArgs) -> dict:
     return state
 
 
-def _run_segment(args: CodeSearchArgs, state: dict, model, train_pairs: list[CorpusPair], planned: int) -> None:  # type: ignore[no-untyped-def]
-    """Train one segment (a `fine_tune` call) and save its checkpoint into `state`."""
+def _run_segment(args: CodeSearchArgs, state: dict, model, train_pairs: list[CorpusPair], planned: int,  # type: ignore[no-untyped-def]
+                 optimizer) -> None:
+    """Train one segment (a `fine_tune` call with the run's optimizer) and save its checkpoint into `state`."""
     import torch
 
     k = state["segment"]
@@ -146,7 +151,7 @@ def _run_segment(args: CodeSearchArgs, state: dict, model, train_pairs: list[Cor
     kind = args.device.split(":", 1)[0]
     autocast = torch.autocast(kind, dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()
     with autocast:
-        result = fine_tune(model, pairs, targs)
+        result = fine_tune(model, pairs, targs, optimizer=optimizer)
     losses = result.losses or [0.0]
     state["segment"] = k + 1
     state["step"] += result.steps
@@ -154,6 +159,7 @@ def _run_segment(args: CodeSearchArgs, state: dict, model, train_pairs: list[Cor
     state["losses"].append({"step": state["step"], "first": losses[0], "mean": sum(losses) / len(losses),
                             "last": losses[-1], "lr": peak})
     state["checkpoint"] = _save_checkpoint(model, args.run_dir, state["step"])
+    _save_optimizer(optimizer, args.run_dir, state["step"])
 
 
 def _evaluate_and_stop(args: CodeSearchArgs, state: dict, model, sets: list[EvalSet]) -> bool:  # type: ignore[no-untyped-def]
@@ -203,6 +209,30 @@ def _save_checkpoint(model, run_dir: Path, step: int) -> str:  # type: ignore[no
     folder = run_dir / "checkpoints" / f"step-{step:06d}"
     model.save(str(folder))
     return str(folder)
+
+
+def _optimizer(args: CodeSearchArgs, state: dict, model):  # type: ignore[no-untyped-def]
+    """The run's AdamW: resumed from `optimizer.pt` when that was saved at the checkpoint being resumed."""
+    import torch
+
+    optimizer = new_optimizer(model, TrainingArgs(learning_rate=args.learning_rate))
+    path = args.run_dir / OPTIMIZER_FILE
+    if state["checkpoint"] and path.is_file():
+        saved = torch.load(path, map_location=args.device, weights_only=True)
+        if saved["step"] == state["step"]:
+            optimizer.load_state_dict(saved["optimizer"])
+        else:
+            log.warning("%s is from step %d, the checkpoint from step %d: starting a new optimizer",
+                        path, saved["step"], state["step"])
+    return optimizer
+
+
+def _save_optimizer(optimizer, run_dir: Path, step: int) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    tmp = run_dir / f"{OPTIMIZER_FILE}.tmp"
+    torch.save({"step": step, "optimizer": optimizer.state_dict()}, tmp)
+    tmp.replace(run_dir / OPTIMIZER_FILE)
 
 
 def _prune_checkpoints(run_dir: Path, keep: str) -> None:

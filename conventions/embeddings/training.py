@@ -113,8 +113,20 @@ def load_trainable(path: str, device: str = "cpu"):  # type: ignore[no-untyped-d
     return SentenceTransformer(path, device=device, local_files_only=True)
 
 
-def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: ProgressCallback | None = None) -> TrainResult:  # type: ignore[no-untyped-def]
-    """Train `model` in place on `pairs` with in-batch negatives, within `args.max_seconds`."""
+def new_optimizer(model, args: TrainingArgs):  # type: ignore[no-untyped-def]
+    """The AdamW that `fine_tune` makes for one call; a long run makes one and passes it to every call."""
+    import torch
+
+    return torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+
+
+def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: ProgressCallback | None = None,  # type: ignore[no-untyped-def]
+              optimizer=None) -> TrainResult:
+    """Train `model` in place on `pairs` with in-batch negatives, within `args.max_seconds`.
+
+    With `optimizer` (from `new_optimizer`), its moment estimates carry over from earlier calls instead of
+    starting from zero; this call's warm-up and decay start again from `args.learning_rate`.
+    """
     import torch
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
@@ -129,7 +141,9 @@ def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: Progre
     saved_length = model.max_seq_length
     model.max_seq_length = args.max_seq_length
     loss_fn = MultipleNegativesRankingLoss(model, scale=args.scale)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    optimizer = optimizer or new_optimizer(model, args)
+    for group in optimizer.param_groups:  # the scheduler scales initial_lr, which a reused optimizer already has
+        group["lr"] = group["initial_lr"] = args.learning_rate
     schedule = _Schedule(planned, args.warmup_share)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     result = TrainResult(steps=0, seconds=0.0)

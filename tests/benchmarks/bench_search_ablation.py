@@ -11,6 +11,7 @@ An ablation is a `+`-joined list of tokens (`code-only+class=1+sym=0.2`); `defau
 Index-side tokens (each combination is indexed once per set; vectors are cached by the exact text embedded):
   fp32 | int8            embedder backend: PyTorch fp32 or ONNX int8 (default: what `auto` picks here)
   minilm                 plain all-MiniLM-L6-v2 instead of the shipped default embedder
+  embedder=PATH          a sentence-transformers folder instead (no `+` in PATH)
   seq=N                  embedder max_seq_length (above 256 lifts the model's own 256 cap; fp32 only)
   header=project|path|none   `# path :: symbol` line (product), the path alone (as the naive baseline), nothing
   no-context             drop the class header that the methods of a split class carry
@@ -79,7 +80,7 @@ class SearchVariant:
 
 _INDEX_TOKENS: dict[str, Any] = {
     "fp32": lambda v: {"backend": "torch"}, "int8": lambda v: {"backend": "onnx"},
-    "minilm": lambda v: {"embedder": MINILM_EMBEDDER},
+    "minilm": lambda v: {"embedder": MINILM_EMBEDDER}, "embedder": lambda v: {"embedder": v},
     "no-context": lambda v: {"context": False}, "no-lead-comments": lambda v: {"lead_comments": False},
     "no-module": lambda v: {"module_chunks": False}, "skip-data": lambda v: {"skip": DATA_FILES},
     "code-only": lambda v: {"skip": CODE_ONLY}, "seq": lambda v: {"seq": int(v)},

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from copilot_index.conventions.embeddings import codesearch
 from copilot_index.conventions.embeddings.codesearch import CodeSearchArgs, export, segment_pairs, train
@@ -186,6 +187,9 @@ def test_a_run_checkpoints_resumes_and_exports_fp16_weights_that_load_as_fp32(tm
     state = train(args)  # resumes at the second segment instead of starting again
     assert (state["segment"], state["step"], state["stopped"]) == (2, 2, "time budget spent")
     assert [e["step"] for e in state["evals"]] == [0, 1, 2]  # the clock stopped it, and its last checkpoint is measured
+    saved = torch.load(args.run_dir / "optimizer.pt", weights_only=True)
+    # one AdamW across segments and across the resume: its moments have seen both steps, not just the last one
+    assert saved["step"] == 2 and {float(s["step"]) for s in saved["optimizer"]["state"].values()} == {2.0}
     out = export(args)
     with safe_open(str(out / "model.safetensors"), "pt") as weights:
         assert {str(weights.get_tensor(name).dtype) for name in weights.keys()} == {"torch.float16"}
