@@ -36,7 +36,7 @@ from .corpus_sources import (
     fetch_pypi,
     licence_excludes,
 )
-from .pairs import MiningOptions, Pair, PairMiner, dedupe, is_test_path
+from .pairs import MiningOptions, Pair, PairMiner, dedupe, is_test_path, without_own_name
 
 log = logging.getLogger(__name__)
 
@@ -168,17 +168,10 @@ def assemble(pairs: list[CorpusPair], options: CorpusOptions) -> tuple[list[Corp
 
 
 def behaviour_query(query: str, positive: str) -> str:
-    """A doc sentence without the symbol's own name in front ("New returns an error" -> "returns an error").
-
-    Go (and some other) doc comments start with the name, which the chunk header already carries; a user
-    searching for behaviour does not know it, so neither does the training query.
-    """
+    """`pairs.without_own_name` for a corpus pair, whose symbol is in its code text's `# path :: symbol` header."""
     header = positive.split("\n", 1)[0]
     symbol = header.rsplit(" :: ", 1)[1] if header.startswith("# ") and " :: " in header else ""
-    name = symbol.rsplit(".", 1)[-1]
-    if not name:
-        return query
-    return re.sub(rf"^(?:The\s+)?`?{re.escape(name)}(?:\(\))?`?\s+", "", query)
+    return without_own_name(query, symbol)
 
 
 def held_out_units(pairs: Iterable[CorpusPair], share: float, seed: int) -> set[str]:

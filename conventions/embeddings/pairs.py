@@ -2,7 +2,8 @@
 
 Five sources, each a way the repository already says what a piece of code is for:
 
-- ``doc``: the first sentence of a docstring or doc comment -> the definition without its doc;
+- ``doc``: the first sentence of a docstring or doc comment, without the definition's own name in front
+  (`without_own_name`) -> the definition without its doc;
 - ``name``: a function's name split into words -> its body (without the signature, so the name is not
   simply repeated);
 - ``commit``: a commit's subject line -> the chunks its diff touched (focused commits only);
@@ -88,6 +89,19 @@ def sentence_of(doc: str) -> str | None:
     if len(sentence.split()) < 3 or len(sentence) > 300:
         return None
     return sentence
+
+
+def without_own_name(sentence: str, symbol: str) -> str:
+    """A doc sentence without the symbol's own name in front ("New returns an error" -> "returns an error").
+
+    Go (and some other) doc comments start with the name, which the chunk header already carries; a user
+    searching for behaviour does not know it, so neither does the training query. Kept in, the name alone
+    matches the pair, and training learns little about what the code does.
+    """
+    name = symbol.rsplit(".", 1)[-1]
+    if not name:
+        return sentence
+    return re.sub(rf"^(?:The\s+)?`?{re.escape(name)}(?:\(\))?`?\s+", "", sentence)
 
 
 def split_doc(chunk: Chunk) -> tuple[str, str, str] | None:
@@ -207,7 +221,8 @@ class PairMiner:
                 doc, code, _ = split
                 sentence = sentence_of(doc)
                 if sentence and code.strip():
-                    pairs.append(Pair(sentence, replace(chunk, text=code).embedding_text(), chunk.path, "doc"))
+                    query = without_own_name(sentence, chunk.symbol)
+                    pairs.append(Pair(query, replace(chunk, text=code).embedding_text(), chunk.path, "doc"))
             if chunk.kind in _CALLABLE_KINDS and not is_test_path(chunk.path):
                 pairs += self._comment_pairs(chunk, split[1] if split is not None else chunk.text)
             name = chunk.symbol.rsplit(".", 1)[-1]

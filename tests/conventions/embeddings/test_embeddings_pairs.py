@@ -100,3 +100,18 @@ def test_held_out_split_is_per_file_and_deterministic(shop_pairs: list[Pair]) ->
 )
 def test_first_sentence(doc: str, expected: str | None) -> None:
     assert sentence_of(doc) == expected
+
+
+def test_a_doc_comment_loses_the_definitions_own_name_in_front(repo) -> None:  # type: ignore[no-untyped-def]
+    repo.write("limits/limits.go", (
+        "package limits\n\n"
+        "// ClampWidth keeps a requested column width between the minimum and the maximum.\n"
+        "func ClampWidth(width int) int {\n\tif width < 4 {\n\t\treturn 4\n\t}\n\tif width > 120 {\n"
+        "\t\treturn 120\n\t}\n\treturn width\n}\n\n"
+        "// Clamping widths is what this helper does, for tables of text.\n"
+        "func Clamp(width int) int {\n\treturn ClampWidth(width) + 0\n}\n"))
+    repo.commit("Add width limits")
+    docs = {p.query: p.positive for p in PairMiner(resolve_repo(repo.root)).mine() if p.source == "doc"}
+    # the header already names it; the query says what it does, as a user who does not know the name would
+    assert "func ClampWidth(width int) int {" in docs["keeps a requested column width between the minimum and the maximum."]
+    assert "Clamping widths is what this helper does, for tables of text." in docs  # a longer word is not the name
