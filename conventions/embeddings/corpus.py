@@ -168,7 +168,10 @@ def assemble(pairs: list[CorpusPair], options: CorpusOptions) -> tuple[list[Corp
 
 
 def behaviour_query(query: str, positive: str) -> str:
-    """`pairs.without_own_name` for a corpus pair, whose symbol is in its code text's `# path :: symbol` header."""
+    """`pairs.without_own_name` for a corpus pair, whose symbol is in its code text's `# path :: symbol` header.
+
+    Mining already drops the name; this also covers pairs cached under `mined/` before it did.
+    """
     header = positive.split("\n", 1)[0]
     symbol = header.rsplit(" :: ", 1)[1] if header.startswith("# ") and " :: " in header else ""
     return without_own_name(query, symbol)

@@ -125,7 +125,7 @@ def test_mining_gives_indexer_shaped_pairs_without_excluded_or_other_licence_cod
     assert all(p.unit == "pypi:matchlib" and p.tree == "pypi:matchlib" for p in python)
     go = mine_tree(trees["debian:golang-github-foo-shout-dev"])
     assert [(p.query, p.path) for p in go if p.source == "doc"] == [
-        ("Whisper returns the text in lower case, trimmed of spaces.", "shout.go")]
+        ("returns the text in lower case, trimmed of spaces.", "shout.go")]  # without its own name in front
     [js] = [p for p in mine_tree(trees["npm:strutil"]) if p.source == "doc"]
     assert js.query == "Reverse the characters of a string." and js.language == "javascript"
     assert js.positive.startswith("# index.js :: reverseString\nfunction reverseString(text) {")
