@@ -141,7 +141,8 @@ def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: Progre
     saved_length = model.max_seq_length
     model.max_seq_length = args.max_seq_length
     loss_fn = MultipleNegativesRankingLoss(model, scale=args.scale)
-    optimizer = optimizer or new_optimizer(model, args)
+    if optimizer is None:
+        optimizer = new_optimizer(model, args)
     for group in optimizer.param_groups:  # the scheduler scales initial_lr, which a reused optimizer already has
         group["lr"] = group["initial_lr"] = args.learning_rate
     schedule = _Schedule(planned, args.warmup_share)
