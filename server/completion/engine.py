@@ -130,7 +130,11 @@ class CompletionEngine:
                                    dtype=cfg.dtype)
 
     def adapter_path(self) -> str | None:
-        """The adapter to load: explicit, configured, or the repository's promoted one (unless disabled)."""
+        """The adapter to load: explicit, configured, or the repository's promoted one (unless disabled); failing
+        those, the default model's own code LoRA (part of that model, so `--no-adapter` keeps it)."""
+        return self._chosen_adapter() or self.config.default_lora
+
+    def _chosen_adapter(self) -> str | None:
         if not self.use_adapter:
             return None
         if self._adapter or self.config.adapter:

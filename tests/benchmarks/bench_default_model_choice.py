@@ -12,7 +12,9 @@ file. SmolLM2 has no fill-in-the-middle tokens: the default gives it the lines a
 (`completion.following_lines`), which the last configuration turns off. Exact match: the completion's first
 line, stripped, equals the held-out line. Target (issue 18): the default >= 1.5x SmolLM2 bare prefix-only, pooled.
 `--candidate` adds another GGUF model under the same three SmolLM2 configurations ("candidate bare prefix-only",
-"candidate+retrieval", "candidate+retrieval without following lines"), to measure a model before it is proposed.
+"candidate+retrieval", "candidate+retrieval without following lines"), to measure a model before it is proposed;
+`--candidate-adapter FILE.gguf` puts a GGUF LoRA on the candidate (on SmolLM2 when no `--candidate` is given).
+"default" runs `model = "default"` as a user gets it (today SmolLM2 with the shipped code LoRA) with retrieval.
 """
 
 from __future__ import annotations
@@ -39,12 +41,17 @@ CONFIGS: dict[str, tuple[str, list[str], str]] = {  # name: (user config, flags,
     "smollm2 bare": (f'[completion]\nmodel = "{SMOLLM2}"\n', ["--no-retrieval"], "infill"),
     "smollm2+retrieval": (f'[completion]\nmodel = "{SMOLLM2}"\n', [], "infill"),
     "smollm2+retrieval without following lines": (f'[completion]\nmodel = "{SMOLLM2}"\nfollowing_lines = 0\n', [], "infill"),
+    "default": ('[completion]\nmodel = "default"\n', [], "infill"),
 }
 
 
-def candidate_configs(model: Path) -> dict[str, tuple[str, list[str], str]]:
-    """The SmolLM2 configurations, with `model` in SmolLM2's place."""
-    return {name.replace("smollm2", "candidate"): (config.replace(str(SMOLLM2), str(model.resolve())), flags, mode)
+def candidate_configs(model: Path | None, adapter: Path | None = None) -> dict[str, tuple[str, list[str], str]]:
+    """The SmolLM2 configurations, with `model` in SmolLM2's place and `adapter` (a GGUF LoRA) on top."""
+    def changed(config: str) -> str:
+        config = config.replace(str(SMOLLM2), str(model.resolve())) if model else config
+        return config + (f'adapter = "{adapter.resolve()}"\n' if adapter else "")
+
+    return {name.replace("smollm2", "candidate"): (changed(config), flags, mode)
             for name, (config, flags, mode) in CONFIGS.items() if name.startswith("smollm2") and name != "smollm2 bare"}
 
 
@@ -115,16 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs", default=",".join(CONFIGS),
                         help="comma-separated: " + ", ".join(CONFIGS) + ", and the candidate's (with --candidate)")
     parser.add_argument("--candidate", type=Path, help="another .gguf model to measure in the same run")
+    parser.add_argument("--candidate-adapter", type=Path, help="a GGUF LoRA on the candidate (SmolLM2 without --candidate)")
     parser.add_argument("--threads", type=int, default=2, help="completion.threads (quality does not depend on it)")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
-    configs = {**CONFIGS, **(candidate_configs(args.candidate) if args.candidate else {})}
+    candidate = args.candidate or args.candidate_adapter
+    configs = {**CONFIGS, **(candidate_configs(args.candidate, args.candidate_adapter) if candidate else {})}
     unknown = [name for name in args.configs.split(",") if name not in configs]
     if unknown:
-        parser.error(f"unknown configuration {unknown[0]!r} (with --candidate FILE, also: candidate bare prefix-only, "
-                     "candidate+retrieval, candidate+retrieval without following lines)")
+        parser.error(f"unknown configuration {unknown[0]!r} (with --candidate or --candidate-adapter, also: "
+                     "candidate bare prefix-only, candidate+retrieval, candidate+retrieval without following lines)")
     report: dict[str, Any] = {"sets": {}, "configs": {},
-                              "candidate": str(args.candidate) if args.candidate else None}
+                              "candidate": str(args.candidate) if args.candidate else None,
+                              "candidate_adapter": str(args.candidate_adapter) if args.candidate_adapter else None}
     rows: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {name: [] for name in args.configs.split(",")}
     for folder in args.sets:
         repo, by_mode = folder / "repo", cases_of(folder, args.per_set)
@@ -134,13 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in rows:
             config, flags, mode = configs[name]
             cases = by_mode[mode]
-            answers = complete(repo, cases, config, flags, args.threads)
+            answers = complete(repo, cases, config, flags, args.threads, adapter="adapter = " in config)
             rows[name] += [(LANGUAGES.get(Path(c["path"]).suffix, "other"), c, a)
                            for c, a in zip(cases, answers, strict=True)]
             sys.stderr.write(f"{folder.name} {name}: {score([(c, a) for _, c, a in rows[name][-len(cases):]])}\n")
     report["configs"] = scores_of(rows)
     default, bare = (report["configs"].get(name, {}).get("pooled", {}).get("exact")
-                     for name in ("smollm2+retrieval", "smollm2 bare prefix-only"))
+                     for name in ("default", "smollm2 bare prefix-only"))
     if default is not None and bare:
         report["default_vs_bare_prefix_only"] = round(default / bare, 3)
     candidate = report["configs"].get("candidate+retrieval", {}).get("pooled", {}).get("exact")

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from copilot_index.indexer import Index, language_for_path
+from copilot_index.server.completion.config import CODE_LORA
 from copilot_index.server.completion.context import ContextRetriever, Snippet
 from copilot_index.server.completion.prompt import Budgets, format_context, keep_tail, prompt_window
 from copilot_index.server.model.backend import Backend, Prompt
@@ -194,6 +195,27 @@ def quantize(source: Path, kind: str, out: Path) -> Path:
     return out
 
 
+def lora_cost(bare: LlamaCppBackend, lora: Path, places: list[Place], prompt_tokens: dict[str, int],
+              rounds: int) -> dict[str, Any]:
+    """The same replay with and without a LoRA on top, 1 thread, interleaved `rounds` times: per-keystroke p50/p95
+    of each and their ratio."""
+    adapted = LlamaCppBackend(SMOLLM2, lora_path=lora, n_threads=1, context_length=CONTEXT_LENGTH)
+    runs = {"bare": Replay("llama.cpp Q4_1, 1 thread"), "lora": Replay(f"llama.cpp Q4_1 + {lora.name}, 1 thread")}
+    for _ in range(rounds):
+        for kind, backend in (("bare", bare), ("lora", adapted)):
+            one = replay(runs[kind].label, backend, places, prompt_tokens)
+            for name in ("first_ms", "keystroke_ms", "prompt_evaluated", "evaluated", "texts"):
+                getattr(runs[kind], name).extend(getattr(one, name))
+    ratio = percentile(runs["lora"].keystroke_ms, 50) / percentile(runs["bare"].keystroke_ms, 50)
+    first = percentile(runs["lora"].first_ms, 50) / percentile(runs["bare"].first_ms, 50)
+    row = {"lora": str(lora), "bare": runs["bare"].summary(), "with_lora": runs["lora"].summary(),
+           "keystroke_p50_ratio": round(ratio, 2), "first_request_p50_ratio": round(first, 2)}
+    print(f"with {lora.name}: keystroke p50 {percentile(runs['lora'].keystroke_ms, 50):.0f} ms vs "
+          f"{percentile(runs['bare'].keystroke_ms, 50):.0f} ms bare ({ratio:.2f}x), p95 "
+          f"{percentile(runs['lora'].keystroke_ms, 95):.0f} ms; first request at a place {first:.2f}x")
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default="flask,gin,koa")
@@ -204,6 +226,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="rounds over the quantizations, interleaved")
     parser.add_argument("--no-retrieval", action="store_true")
     parser.add_argument("--no-transformers", action="store_true", help="llama.cpp only (quick runs)")
+    parser.add_argument("--lora", type=Path, default=CODE_LORA,
+                        help="also time llama.cpp with this GGUF LoRA on top (default: the shipped code LoRA, which "
+                             "`model = \"default\"` loads), interleaved with the bare file; --lora '' skips it")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -247,6 +272,9 @@ def main() -> None:
     for run in (r for r in results if r.label.startswith("llama.cpp")):
         print(f"{run.label}: keystroke p50 {percentile(run.keystroke_ms, 50):.0f} ms (target <= 200), "
               f"p95 {percentile(run.keystroke_ms, 95):.0f} ms (target <= 500)")
+
+    if str(args.lora) not in ("", "."):
+        summaries.append(lora_cost(llama, args.lora, places, prompt_tokens, args.rounds))
 
     kinds = [k for k in args.quantizations.split(",") if k]
     if kinds:

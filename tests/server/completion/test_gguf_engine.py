@@ -17,7 +17,7 @@ from gguf_model import write_gguf
 from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.indexer import DataDir, Index, resolve_repo, set_trusted
 from copilot_index.server.cli import main as cli_main
-from copilot_index.server.completion.config import CompletionConfig, default_model
+from copilot_index.server.completion.config import CODE_LORA, CompletionConfig, default_model
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.request import CompletionRequest
 from copilot_index.server.model.backend import BackendError
@@ -112,7 +112,9 @@ def test_the_default_model_is_smollm2_in_llama_cpp_where_installed(repo, data_di
     default = CompletionConfig()  # model = "default"
     assert default.model_path == str(SMOLLM2) and default.runs_gguf and not default.runs_shipped_model
     engine = CompletionEngine(Index(resolve_repo(repo.root), DataDir(data_dir)), default)
-    assert engine.backend.name == f"llama.cpp:{SMOLLM2}"
+    assert engine.backend.name == f"llama.cpp:{SMOLLM2}+{CODE_LORA}"  # with the shipped code LoRA
+    assert CompletionEngine(engine.index, default, use_adapter=False).adapter_path() == str(CODE_LORA)  # part of it
+    assert CompletionEngine(engine.index, CompletionConfig(adapter="/x/mine.gguf")).adapter_path() == "/x/mine.gguf"
     shipped = CompletionConfig(model="copilot-index-default")
     assert shipped.runs_shipped_model and not shipped.runs_gguf
 
