@@ -27,7 +27,7 @@ from pathlib import Path
 
 from copilot_index.conventions.embeddings.corpus import EXCLUDED_DIRS, EXCLUDED_PROJECTS, STDLIB_BENCHMARK_FILES
 from copilot_index.conventions.embeddings.corpus_sources import SourceTree, cpython_stdlib, discover, licence_excludes
-from copilot_index.indexer import comment_prefix, language_for_path
+from copilot_index.indexer import Redactor, comment_prefix, language_for_path
 
 from ..model.backend import Snippet
 from ..model.templates import template_named
@@ -60,6 +60,7 @@ class Options:
 
 
 def excluded(name: str) -> bool:
+    """True when a tree's name or a path has an evaluated project as one of its words ("npm:koa", "lib/click/")."""
     words = set(re.split(r"[^a-z0-9]+", name.lower()))
     return any(project in words for project in EXCLUDED_PROJECTS)
 
@@ -95,13 +96,14 @@ def is_target(line: str, mark: str) -> bool:
 class Package:
     """One tree's files cut in windows, with an identifier index for simulated retrieval."""
 
-    def __init__(self, tree: SourceTree, files: list[Path]) -> None:
+    def __init__(self, tree: SourceTree, files: list[Path], redactor: Redactor | None = None) -> None:
         self.tree = tree
+        self.redactor = redactor or Redactor()
         self.windows: list[tuple[str, int, str]] = []
         self.postings: dict[str, list[int]] = defaultdict(list)
         for path in files:
-            lines = path.read_text(errors="replace").split("\n")
             rel = path.relative_to(tree.root).as_posix()
+            lines = self.read(path).split("\n")
             for start in range(0, len(lines), WINDOW):
                 text = "\n".join(lines[start : start + WINDOW]).strip("\n")
                 if len(text) < 80:
@@ -109,6 +111,10 @@ class Package:
                 self.windows.append((rel, start + 1, text))
                 for word in set(WORD.findall(text)):
                     self.postings[word].append(len(self.windows) - 1)
+
+    def read(self, path: Path) -> str:
+        """The file's text with secrets redacted (as the indexer redacts them): none reach the training data."""
+        return self.redactor.redact(path.read_text(errors="replace"), path.relative_to(self.tree.root).as_posix()).text
 
     def retrieve(self, query: str, own: str, most: int) -> list[Snippet]:
         """Windows of other files sharing the most rare identifiers with `query` (idf-weighted)."""
@@ -172,7 +178,7 @@ def build(corpus_dir: Path, out: Path, options: Options) -> Counter[str]:
             for path, package in files:
                 if counts[lang] >= per_language[lang]:
                     break
-                text = path.read_text(errors="replace")
+                text = package.read(path)
                 if not readable(text):
                     continue
                 lines = text.split("\n")

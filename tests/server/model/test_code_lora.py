@@ -73,7 +73,9 @@ def test_the_corpus_renders_prompts_as_the_engine_does_and_leaves_evaluated_proj
     body = "".join(f"def area_{i}(radius):\n    scale = compute_scale(radius)\n    return scale * radius * {i}\n\n"
                    for i in range(12))
     (root / "shapes" / "circle.py").write_text(body)
-    (root / "shapes" / "helpers.py").write_text("def compute_scale(radius):\n    return 3.14159 * radius\n" * 12)
+    token = "ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5"  # a secret in a package's code never reaches a sample
+    (root / "shapes" / "helpers.py").write_text(f'TOKEN = "{token}"\n'
+                                                + "def compute_scale(radius):\n    return 3.14159 * radius\n" * 12)
     for i in range(10):  # unrelated files: identifiers in every window are too common to retrieve by
         (root / "shapes" / f"other_{i}.py").write_text("".join(f"def unrelated_{i}_{j}(value):\n    return value\n\n"
                                                                for j in range(12)))
@@ -90,6 +92,8 @@ def test_the_corpus_renders_prompts_as_the_engine_does_and_leaves_evaluated_proj
                                      random.Random(1))
     assert sample["prefix"].endswith("\n    ") and sample["middle"].startswith(lines[13].strip())
     assert "# Context from shapes/helpers.py (lines 1-16):" in sample["context"]  # retrieved: compute_scale
+    assert "TOKEN = " in sample["context"] and token not in sample["context"]
+    assert not any(token in text for _, _, text in package.windows)
     assert sample["context"].endswith(format_following("shapes/circle.py", "python", "\n".join(lines[13:]), 8))
     assert not code_lora_corpus.excluded("pypi:attrs")
 
