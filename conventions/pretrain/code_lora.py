@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         step += 1
         tokens += int(mask.sum())
         if step % 25 == 0:
-            history.append({"step": step, "loss": float(loss), "lr": lr, "tokens": tokens, "seconds": round(elapsed, 1)})
+            history.append({"step": step, "loss": loss.item(), "lr": lr, "tokens": tokens, "seconds": round(elapsed, 1)})
             log.info("%s", history[-1])
     after = evaluate(model, tok, held, held_samples, args.device, pad)
     log.info("after %s", after)
