@@ -124,15 +124,20 @@ def unit_of(tree: SourceTree, path: str) -> str:
     return f"{tree.name}/{first if '/' in path else first.rsplit('.', 1)[0]}"
 
 
+def tree_config(tree: SourceTree) -> IndexConfig:
+    """The indexer's settings for reading `tree` as a corpus: its vendored patterns (less `dist/` and `build/` for
+    packages that ship only built code), `EXCLUDED_DIRS`, the tree's own exclusions and the evaluated projects."""
+    vendored = [p for p in IndexConfig().vendored if not (tree.include_built and p in ("dist/", "build/"))]
+    vendored += [*EXCLUDED_DIRS, *tree.exclude]
+    vendored += [f"{lead}{name}{tail}" for name in EXCLUDED_PROJECTS for lead in ("", "_") for tail in ("/", ".*")]
+    return IndexConfig(vendored=vendored)
+
+
 def mine_tree(tree: SourceTree, options: MiningOptions | None = None) -> list[CorpusPair]:
     """Every usable pair of one tree (before de-duplication and caps)."""
     if excluded_name(tree.package):
         return []
-    vendored = [p for p in IndexConfig().vendored if not (tree.include_built and p in ("dist/", "build/"))]
-    vendored += [*EXCLUDED_DIRS, *tree.exclude]
-    vendored += [f"{lead}{name}{tail}" for name in EXCLUDED_PROJECTS for lead in ("", "_") for tail in ("/", ".*")]
-    config = IndexConfig(vendored=vendored)
-    mined = PairMiner(RepoInfo(tree.root.resolve(), None), config, options).mine()
+    mined = PairMiner(RepoInfo(tree.root.resolve(), None), tree_config(tree), options).mine()
     kept: list[CorpusPair] = []
     for pair in mined:
         language = language_for_path(pair.path)

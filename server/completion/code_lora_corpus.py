@@ -25,9 +25,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from copilot_index.conventions.embeddings.corpus import EXCLUDED_DIRS, EXCLUDED_PROJECTS, STDLIB_BENCHMARK_FILES
+from copilot_index.conventions.embeddings.corpus import STDLIB_BENCHMARK_FILES, excluded_name, tree_config
 from copilot_index.conventions.embeddings.corpus_sources import SourceTree, cpython_stdlib, discover, licence_excludes
-from copilot_index.indexer import Redactor, comment_prefix, language_for_path
+from copilot_index.indexer import Redactor, RepoInfo, Scanner, comment_prefix, language_for_path
 
 from ..model.backend import Snippet
 from ..model.templates import template_named
@@ -59,27 +59,19 @@ class Options:
     seed: int = 7
 
 
-def excluded(name: str) -> bool:
-    """True when a tree's name or a path has an evaluated project as one of its words ("npm:koa", "lib/click/")."""
-    words = set(re.split(r"[^a-z0-9]+", name.lower()))
-    return any(project in words for project in EXCLUDED_PROJECTS)
-
-
 def source_files(tree: SourceTree) -> dict[str, list[Path]]:
-    """The tree's code files by language, without tests data, vendored copies, minified or generated files."""
+    """The tree's code files by language, as the embedder's corpus reads the tree (`corpus.tree_config`: no vendored
+    copies, tests data or evaluated projects), without minified files, type stubs, and files under 400 bytes or
+    over 200 kB."""
     found: dict[str, list[Path]] = defaultdict(list)
-    for path in sorted(tree.root.rglob("*")):
-        rel = path.relative_to(tree.root).as_posix()
+    for entry in Scanner(RepoInfo(tree.root.resolve(), None), tree_config(tree)).scan().files:
+        rel, path = entry.path, tree.root / entry.path
         language = language_for_path(rel)
-        if language not in LANGUAGES or not path.is_file() or excluded(rel) or licence_excludes(tree, rel):
+        if language not in LANGUAGES or excluded_name(rel) or licence_excludes(tree, rel):
             continue
-        if any(part in "/" + rel for part in EXCLUDED_DIRS) or "node_modules/" in rel or rel.endswith((".min.js", ".d.ts")):
+        if rel.endswith((".min.js", ".d.ts")) or not 400 <= path.stat().st_size <= 200_000:
             continue
-        built = not tree.include_built and rel.startswith(("dist/", "build/"))
-        if built or any(rel.startswith(p.lstrip("/")) for p in tree.exclude):
-            continue
-        if 400 <= path.stat().st_size <= 200_000:
-            found[language].append(path)
+        found[language].append(path)
     return found
 
 
@@ -99,6 +91,7 @@ class Package:
     def __init__(self, tree: SourceTree, files: list[Path], redactor: Redactor | None = None) -> None:
         self.tree = tree
         self.redactor = redactor or Redactor()
+        self.texts: dict[Path, str] = {}
         self.windows: list[tuple[str, int, str]] = []
         self.postings: dict[str, list[int]] = defaultdict(list)
         for path in files:
@@ -113,8 +106,12 @@ class Package:
                     self.postings[word].append(len(self.windows) - 1)
 
     def read(self, path: Path) -> str:
-        """The file's text with secrets redacted (as the indexer redacts them): none reach the training data."""
-        return self.redactor.redact(path.read_text(errors="replace"), path.relative_to(self.tree.root).as_posix()).text
+        """The file's text with secrets redacted (as the indexer redacts them): none reach the training data.
+        Redacted once: the windows and the samples read the same text."""
+        if path not in self.texts:
+            rel = path.relative_to(self.tree.root).as_posix()
+            self.texts[path] = self.redactor.redact(path.read_text(errors="replace"), rel).text
+        return self.texts[path]
 
     def retrieve(self, query: str, own: str, most: int) -> list[Snippet]:
         """Windows of other files sharing the most rare identifiers with `query` (idf-weighted)."""
@@ -160,7 +157,7 @@ def build(corpus_dir: Path, out: Path, options: Options) -> Counter[str]:
     trees = [cpython_stdlib(STDLIB_BENCHMARK_FILES)] + discover(corpus_dir).trees
     by_language: dict[str, list[tuple[Path, Package]]] = defaultdict(list)
     for tree in trees:
-        if excluded(tree.name):
+        if excluded_name(tree.package):
             log.info("left out %s: an evaluated project", tree.name)
             continue
         found = source_files(tree)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from copilot_index.conventions.adapter.gguf_lora import check_lora_for_base
+from copilot_index.conventions.embeddings.corpus import excluded_name
 from copilot_index.conventions.embeddings.corpus_sources import SourceTree
 from copilot_index.server.completion import code_lora_corpus
 from copilot_index.server.completion.config import CODE_LORA, CompletionConfig
@@ -95,7 +96,7 @@ def test_the_corpus_renders_prompts_as_the_engine_does_and_leaves_evaluated_proj
     assert "TOKEN = " in sample["context"] and token not in sample["context"]
     assert not any(token in text for _, _, text in package.windows)
     assert sample["context"].endswith(format_following("shapes/circle.py", "python", "\n".join(lines[13:]), 8))
-    assert not code_lora_corpus.excluded("pypi:attrs")
+    assert not excluded_name("pypi:attrs")
 
 
 def test_the_trainer_trains_a_lora_on_a_real_small_model_and_reports_before_and_after(tmp_path: Path) -> None:
@@ -117,4 +118,4 @@ def test_the_trainer_trains_a_lora_on_a_real_small_model_and_reports_before_and_
 
 @pytest.mark.parametrize("name", ["pypi:click", "npm:koa", "debian:golang-github-spf13-cobra-dev", "npm:Express"])
 def test_projects_the_team_evaluates_on_are_excluded_by_name(name: str) -> None:
-    assert code_lora_corpus.excluded(name)
+    assert excluded_name(name)
