@@ -1,6 +1,7 @@
 """Mine (query, code) training pairs from a repository's working tree and history.
 
-Five sources, each a way the repository already says what a piece of code is for:
+Its sources, each a way the repository (or, for ``summary``, a local model reading it) says what a piece of
+code is for:
 
 - ``doc``: the first sentence of a docstring or doc comment, without the definition's own name in front
   (`without_own_name`) -> the definition without its doc;
@@ -13,7 +14,9 @@ Five sources, each a way the repository already says what a piece of code is for
   function's body -> the function without that comment and without its doc (see `comments`);
 - ``prose`` (only when asked for, `MiningOptions.prose_per_definition`): a sentence of the repository's
   documentation (README and guides; not release notes) that names exactly one of its definitions -> that
-  definition without its doc (see `prose`).
+  definition without its doc (see `prose`);
+- ``summary`` (only with a local model to write them, `MiningOptions.summaries`): a model's one-sentence
+  summary of a definition -> that definition without its doc (see `summaries`).
 
 Everything passes the secret redactor before it is used; duplicate pairs are dropped, and queries that
 point at too many different pieces of code ("fix typo") are dropped as noise.
@@ -30,17 +33,19 @@ import textwrap
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 from copilot_index.indexer import Chunk, Chunker, IndexConfig, Redactor, RepoInfo, Scanner, read_source, split_identifier
 
 from .comments import body_comments
 from .prose import DEFINITION_KINDS, named_definitions
+from .summaries import Summarize, SummaryCache, pick_definitions, summarize_definitions
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
 
-SOURCES = ("doc", "name", "commit", "test", "comment", "prose")
+SOURCES = ("doc", "name", "commit", "test", "comment", "prose", "summary")
 PROSE_PER_DEFINITION = 6
 """`train-embeddings --prose`: documentation sentences paired with one definition at most."""
 COMMENTS_PER_DEFINITION = 3
@@ -80,6 +85,9 @@ class MiningOptions:
     prose_per_definition: int = 0
     """Most documentation sentences paired with one definition (0, the default: no ``prose`` pairs; on the
     development sets they lift search little and unevenly, see bench_train_embeddings.py --compare-prose)."""
+    summaries: int = 0
+    """Definitions a local model summarizes into ``summary`` pairs (0: none; needs `PairMiner(summarize=...)`)."""
+    seed: int = 0
 
 
 def sentence_of(doc: str) -> str | None:
@@ -181,8 +189,12 @@ class PairMiner:
         config: IndexConfig | None = None,
         options: MiningOptions | None = None,
         progress: ProgressCallback | None = None,
+        summarize: Summarize | None = None,
+        summary_cache: Path | None = None,
     ) -> None:
         self.repo = repo
+        self.summarize = summarize
+        self.summary_cache = summary_cache
         self.config = config or IndexConfig.load(repo.root)
         self.options = options or MiningOptions()
         self.progress = progress or (lambda description, done, total: None)
@@ -194,6 +206,7 @@ class PairMiner:
         pairs = self._definition_pairs(chunks)
         pairs += self._test_pairs(chunks)
         pairs += self._prose_pairs(chunks)
+        pairs += self._summary_pairs(chunks)
         if self.repo.is_git and self.repo.head_commit() is not None:
             pairs += self._commit_pairs({c.path for c in chunks})
         return dedupe(pairs, self.options.max_positives_per_query)
@@ -252,6 +265,22 @@ class PairMiner:
             code = replace(target, text=split[1]) if split is not None else target
             pairs.append(Pair(sentence, code.embedding_text(), target.path, "prose"))
         return pairs
+
+    def _summary_pairs(self, chunks: list[Chunk]) -> list[Pair]:
+        if self.summarize is None or self.options.summaries <= 0:
+            return []
+        candidates = []
+        for chunk in chunks:
+            if chunk.kind not in DEFINITION_KINDS or not chunk.symbol or is_test_path(chunk.path):
+                continue
+            split = split_doc(chunk)
+            code = replace(chunk, text=split[1]) if split is not None else chunk
+            if len(body_of(chunk).strip()) >= self.options.min_body_chars:
+                candidates.append((code, split is not None))
+        picked = pick_definitions([c for c, _ in candidates], self.options.summaries, self.options.seed,
+                                  documented={id(c) for c, has_doc in candidates if has_doc})
+        found = summarize_definitions(picked, self.summarize, SummaryCache(self.summary_cache), self.progress)
+        return [Pair(sentence, code.embedding_text(), code.path, "summary") for code, sentence in found]
 
     def _test_pairs(self, chunks: list[Chunk]) -> list[Pair]:
         by_name: dict[str, list[Chunk]] = defaultdict(list)

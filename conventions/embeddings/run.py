@@ -25,6 +25,7 @@ from ..registry import weights_sha256
 from .pairs import MiningOptions, Pair, PairMiner, count_by_source, data_hash, split_by_file
 from .registry import EmbedderRegistry, Lineage
 from .replay import replay_pairs
+from .summaries import Summarize
 from .training import TrainingArgs, encoder_of, fine_tune, load_trainable, mrr_at_k, should_promote
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class TrainEmbeddingsOptions:
     replay: int = 0
     """Standard-library doc pairs mixed into the training side (`replay`; 0, the default: none)."""
     lock_wait_seconds: float = 0.0
+    summarize: Summarize | None = None
+    """The local model that writes ``summary`` pairs (with `mining.summaries` > 0)."""
 
 
 @dataclass
@@ -90,8 +93,10 @@ def train_embeddings(
     base_id = active_embedder_id(data_dir, config.embedder)
     base_path = resolve_embedder_path(base_id)
 
-    pairs = PairMiner(repo, config, options.mining, progress).mine()
+    miner = PairMiner(repo, config, options.mining, progress, options.summarize, data_dir.embedders / "summaries.json")
+    pairs = miner.mine()
     train, held_out = split_by_file(pairs, options.held_out_share, options.training.seed)
+    held_out = [p for p in held_out if p.source != "summary"]  # the gate scores what the repository says itself
     if len(train) < MIN_TRAIN_PAIRS or len(held_out) < MIN_HELD_OUT_PAIRS:
         raise NotEnoughPairsError(
             f"{repo.root} yields only {len(train)} training and {len(held_out)} held-out pairs (at least "
@@ -118,7 +123,8 @@ def train_embeddings(
         base_weights_sha256=weights_sha256(base_path),
         commit=repo.head_commit(),
         data_sha256=data_hash(pairs + replay),
-        pairs={"train": len(train), "held_out": len(held_out), "by_source": count_by_source(pairs + replay)},
+        pairs={"train": len(train), "held_out": len(held_out), "by_source": count_by_source(pairs + replay),
+               **({"summarizer": options.summarize.name} if options.summarize and options.mining.summaries else {})},
         hyperparameters=dataclasses.asdict(options.training),
         metrics={
             "base_mrr@10": base_mrr,

@@ -41,6 +41,9 @@ def register(sub: Any) -> None:
                    help="also pair the prose comments inside each function's body with that function")
     p.add_argument("--replay", type=int, default=0, metavar="N",
                    help="mix N doc pairs from the Python standard library into training (default: 0)")
+    p.add_argument("--summaries", type=int, default=0, metavar="N",
+                   help="let the default model summarize N definitions into extra training queries "
+                   "(about a second each, cached; default: 0)")
     p.add_argument("--no-reembed", action="store_true",
                    help="promote without re-embedding the index (the next `index --rebuild` does it)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
@@ -67,6 +70,8 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         raise CopilotIndexError(
             "--minutes and --learning-rate must be positive, --epochs at least 1 and --batch-size at least 2."
         )
+    if args.summaries < 0:
+        raise CopilotIndexError("--summaries must be 0 or a positive number of definitions, such as 400.")
     if args.replay < 0:
         raise CopilotIndexError("--replay must be 0 or a positive number of pairs, such as 300.")
     if not 0 < args.held_out < 1:
@@ -79,7 +84,7 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         seed=args.seed,
         hard_negatives=args.hard_negatives,
     )
-    mining = MiningOptions(max_commits=max(0, args.max_commits))
+    mining = MiningOptions(max_commits=max(0, args.max_commits), summaries=args.summaries, seed=args.seed)
     if args.prose:
         mining.prose_per_definition = PROSE_PER_DEFINITION
     if args.comments:
@@ -97,8 +102,17 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
 def cmd_train_embeddings(args: argparse.Namespace, console: Console) -> int:
     options = _options(args)
     index, _ = open_project(args.repo, args, console)
-    with console.progress() as progress, index:
-        report = train_embeddings(index, options, progress)
+    summarizer = None
+    if options.mining.summaries:
+        from ..completion.summaries import LlamaSummarizer  # loads llama.cpp: only when asked
+
+        options.summarize = summarizer = LlamaSummarizer()
+    try:
+        with console.progress() as progress, index:
+            report = train_embeddings(index, options, progress)
+    finally:
+        if summarizer is not None:
+            summarizer.close()
     if console.json_mode:
         console.json(report.as_json())
     else:

@@ -17,14 +17,17 @@ picked PyTorch for one model and ONNX for another in the same run, so before and
 before / after, the lift, and the naive baseline, per set and pooled (weighted by queries).
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
-        [--hard-negatives] [--epochs N] [--learning-rate LR] [--prose] [--comments] [--replay N]
-        [--compare-prose | --compare-comments | --compare-hard-negatives] [--backend onnx|torch|auto]
+        [--hard-negatives] [--epochs N] [--learning-rate LR] [--prose] [--comments] [--replay N] [--summaries N]
+        [--compare-prose | --compare-comments | --compare-hard-negatives | --compare-summaries N]
+        [--backend onnx|torch|auto]
         [--json OUT] [--work DIR]
 
 `--compare-prose` trains each set twice in the run, without and with the ``prose`` pairs (documentation
 sentences naming one definition; `train-embeddings --prose` adds them), each from a fresh index;
 `--compare-comments` does the same for the ``comment`` pairs (prose comments inside a function's body;
-`train-embeddings --comments`); `--compare-hard-negatives` trains without, then with `--hard-negatives`.
+`train-embeddings --comments`); `--compare-hard-negatives` trains without, then with `--hard-negatives`;
+`--compare-summaries N` without, then with `--summaries N` (the default model's one-sentence summaries of N
+definitions as extra queries).
 """
 
 from __future__ import annotations
@@ -112,10 +115,13 @@ def main() -> int:
     parser.add_argument("--prose", action="store_true", help="train-embeddings --prose")
     parser.add_argument("--comments", action="store_true", help="train-embeddings --comments")
     parser.add_argument("--replay", type=int, help="train-embeddings --replay N")
+    parser.add_argument("--summaries", type=int, help="train-embeddings --summaries N")
     compare = parser.add_mutually_exclusive_group()
     compare.add_argument("--compare-prose", action="store_true", help="train each set without, then with prose pairs")
     compare.add_argument("--compare-comments", action="store_true",
                          help="train each set without, then with comment pairs")
+    compare.add_argument("--compare-summaries", type=int, metavar="N",
+                         help="train each set without, then with --summaries N")
     compare.add_argument("--compare-hard-negatives", action="store_true",
                          help="train each set without, then with hard negatives")
     parser.add_argument("--backend", choices=("onnx", "torch", "auto"), default="onnx",
@@ -128,11 +134,15 @@ def main() -> int:
     options += ["--prose"] if args.prose and not args.compare_prose else []
     options += ["--comments"] if args.comments and not args.compare_comments else []
     options += ["--replay", str(args.replay)] if args.replay else []
+    options += ["--summaries", str(args.summaries)] if args.summaries and not args.compare_summaries else []
     variants = {"": options}
     for flag, compared in (("prose", args.compare_prose), ("comments", args.compare_comments),
                            ("hard-negatives", args.compare_hard_negatives)):
         if compared:
             variants = {f"without {flag}": options, f"with {flag}": [*options, f"--{flag}"]}
+    if args.compare_summaries:
+        variants = {"without summaries": options,
+                    f"with {args.compare_summaries} summaries": [*options, "--summaries", str(args.compare_summaries)]}
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores; embedding backend {args.backend}")
     all_rows: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
     for name in args.sets:
