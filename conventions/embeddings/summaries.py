@@ -30,6 +30,8 @@ ProgressCallback = Callable[[str, int, int], None]
 SUMMARY_LINES = 20
 """Lines of a definition shown to the model (its start says most of what it does)."""
 MIN_WORDS = 4
+SAVE_EVERY = 25
+"""Summaries written between two saves of the cache."""
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
@@ -96,7 +98,8 @@ def summarize_definitions(
     cache: SummaryCache | None = None,
     progress: ProgressCallback | None = None,
 ) -> list[tuple[Chunk, str]]:
-    """(definition, query) for each chunk the model could summarize; every query is redacted."""
+    """(definition, query) for each chunk the model could summarize; every query is redacted before it is
+    cached or used."""
     progress = progress or (lambda description, done, total: None)
     cache = cache or SummaryCache(None)
     redactor = Redactor()
@@ -105,10 +108,13 @@ def summarize_definitions(
         code = "\n".join(chunk.text.splitlines()[:SUMMARY_LINES])
         key = SummaryCache.key(summarize.name, code)
         if key not in cache.entries:
-            cache.entries[key] = clean_summary(summarize(code, chunk.language))
+            sentence = clean_summary(summarize(code, chunk.language))
+            cache.entries[key] = redactor.redact(sentence, "summary.txt").text if sentence else None
         sentence = cache.entries[key]
         if sentence:
-            found.append((chunk, redactor.redact(sentence, "summary.txt").text))
+            found.append((chunk, sentence))
         progress("Summarizing definitions", done, len(chunks))
+        if done % SAVE_EVERY == 0:
+            cache.save()  # an interrupted run keeps what it wrote
     cache.save()
     return found

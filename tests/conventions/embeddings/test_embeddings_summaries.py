@@ -109,6 +109,7 @@ def test_summaries_are_cached_and_a_broken_cache_is_rewritten(repo, tmp_path: Pa
     rewritten = Scripted(ANSWERS)
     assert _summary_pairs(repo, rewritten, cache=cache) == first and len(rewritten.calls) == 3
     assert len(json.loads(cache.read_text(encoding="utf-8"))) == 3
+    assert "ghp_Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7c" not in cache.read_text(encoding="utf-8")
     assert SummaryCache.key("a", "code") != SummaryCache.key("b", "code")
 
 
