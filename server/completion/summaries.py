@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 PROMPT_TABLE = "summary_prompt.toml"
 CODE_CHARS = 1500
 """Characters of code in one prompt (about 20 lines; the model's answer hardly changes with more)."""
+CODE_TOKENS = 1024
+"""And at most this many tokens of it (text outside ASCII takes several per character), so that the prompt and
+the answer fit the 2,048-token context."""
 
 
 class LlamaSummarizer:
@@ -45,7 +48,7 @@ class LlamaSummarizer:
 
         threads = max(1, min(n_threads or usable_cores(), usable_cores()))
         try:
-            self.llm = _load(Llama, model_path=str(path), n_ctx=1024, n_batch=512, n_threads=threads,
+            self.llm = _load(Llama, model_path=str(path), n_ctx=2048, n_batch=512, n_threads=threads,
                              n_threads_batch=threads)
         except (ValueError, RuntimeError) as exc:
             raise CopilotIndexError(f"llama.cpp could not load {path} ({exc}); reinstall with `make install`.") from exc
@@ -54,7 +57,9 @@ class LlamaSummarizer:
         """What the summary cache keys on: another model or prompt writes other summaries."""
 
     def __call__(self, code: str, language: str) -> str | None:
-        prompt = self.format.format(code=code[:CODE_CHARS])
+        ids = self.llm.tokenize(code[:CODE_CHARS].encode("utf-8"), add_bos=False, special=False)
+        text = self.llm.detokenize(ids[:CODE_TOKENS]).decode("utf-8", "ignore")
+        prompt = self.format.format(code=text)
         out = self.llm.create_completion(prompt, max_tokens=self.max_tokens, temperature=0.0, stop=self.stop)
         text = str(out["choices"][0]["text"]).strip()
         return text or None

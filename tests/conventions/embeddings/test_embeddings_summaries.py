@@ -118,9 +118,11 @@ def test_the_default_model_summarizes_real_code() -> None:
     try:
         code = "def word_count(path):\n    with open(path) as f:\n        return len(f.read().split())\n"
         sentence = clean_summary(summarizer(code, "python"))
+        dense = summarizer("".join(chr(0x4E00 + i) for i in range(3000)), "python")  # 1,500 one-token characters
     finally:
         summarizer.close()
     assert sentence is not None and len(sentence.split()) >= 4
+    assert dense is None or isinstance(dense, str)  # it answers, instead of "exceeds the context window"
     assert any(word in sentence.lower() for word in ("word", "count", "file"))
 
 
