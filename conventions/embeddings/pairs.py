@@ -279,7 +279,8 @@ class PairMiner:
                 candidates.append((code, split is not None))
         picked = pick_definitions([c for c, _ in candidates], self.options.summaries, self.options.seed,
                                   documented={id(c) for c, has_doc in candidates if has_doc})
-        found = summarize_definitions(picked, self.summarize, SummaryCache(self.summary_cache), self.progress)
+        found = summarize_definitions(picked, self.summarize, SummaryCache(self.summary_cache), self.progress,
+                                      self.redactor)
         return [Pair(sentence, code.embedding_text(), code.path, "summary") for code, sentence in found]
 
     def _test_pairs(self, chunks: list[Chunk]) -> list[Pair]:

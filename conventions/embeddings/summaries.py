@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import random
 import re
 from collections.abc import Callable, Collection, Sequence
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Protocol
 
 from copilot_index.indexer import Chunk, Redactor
+
+from ..registry import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +85,8 @@ class SummaryCache:
         return hashlib.sha256(f"{model}\0{code}".encode()).hexdigest()
 
     def save(self) -> None:
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_suffix(".partial")
-        partial.write_text(json.dumps(self.entries, sort_keys=True), encoding="utf-8")
-        os.replace(partial, self.path)
+        if self.path is not None:
+            write_json_atomic(self.path, self.entries)
 
 
 def summarize_definitions(
@@ -97,12 +94,13 @@ def summarize_definitions(
     summarize: Summarize,
     cache: SummaryCache | None = None,
     progress: ProgressCallback | None = None,
+    redactor: Redactor | None = None,
 ) -> list[tuple[Chunk, str]]:
     """(definition, query) for each chunk the model could summarize; every query is redacted before it is
     cached or used."""
     progress = progress or (lambda description, done, total: None)
     cache = cache or SummaryCache(None)
-    redactor = Redactor()
+    redactor = redactor or Redactor()
     found: list[tuple[Chunk, str]] = []
     for done, chunk in enumerate(chunks, 1):
         code = "\n".join(chunk.text.splitlines()[:SUMMARY_LINES])
