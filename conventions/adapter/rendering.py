@@ -56,6 +56,11 @@ class CompletionRuntime(Protocol):
         """A fresh copy of the base model's torch module with the adapter in `adapter` on top."""
         ...
 
+    def default_adapter(self) -> Path | None:
+        """The adapter the engine serves the base with when the repository has none of its own (the shipped code
+        LoRA of the default model), as peft files for `adapted`; None when it serves the base bare."""
+        ...
+
     def saved(self, adapter: Path) -> dict[str, Any]:
         """The adapter in `adapter` was just saved (PEFT files): write what the runtime serves it from besides them
         (a GGUF LoRA for a GGUF base), and return what the lineage manifest should record of it."""

@@ -2,9 +2,10 @@
 
 The model, its prompts and retrieval come from the engine through a `CompletionRuntime` (`rendering.py`), so the
 adapter learns and is judged on exactly the prompts it will see. The whole run keeps to `AdapterArgs.max_minutes`:
-each phase gets a share of the time still left, and the base, the active adapter and the new one are compared on
-the same held-out samples, as many as the time allowed. Only an adapter that writes the next line better than
-both is promoted (`scoring.better`).
+each phase gets a share of the time still left, and the base, the base as served by default (with the shipped code
+LoRA, which a promoted adapter replaces), the active adapter and the new one are compared on the same held-out
+samples, as many as the time allowed. Only an adapter that writes the next line better than all of them is
+promoted (`scoring.better`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ EVALUATION_SHARE = 0.4
 """Of what mining left: scoring the base, the active adapter and the new one (the base's pace sets how many)."""
 RENDERING_SHARE = 0.3
 """Of what is left for rendering and training once the new adapter's evaluation is set aside."""
+DEFAULT = "default (code LoRA)"
+"""The name the default model as served (the base with its shipped code LoRA) is scored under, when it has one."""
 ADAPTER_SLOWDOWN = 1.5
 """An adapter on top of the base (unmerged LoRA) completes slower than the base alone (twice as slow on a tiny model)."""
 
@@ -118,13 +121,17 @@ def train_adapter(
     samples, train, report = _mine(index.repo, renderer.use_fim, args, budget)
 
     active = registry.active()
+    default = runtime.default_adapter()
     held_out = HeldOut(spread(samples.held_out, max_eval), renderer)
     offered = len(held_out.samples)
-    base_seconds = held_out.score("base", generator.model, budget.deadline(EVALUATION_SHARE / (3 if active else 2)))
+    incumbents = [(DEFAULT, default)] if default is not None else []
     if active is not None:
-        held_out.score(f"active {active.name}", runtime.adapted(active.path),
-                       min(budget.end, time.monotonic() + ADAPTER_SLOWDOWN * base_seconds))
-    budget.lap("scoring the base" + (" and the active adapter" if active else ""))
+        incumbents.append((f"active {active.name}", active.path))
+    base_seconds = held_out.score("base", generator.model, budget.deadline(EVALUATION_SHARE / (2 + len(incumbents))))
+    for name, path in incumbents:
+        held_out.score(name, runtime.adapted(path), min(budget.end, time.monotonic() + ADAPTER_SLOWDOWN * base_seconds))
+    budget.lap("scoring the base" + (" with and without its code LoRA" if default else "")
+               + (" and the active adapter" if active else ""))
     peft_model = wrap_with_lora(generator.model, args)  # before the rest is shared out: it imports peft
     reserve = ADAPTER_SLOWDOWN * base_seconds  # for scoring the new adapter at the end
     examples = _render(train, renderer, budget.deadline(RENDERING_SHARE, reserve), progress)
@@ -183,9 +190,13 @@ def promotion(metrics: dict[str, dict[str, Any]], active: str | None, scored: bo
                        "give it more minutes (--max-minutes)")
     if not better(metrics["trained"], metrics["base"]):
         return False, "kept the previous state: the new adapter does not beat the base model on held-out next lines"
+    if DEFAULT in metrics and not better(metrics["trained"], metrics[DEFAULT]):
+        return False, ("kept the previous state: the new adapter does not beat the default model with its code LoRA "
+                       "(which it would replace) on held-out next lines")
     if active is not None and not better(metrics["trained"], metrics[f"active {active}"]):
         return False, f"kept {active}: the new adapter does not beat the active one on held-out next lines"
-    return True, "promoted: it beats the base model" + (" and the previous adapter" if active else "")
+    return True, ("promoted: it beats the base model" + (" with and without its code LoRA" if DEFAULT in metrics else "")
+                  + (" and the previous adapter" if active else ""))
 
 
 def _render(samples: list[Sample], renderer: SampleRenderer, deadline: float,

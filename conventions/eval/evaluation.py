@@ -34,16 +34,19 @@ def evaluate_repository(
     adapter_version: str | None = None,
 ) -> dict[str, Any]:
     """Scores for the four configurations on the same held-out samples (the adapter's own split).
-    The adapter is the active one, or version `adapter_version` (promoted or not)."""
+    The adapter is the active one, or version `adapter_version` (promoted or not). "base" is the model as served
+    without one: with its default adapter (the shipped code LoRA of SmolLM2), which a repository's adapter replaces."""
     base = runtime.base
     repo = index.repo
     registry = AdapterRegistry(index.data_dir.adapters)
     active = registry.active() if adapter_version is None else registry.version(adapter_version)
     adapted = runtime.adapted(active.path) if active is not None else None
+    default = runtime.default_adapter()  # the base as the editor serves it without an adapter of the repository's
+    served = runtime.adapted(default) if default is not None else base.model
     renderer = runtime.renderer
     samples = spread(mine_samples(repo, seed=seed, target_samples=target_samples).held_out, max_samples)
     results: dict[str, Any] = {}
-    plan = [("base", base.model, False), ("+retrieval", base.model, True),
+    plan = [("base", served, False), ("+retrieval", served, True),
             ("+adapter", adapted, False), ("+both", adapted, True)]
     for done, (name, model, retrieval) in enumerate(plan, 1):
         if model is None:
@@ -59,6 +62,7 @@ def evaluate_repository(
         "repository": str(repo.root),
         "commit": repo.head_commit(),
         "model": base.source,
+        "base_adapter": str(default) if default is not None else None,
         "adapter": None if active is None else {"version": active.version, "path": str(active.path)},
         "held_out_samples": len(samples),
         "configs": results,

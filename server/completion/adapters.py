@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from copilot_index.conventions.adapter.gguf_lora import GGUF_LORA, cached_digest, export_gguf_lora
+from copilot_index.conventions.adapter.gguf_lora_import import import_gguf_lora
 from copilot_index.conventions.adapter.samples import Sample
 from copilot_index.indexer import CopilotIndexError, Index, language_for_path, user_cache
 from copilot_index.server.model.backend import Prompt
@@ -138,6 +139,17 @@ class EngineRuntime:
 
     def adapted(self, adapter: Path) -> Any:
         return load_generator(self.spec, adapter=str(adapter)).model
+
+    def default_adapter(self) -> Path | None:
+        """The shipped code LoRA as peft files for the float copy of the GGUF base, imported once per LoRA and base
+        (user cache); None when the configuration serves no default LoRA."""
+        lora = self.config.default_lora
+        if lora is None or self.gguf is None or self.spec is None:
+            return None
+        folder = user_cache() / "imported" / f"lora-{cached_digest(Path(lora))[:12]}-{cached_digest(self.gguf)[:12]}"
+        if not (folder / "adapter_config.json").is_file():
+            import_gguf_lora(Path(lora), self.gguf, Path(self.spec), folder)
+        return folder
 
     def saved(self, adapter: Path) -> dict[str, Any]:
         if self.gguf is None:

@@ -13,7 +13,7 @@ from adapter_repo import engine_runtime, open_index, write_project
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.conventions.adapter.rendering import SampleRenderer
-from copilot_index.conventions.adapter.run import train_adapter
+from copilot_index.conventions.adapter.run import DEFAULT, promotion, train_adapter
 from copilot_index.conventions.adapter.samples import Sample
 from copilot_index.conventions.adapter.training import AdapterArgs
 from copilot_index.indexer import CopilotIndexError, set_trusted
@@ -170,3 +170,36 @@ def test_the_time_budget_bounds_the_whole_run_not_only_the_training_steps(repo, 
     assert report.samples["train_unrendered"] > 0
     assert report.metrics["base"]["samples"] == report.metrics["trained"]["samples"] == report.samples["held_out"]
     assert report.budget["minutes"] == 0.25 and report.budget["seconds"] == pytest.approx(elapsed, abs=1.0)
+
+
+class ServedWithLora(EngineRuntime):
+    """The tiny model served with a default adapter, as SmolLM2 is served with the shipped code LoRA."""
+
+    lora: Any = None
+
+    def default_adapter(self) -> Any:
+        return self.lora
+
+
+def _line(exact: float, similarity: float) -> dict[str, Any]:
+    return {"by_kind": {"line": {"samples": 10, "exact_match": exact, "edit_similarity": similarity}}}
+
+
+def test_a_new_adapter_must_beat_the_default_model_with_its_code_lora_which_it_would_replace(
+        repo, data_dir, tiny_model_dir):
+    metrics = {"base": _line(0.1, 0.4), DEFAULT: _line(0.3, 0.6), "trained": _line(0.2, 0.5)}
+    promoted, reason = promotion(metrics, None, True)
+    assert not promoted and "does not beat the default model with its code LoRA" in reason
+    metrics["trained"] = _line(0.4, 0.7)
+    assert promotion(metrics, None, True) == (True, "promoted: it beats the base model with and without its code LoRA")
+
+    write_project(repo)
+    index = open_index(repo.root, data_dir)
+    args = AdapterArgs(max_steps=6, batch_size=4, learning_rate=5e-3, target_samples=48)
+    first = train_adapter(index, engine_runtime(index, tiny_model_dir), args, max_eval=6)
+    served = ServedWithLora(index, CompletionConfig(model=str(tiny_model_dir)))
+    served.lora = first.path
+    again = train_adapter(index, served, AdapterArgs(max_steps=0, target_samples=48), max_eval=6)
+    assert {"base", DEFAULT, "trained"} <= set(again.metrics)
+    assert again.metrics[DEFAULT]["samples"] == again.metrics["trained"]["samples"] > 0
+    assert not again.promoted

