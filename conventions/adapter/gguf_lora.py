@@ -194,7 +194,7 @@ def read_base(path: Path) -> GgufBase:
     )
 
 
-def _adapter_pairs(adapter: Path) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
+def adapter_pairs(adapter: Path) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
     """The adapter's config and its (A, B) matrices by adapted module name."""
     config_file, weights = adapter / "adapter_config.json", adapter / "adapter_model.safetensors"
     if not config_file.is_file() or not weights.is_file():
@@ -221,7 +221,7 @@ def _adapter_pairs(adapter: Path) -> tuple[dict[str, Any], dict[str, dict[str, n
     return config, pairs
 
 
-def _module_scale(config: dict[str, Any], module: str, rank: int) -> float:
+def module_scale(config: dict[str, Any], module: str, rank: int) -> float:
     """peft's scaling for one module: its alpha over its rank (or over the rank's square root with rsLoRA)."""
     alpha = float(config.get("lora_alpha", rank))
     for pattern, value in (config.get("alpha_pattern") or {}).items():
@@ -242,7 +242,7 @@ def export_gguf_lora(adapter: Path, base_gguf: Path, out: Path) -> ExportedLora:
     """Write the peft adapter in folder `adapter` as a GGUF LoRA for `base_gguf` at `out` (whole or not at all)."""
     adapter, out = adapter.expanduser(), out.expanduser()
     base = read_base(base_gguf.expanduser())
-    config, pairs = _adapter_pairs(adapter)
+    config, pairs = adapter_pairs(adapter)
     names = {name: arch for arch, name in gguf.MODEL_ARCH_NAMES.items()}
     if base.architecture not in names:
         raise GgufLoraError(f"{base.path} has architecture {base.architecture!r}, which the gguf package does not know.")
@@ -263,7 +263,7 @@ def export_gguf_lora(adapter: Path, base_gguf: Path, out: Path) -> ExportedLora:
                 f"{b.shape[0]}x{a.shape[1]} there but {target} is {shape[-1]}x{shape[0]} in {base.path}."
             )
         rank = a.shape[0]
-        b = b * (_module_scale(config, module, rank) * rank / alpha)  # llama.cpp scales by alpha / rank
+        b = b * (module_scale(config, module, rank) * rank / alpha)  # llama.cpp scales by alpha / rank
         if base.architecture in PERMUTED_QK_ARCHITECTURES and target.endswith((".attn_q.weight", ".attn_k.weight")):
             b = _rotary_rows(b, base.heads if ".attn_q." in target else base.kv_heads)
         tensors[f"{target}.lora_a"] = np.ascontiguousarray(a, dtype=np.float32)

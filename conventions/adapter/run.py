@@ -5,7 +5,7 @@ adapter learns and is judged on exactly the prompts it will see. The whole run k
 each phase gets a share of the time still left, and the base, the base as served by default (with the shipped code
 LoRA, which a promoted adapter replaces), the active adapter and the new one are compared on the same held-out
 samples, as many as the time allowed. Only an adapter that writes the next line better than all of them is
-promoted (`scoring.better`).
+promoted (`scoring.better`). With a default LoRA, the new one is trained on top of it and saved holding both.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .registry import AdapterRegistry
 from .rendering import CompletionRuntime, SampleRenderer
 from .samples import Sample, SampleSet, mine_samples, spread
 from .scoring import Outcome, better, run_samples, summarize
+from .stack import merged_start, stack_adapters
 from .training import AdapterArgs, Example, clear_checkpoint, train_lora, wrap_with_lora
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,10 @@ def train_adapter(
         held_out.score(name, runtime.adapted(path), min(budget.end, time.monotonic() + ADAPTER_SLOWDOWN * base_seconds))
     budget.lap("scoring the base" + (" with and without its code LoRA" if default else "")
                + (" and the active adapter" if active else ""))
-    peft_model = wrap_with_lora(generator.model, args)  # before the rest is shared out: it imports peft
+    # On top of the default LoRA, merged in (the saved adapter holds both: `stack`); before the rest is shared
+    # out, because it imports peft.
+    start = generator.model if default is None else merged_start(runtime.adapted(default))
+    peft_model = wrap_with_lora(start, args)
     reserve = ADAPTER_SLOWDOWN * base_seconds  # for scoring the new adapter at the end
     examples = _render(train, renderer, budget.deadline(RENDERING_SHARE, reserve), progress)
     if len(examples) < len(train):
@@ -153,8 +157,10 @@ def train_adapter(
     budget.lap(f"scoring the new adapter ({len(held_out.samples)} held-out samples in all)")
     version, path = registry.reserve()
     peft_model.save_pretrained(str(path))
+    stacked = stack_adapters(default, path, path) if default is not None else {}
     served = runtime.saved(path)
-    registry.write_manifest(path, {**_manifest(index.repo, generator.source, samples, args, report), **served})
+    registry.write_manifest(path, {**_manifest(index.repo, generator.source, samples, args, report), **stacked,
+                                   **served})
     clear_checkpoint(work)
     report.version, report.path = version, str(path)
     report.promoted, report.reason = promotion(report.metrics, active.name if active else None, bool(held_out.samples))

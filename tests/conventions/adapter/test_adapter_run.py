@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,8 +199,14 @@ def test_a_new_adapter_must_beat_the_default_model_with_its_code_lora_which_it_w
     args = AdapterArgs(max_steps=6, batch_size=4, learning_rate=5e-3, target_samples=48)
     first = train_adapter(index, engine_runtime(index, tiny_model_dir), args, max_eval=6)
     served = ServedWithLora(index, CompletionConfig(model=str(tiny_model_dir)))
-    served.lora = first.path
+    served.lora = Path(first.path)
     again = train_adapter(index, served, AdapterArgs(max_steps=0, target_samples=48), max_eval=6)
     assert {"base", DEFAULT, "trained"} <= set(again.metrics)
     assert again.metrics[DEFAULT]["samples"] == again.metrics["trained"]["samples"] > 0
+    # Trained on top of the default LoRA and saved holding both; with no step it is the default itself, and is
+    # not promoted over it.
+    assert again.metrics["trained"]["by_kind"] == again.metrics[DEFAULT]["by_kind"]
     assert not again.promoted
+    saved = json.loads((Path(again.path) / "adapter_config.json").read_text())
+    assert saved["r"] == 2 * AdapterArgs().rank
+    assert json.loads((Path(again.path) / "manifest.json").read_text())["stacked_on"] == str(first.path)
