@@ -3,7 +3,8 @@
 `copilot-index train-embeddings` records a promoted embedder in `<data-dir>/embedders/active.json`
 together with the configured embedder it was trained from. The record applies only while that
 configured embedder is still the configured one, and only while the trained model's folder exists, so
-changing `index.embedder` in `.copilot-index.toml` (or deleting the folder) falls back cleanly.
+changing `index.embedder` in `.copilot-index.toml` (or deleting the folder) falls back cleanly. The record may
+also hold the fusion weight `train-embeddings` chose for the trained embedder (`active_dense_weight`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from .datadir import DataDir
 
 log = logging.getLogger(__name__)
 
 
-def read_active(data_dir: DataDir) -> dict[str, str] | None:
+def read_active(data_dir: DataDir) -> dict[str, Any] | None:
     """The active-embedder record, or None when there is none or it cannot be read."""
     path = data_dir.active_embedder
     try:
@@ -45,12 +47,27 @@ def active_embedder_id(data_dir: DataDir, configured: str) -> str:
     return record["embedder"]
 
 
-def write_active(data_dir: DataDir, embedder: str, configured: str, version: str) -> None:
-    """Make `embedder` (trained from `configured`) the active one; the file is replaced atomically."""
+def active_dense_weight(data_dir: DataDir, configured: str) -> float | None:
+    """The fusion weight recorded with the promoted embedder (chosen by `train-embeddings`' doc probe), while that
+    embedder is the active one; else None."""
+    record = read_active(data_dir)
+    weight = record.get("dense_weight") if record is not None else None
+    if record is None or not isinstance(weight, int | float) or isinstance(weight, bool) or not 0.0 <= weight <= 1.0:
+        return None
+    return float(weight) if active_embedder_id(data_dir, configured) == record["embedder"] else None
+
+
+def write_active(data_dir: DataDir, embedder: str, configured: str, version: str,
+                 dense_weight: float | None = None) -> None:
+    """Make `embedder` (trained from `configured`) the active one, searched with `dense_weight` unless the settings
+    give one; the file is replaced atomically."""
     path = data_dir.active_embedder
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"embedder": embedder, "configured": configured, "version": version}, indent=2) + "\n")
+    record: dict[str, object] = {"embedder": embedder, "configured": configured, "version": version}
+    if dense_weight is not None:
+        record["dense_weight"] = dense_weight
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
     os.replace(tmp, path)
 
 

@@ -53,6 +53,8 @@ class SectionConfig:
     """Whole-number settings for which 0 is meaningful (none, at once); any other must be positive."""
     warnings: list[str] = field(default_factory=list, compare=False, repr=False, kw_only=True)
     """Problems found while reading the configuration, one sentence each."""
+    given: set[str] = field(default_factory=set, compare=False, repr=False, kw_only=True)
+    """The settings some layer set to a valid value (top-level names), as against those left at their default."""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = CONFIG_FILE) -> Self:
@@ -75,6 +77,7 @@ class SectionConfig:
         default = _default_of(type(self), name)
         self._warn(f"{source}: {self.SECTION}.{name} {why}; using {default!r}.")
         setattr(self, name, default)
+        self.given.discard(name)
 
     def _warn(self, message: str) -> None:
         log.warning(message)
@@ -198,7 +201,7 @@ def _default_of(cls: type, name: str) -> Any:
 def _structure(target: Any, data: Mapping[str, Any], prefix: str, source: str, warnings: list[str]) -> None:
     """Copy `data` onto the dataclass `target` (nested dataclass fields from nested tables), keeping the
     default for every unknown or ill-typed value."""
-    fields = {f.name for f in dataclasses.fields(target) if f.name != "warnings"}
+    fields = {f.name for f in dataclasses.fields(target) if f.name not in ("warnings", "given")}
     for key, value in data.items():
         name = key.replace("-", "_")
         where = f"{prefix}.{key}"
@@ -218,6 +221,8 @@ def _structure(target: Any, data: Mapping[str, Any], prefix: str, source: str, w
                  f"using the default {default!r}.")
             continue
         setattr(target, name, coerced)
+        if isinstance(target, SectionConfig):
+            target.given.add(name)
 
 
 def _say(warnings: list[str], message: str) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .active_embedder import active_embedder_id
+from .active_embedder import active_dense_weight, active_embedder_id
 from .config import IndexConfig
 from .datadir import DataDir
 from .errors import NoIndexError
@@ -139,6 +139,7 @@ class Index:
                 embedder = embedder_for(store.get_meta("embedder") or self.config.embedder, self.config)
                 store.check_embedder_weights(weights_digest(embedder.model_id), adopt=False)
                 self._search = HybridSearch(store, embedder, self.config)
+                self._search.dense_weight = self.dense_weight
             return self._search
 
     def search(
@@ -168,6 +169,12 @@ class Index:
 
     @property
     def dense_weight(self) -> float:
+        """The fusion weight: `index.dense_weight` where a setting gives it, else the one `train-embeddings` chose
+        for the active trained embedder, else the default."""
+        if "dense_weight" not in self.config.given:
+            chosen = active_dense_weight(self.data_dir, self.config.embedder)
+            if chosen is not None:
+                return chosen
         return self.config.dense_weight
 
     def status(self) -> IndexStatus:

@@ -1,4 +1,5 @@
-"""`copilot-index train-embeddings`: mine -> split -> score base -> fine-tune -> score -> promote -> re-embed."""
+"""`copilot-index train-embeddings`: mine -> split -> score base -> fine-tune -> score -> promote -> choose the
+fusion weight (`probe`) -> re-embed."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from copilot_index.indexer import (
 
 from ..registry import weights_sha256
 from .pairs import MiningOptions, Pair, PairMiner, count_by_source, data_hash, split_by_file
+from .probe import DocProbe, ProbeOptions
 from .registry import EmbedderRegistry, Lineage
 from .replay import replay_pairs
 from .summaries import Summarize
@@ -54,6 +56,8 @@ class TrainEmbeddingsOptions:
     lock_wait_seconds: float = 0.0
     summarize: Summarize | None = None
     """The local model that writes ``summary`` pairs (with `mining.summaries` > 0)."""
+    probe: ProbeOptions | None = field(default_factory=ProbeOptions)
+    """The doc probe that chooses the promoted embedder's fusion weight (`probe`); None: keep the settings' weight."""
 
 
 @dataclass
@@ -70,6 +74,9 @@ class TrainEmbeddingsReport:
     reembedded_chunks: int | None
     seconds: float
     manifest: str
+    dense_weight: float | None = None
+    """The fusion weight the promoted embedder is searched with, when the doc probe chose one."""
+    probe: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -138,7 +145,7 @@ def train_embeddings(
     )
     reembedded: ReembedSummary | None = None
     if lineage.promoted:
-        reembedded = promote(index, registry, lineage, model, options, progress)
+        reembedded = promote(index, registry, lineage, model, options, progress, {p.path for p in held_out})
     else:
         registry.save(lineage)
         log.info("the trained embedder scored %.4f, not better than %.4f; keeping %s", trained_mrr, base_mrr, base_id)
@@ -155,6 +162,8 @@ def train_embeddings(
         reembedded_chunks=reembedded.chunks if reembedded else None,
         seconds=time.monotonic() - started,
         manifest=str(registry.root / version / "manifest.json"),
+        dense_weight=lineage.extra.get("dense_weight"),
+        probe=lineage.extra.get("doc_probe"),
     )
 
 
@@ -165,17 +174,24 @@ def promote(
     model: Any,
     options: TrainEmbeddingsOptions | None = None,
     progress: ProgressCallback | None = None,
+    held_out_paths: set[str] | None = None,
 ) -> ReembedSummary | None:
-    """Store a better model, re-embed the index with it (atomically), then make it the active embedder."""
+    """Store a better model, choose its fusion weight on the held-out files (`probe`), re-embed the index with it
+    (atomically), then make it the active embedder."""
     options = options or TrainEmbeddingsOptions()
     config = index.config
     folder = registry.save(lineage, model)
     model_id = str(registry.model_dir(lineage.version))
+    if options.probe is not None and held_out_paths and "dense_weight" not in config.given:
+        probed = DocProbe(index.repo, config, held_out_paths, options.probe, progress).run(model_id)
+        lineage.extra["doc_probe"] = probed.as_json()
+        lineage.extra["dense_weight"] = probed.chosen
+        registry.save(lineage)
     reembedded = None
     if options.reembed and index.exists:
         embedder = Embedder(model_id, max_seq_length=config.max_seq_length, batch_size=config.batch_size)
         reembedded = index.swap_vectors(embedder, progress, options.lock_wait_seconds)
-    write_active(index.data_dir, model_id, config.embedder, lineage.version)
+    write_active(index.data_dir, model_id, config.embedder, lineage.version, lineage.extra.get("dense_weight"))
     log.info("promoted %s (%s)", lineage.version, folder)
     return reembedded
 

@@ -48,7 +48,7 @@ def list_embedders(index: Index) -> list[dict[str, Any]]:
     active = index.embedder_id()
     rows: list[dict[str, Any]] = [{"version": BASE, "embedder": config.embedder, "promoted": None,
                                    "usable": True, "active": active == config.embedder, "base_mrr@10": None,
-                                   "trained_mrr@10": None, "created_at": None}]
+                                   "trained_mrr@10": None, "dense_weight": None, "created_at": None}]
     for version in registry.versions():
         lineage = registry.load(version)
         model = registry.model_dir(version)
@@ -60,6 +60,7 @@ def list_embedders(index: Index) -> list[dict[str, Any]]:
             "active": active == str(model),
             "base_mrr@10": _rounded(lineage.metrics.get("base_mrr@10")),
             "trained_mrr@10": _rounded(lineage.metrics.get("trained_mrr@10")),
+            "dense_weight": lineage.extra.get("dense_weight"),
             "created_at": lineage.created_at,
         })
     return rows
@@ -82,7 +83,8 @@ def use_embedder(
     if target == BASE:
         clear_active(index.data_dir)
     else:
-        write_active(index.data_dir, model_id, config.embedder, target)
+        weight = EmbedderRegistry(index.data_dir.embedders).load(target).extra.get("dense_weight")
+        write_active(index.data_dir, model_id, config.embedder, target, weight)  # the weight chosen for it, if any
     log.info("the active embedder is now %s (was %s)", model_id, previous)
     return SwitchSummary(previous, model_id, target, reembedded)
 

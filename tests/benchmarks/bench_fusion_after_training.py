@@ -118,9 +118,48 @@ def held_out_part(folder: Path, weights: list[float], hard_negatives: bool) -> d
             "trained": fused_mrr(encode, held_out, distractors, weights)}
 
 
+def probe_part(folder: Path, weights: list[float], train_args: list[str]) -> dict[str, Any]:
+    """Benchmark queries at each weight after `train-embeddings`, beside what the doc probe (which sees only the
+    repository) scores at each weight, for the trained embedder and for the shipped one."""
+    from copilot_index.conventions.embeddings.probe import DocProbe, ProbeOptions
+
+    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / folder.name
+        shutil.copytree(folder / "repo", copy / "repo", symlinks=True)
+        settings = Path(tmp) / "config"
+        settings.mkdir()
+        os.environ["COPILOT_INDEX_HOME"] = str(Path(tmp) / "data")
+        os.environ["COPILOT_INDEX_CONFIG_HOME"] = str(settings)
+
+        def measure(at: list[float]) -> dict[str, float]:
+            row = {}
+            for weight in at:
+                (settings / "config.toml").write_text(f'[index]\nembedder_backend = "onnx"\ndense_weight = {weight}\n')
+                results, _, _ = yardstick.run_project(CLI, copy, queries, 10)
+                row[f"w{weight}"] = round(yardstick.score(queries, results, 10)[0], 4)
+            return row
+
+        before = measure([0.7])
+        trained = subprocess.run([CLI, "train-embeddings", "--repo", str(copy / "repo"), "--json", *train_args],
+                                 capture_output=True, text=True, check=True)
+        report = json.loads(trained.stdout)
+        after = measure(weights)
+        repo = resolve_repo(copy / "repo")
+        config = IndexConfig(embedder_backend="onnx")
+        pairs = PairMiner(repo, config, MiningOptions()).mine()
+        held = {p.path for p in split_by_file(pairs, 0.15, 0)[1]}
+        options = ProbeOptions(weights=weights)
+        probe_trained = DocProbe(repo, config, held, options).run(report["active_embedder"])
+        probe_base = DocProbe(repo, config, held, options).run("default")
+        return {"set": folder.name, "queries": len(queries), "before": before, "after": after,
+                "promoted": report.get("promoted"), "train_steps": report.get("train_steps"),
+                "probe_trained": probe_trained.as_json(), "probe_base": probe_base.as_json()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["search", "held-out"])
+    parser.add_argument("part", choices=["search", "held-out", "probe"])
     parser.add_argument("--sets", nargs="+", default=["flask", "httpx", "gin"])
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.85, 1.0])
     parser.add_argument("--hard-negatives", action="store_true")
@@ -129,8 +168,11 @@ def main() -> None:
     rows = []
     for name in args.sets:
         folder = SETS / name
+        train_args = ["--hard-negatives"] if args.hard_negatives else []
         if args.part == "search":
-            row = search_part(folder, args.weights, ["--hard-negatives"] if args.hard_negatives else [])
+            row = search_part(folder, args.weights, train_args)
+        elif args.part == "probe":
+            row = probe_part(folder, args.weights, train_args)
         else:
             row = held_out_part(folder, args.weights, args.hard_negatives)
         rows.append(row)

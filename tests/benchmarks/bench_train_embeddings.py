@@ -48,6 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ablation_index import yardstick  # noqa: E402  (retrieval_eval.py, imported, not copied)
 
+from copilot_index.indexer import IndexConfig  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).parent / "copilot-index")
 
@@ -90,7 +92,13 @@ def one_set(folder: Path, minutes: float, options: list[str], backend: str) -> d
             if train.returncode != 0:
                 raise SystemExit(f"train-embeddings failed on {folder.name}: {train.stderr.strip()[-600:]}")
             report = json.loads(train.stdout.strip().splitlines()[-1])
-            after, r10_after = project_mrr(copy, queries)
+            after, r10_after = project_mrr(copy, queries)  # at the fusion weight the doc probe chose, if it chose
+            row["dense_weight"], row["probe"] = report.get("dense_weight"), report.get("probe")
+            default_weight = IndexConfig().dense_weight
+            if report.get("dense_weight") not in (None, default_weight):  # the same model at the old weight
+                (settings / "config.toml").write_text(
+                    f'[index]\nembedder_backend = "{backend}"\ndense_weight = {default_weight}\n', encoding="utf-8")
+                row["after_default_weight"] = round(project_mrr(copy, queries)[0], 4)
         finally:
             for name, value in previous.items():
                 if value is None:
@@ -152,6 +160,10 @@ def main() -> int:
             print(f"{name:8s} n={row['queries']:4d}  naive dense {row['naive_dense']:.3f}  project {row['before']:.3f} "
                   f"-> {row['after']:.3f} after train-embeddings {label} ({row['lift']:+.1%}; promoted: "
                   f"{row['promoted']}; {row['train_minutes']} min; pairs {row['pairs']['by_source']})", flush=True)
+            if row.get("probe"):
+                print(f"{'':8s} fusion weight {row['dense_weight']} chosen by the doc probe ({row['probe']['queries']} "
+                      f"held-out docs: {row['probe']['mrr@10']}); at the default weight the trained embedder scores "
+                      f"{row.get('after_default_weight', row['after']):.3f}", flush=True)
     summary = {label: pooled_line(label, rows) for label, rows in all_rows.items()}
     if args.json:
         args.json.write_text(json.dumps({"sets": all_rows, "pooled": summary}, indent=2) + "\n", encoding="utf-8")

