@@ -1,7 +1,7 @@
 """Does `train-embeddings` want another fusion weight? Hybrid search at several `index.dense_weight` values,
 before and after training, and what the repository's own held-out pairs would choose (issue 19).
 
-Two parts, each per retrieval set (made by /work/shared/bench/make_retrieval_set.py):
+Three parts, each per retrieval set (made by /work/shared/bench/make_retrieval_set.py):
 
 - `search`: a fresh copy of the set, the backend pinned to int8 ONNX; MRR@10 of the product at each weight
   and in `--mode dense`, then `copilot-index train-embeddings`, then the same again. Scoring is
@@ -10,8 +10,11 @@ Two parts, each per retrieval set (made by /work/shared/bench/make_retrieval_set
   (weight x cosine + (1 - weight) x max-normalised bm25 over the same identifier-aware keyword text as the
   index) on the held-out pairs, for the shipped embedder and for the one trained from it. If the best weight
   there matched the best weight on the queries, `train-embeddings` could choose the weight itself.
+- `probe`: `train-embeddings` on a fresh copy, the set's queries at each weight after it, and beside them what
+  the doc probe (`conventions/embeddings/probe.py`, which `train-embeddings` now uses to choose the weight)
+  scores at each weight for the trained embedder and for the shipped one.
 
-    .venv/bin/python tests/benchmarks/bench_fusion_after_training.py {search,held-out} [--sets flask httpx gin]
+    .venv/bin/python tests/benchmarks/bench_fusion_after_training.py {search,held-out,probe} [--sets flask httpx gin]
         [--weights 0.5 0.7 0.85 1.0] [--hard-negatives] [--json OUT]
 """
 
@@ -53,15 +56,22 @@ CLI = str(Path(sys.executable).parent / "copilot-index")
 SETS = ROOT / ".work" / "bench" / "retrieval"
 
 
+def _fresh_copy(folder: Path, tmp: Path) -> tuple[Path, Path]:
+    """A copy of the set in `tmp`, and a settings folder; the data and settings homes of this process (and of the
+    runner's subprocesses, which inherit them) point there."""
+    copy = tmp / folder.name
+    shutil.copytree(folder / "repo", copy / "repo", symlinks=True)
+    settings = tmp / "config"
+    settings.mkdir()
+    os.environ["COPILOT_INDEX_HOME"] = str(tmp / "data")
+    os.environ["COPILOT_INDEX_CONFIG_HOME"] = str(settings)
+    return copy, settings
+
+
 def search_part(folder: Path, weights: list[float], train_args: list[str]) -> dict[str, Any]:
     queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / folder.name
-        shutil.copytree(folder / "repo", copy / "repo", symlinks=True)
-        settings = Path(tmp) / "config"
-        settings.mkdir()
-        os.environ["COPILOT_INDEX_HOME"] = str(Path(tmp) / "data")  # the runner's subprocesses inherit them
-        os.environ["COPILOT_INDEX_CONFIG_HOME"] = str(settings)
+        copy, settings = _fresh_copy(folder, Path(tmp))
 
         def measure() -> dict[str, float]:
             row = {}
@@ -125,12 +135,7 @@ def probe_part(folder: Path, weights: list[float], train_args: list[str]) -> dic
 
     queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / folder.name
-        shutil.copytree(folder / "repo", copy / "repo", symlinks=True)
-        settings = Path(tmp) / "config"
-        settings.mkdir()
-        os.environ["COPILOT_INDEX_HOME"] = str(Path(tmp) / "data")
-        os.environ["COPILOT_INDEX_CONFIG_HOME"] = str(settings)
+        copy, settings = _fresh_copy(folder, Path(tmp))
 
         def measure(at: list[float]) -> dict[str, float]:
             row = {}
