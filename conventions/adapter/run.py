@@ -34,7 +34,8 @@ ProgressCallback = Callable[[str, int, int], None]
 MINING_SHARE = 0.15
 """Of the whole budget: reading the repository's files and cutting samples from them."""
 EVALUATION_SHARE = 0.4
-"""Of what mining left: scoring the base, the active adapter and the new one (the base's pace sets how many)."""
+"""Of what mining left: scoring the base, the default LoRA, the active adapter and the new one (the base's pace sets
+how many)."""
 RENDERING_SHARE = 0.3
 """Of what is left for rendering and training once the new adapter's evaluation is set aside."""
 DEFAULT = "default (code LoRA)"
