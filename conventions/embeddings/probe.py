@@ -41,7 +41,6 @@ from copilot_index.indexer import (
     RepoInfo,
     Scanner,
     read_source,
-    resolve_repo,
 )
 
 from .pairs import is_test_path, sentence_of, split_doc, without_own_name
@@ -157,7 +156,8 @@ class DocProbe:
                 result.chosen = result.configured
                 return result
             config = replace(self.config, embedder=embedder_id, warnings=[])
-            index = Index(resolve_repo(root), DataDir(Path(tmp) / "data"), config)
+            # A plain folder, never looked up: a temporary folder inside some git work tree must not index that tree.
+            index = Index(RepoInfo(root.resolve(), None), DataDir(Path(tmp) / "data"), config)
             try:
                 index.update(progress=self.progress)
                 search = index.searcher()

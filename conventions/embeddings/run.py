@@ -183,10 +183,14 @@ def promote(
     folder = registry.save(lineage, model)
     model_id = str(registry.model_dir(lineage.version))
     if options.probe is not None and held_out_paths and "dense_weight" not in config.given:
-        probed = DocProbe(index.repo, config, held_out_paths, options.probe, progress).run(model_id)
-        lineage.extra["doc_probe"] = probed.as_json()
-        lineage.extra["dense_weight"] = probed.chosen
-        registry.save(lineage)
+        try:
+            probed = DocProbe(index.repo, config, held_out_paths, options.probe, progress).run(model_id)
+        except (CopilotIndexError, OSError) as exc:  # the trained model is kept: only the weight is not chosen
+            log.warning("the doc probe could not run (%s); the fusion weight stays %.2f", exc, config.dense_weight)
+        else:
+            lineage.extra["doc_probe"] = probed.as_json()
+            lineage.extra["dense_weight"] = probed.chosen
+            registry.save(lineage)
     reembedded = None
     if options.reembed and index.exists:
         embedder = Embedder(model_id, max_seq_length=config.max_seq_length, batch_size=config.batch_size)

@@ -120,3 +120,22 @@ def test_train_embeddings_records_the_chosen_weight_and_embedders_restores_it(  
     assert main(cli) == 0
     rows = {r["version"]: r for r in json.loads(capsys.readouterr().out)["embedders"]}
     assert rows[report.version]["dense_weight"] == report.dense_weight
+
+
+def test_a_probe_that_cannot_run_keeps_the_trained_embedder_and_the_weight(  # type: ignore[no-untyped-def]
+        repo, tmp_path: Path, monkeypatch, caplog) -> None:
+    build_shop(repo)
+    data_dir = tmp_path / "d"
+
+    def fail(self: DocProbe, embedder_id: str) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(run_module, "should_promote", lambda base, trained: True)
+    monkeypatch.setattr(DocProbe, "run", fail)
+    options = TrainEmbeddingsOptions(training=TrainingArgs(max_steps=1, batch_size=4), held_out_share=0.4)
+    with Index(resolve_repo(repo.root), DataDir(data_dir), IndexConfig(embedder_backend="torch")) as index:
+        report = train_embeddings(index, options)
+    assert report.promoted and report.dense_weight is None and report.probe is None
+    record = json.loads(DataDir(data_dir).active_embedder.read_text())
+    assert record["embedder"] == report.active_embedder and "dense_weight" not in record
+    assert "the doc probe could not run (No space left on device); the fusion weight stays 0.70" in caplog.text
