@@ -42,11 +42,11 @@ def stack_adapters(under: Path, over: Path, out: Path) -> dict[str, Any]:
     rank = sum(ranks)
     state: dict[str, np.ndarray] = {}
     for module in sorted(set(parts[0]) | set(parts[1])):
-        shape = next(part[module] for part in parts if module in part)
+        a_any, b_any = next(part[module] for part in parts if module in part)
+        inputs, outputs = a_any.shape[1], b_any.shape[0]  # the module's sizes, for zeros where a side lacks it
         a_rows, b_columns = [], []
         for part, width in zip(parts, ranks, strict=True):
-            a, b = part.get(module, (np.zeros((width, shape[0].shape[1]), np.float32),
-                                     np.zeros((shape[1].shape[0], width), np.float32)))
+            a, b = part.get(module, (np.zeros((width, inputs), np.float32), np.zeros((outputs, width), np.float32)))
             pad = width - a.shape[0]  # a module of a lower rank (rank_pattern) than its adapter's largest
             a_rows.append(np.pad(a, ((0, pad), (0, 0))))
             b_columns.append(np.pad(b, ((0, 0), (0, pad))))
