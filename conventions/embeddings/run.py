@@ -14,10 +14,10 @@ from typing import Any
 
 from copilot_index.indexer import (
     CopilotIndexError,
-    Embedder,
     Index,
     ReembedSummary,
     active_embedder_id,
+    embedder_for,
     resolve_embedder_path,
     write_active,
 )
@@ -193,7 +193,7 @@ def promote(
             registry.save(lineage)
     reembedded = None
     if options.reembed and index.exists:
-        embedder = Embedder(model_id, max_seq_length=config.max_seq_length, batch_size=config.batch_size)
+        embedder = embedder_for(model_id, config)  # the backend searches and updates use: one kind of vector
         reembedded = index.swap_vectors(embedder, progress, options.lock_wait_seconds)
     write_active(index.data_dir, model_id, config.embedder, lineage.version, lineage.extra.get("dense_weight"))
     log.info("promoted %s (%s)", lineage.version, folder)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from copilot_index.indexer import CopilotIndexError, Embedder, Index, clear_active, write_active
+from copilot_index.indexer import CopilotIndexError, Index, clear_active, embedder_for, write_active
 
 from .registry import EmbedderRegistry
 
@@ -78,7 +78,7 @@ def use_embedder(
     model_id = config.embedder if target == BASE else _trained_model(index, target)
     reembedded = None
     if model_id != previous and index.exists:
-        embedder = Embedder(model_id, max_seq_length=config.max_seq_length, batch_size=config.batch_size)
+        embedder = embedder_for(model_id, config)  # the backend searches and updates use
         reembedded = index.swap_vectors(embedder, progress, lock_wait_seconds).chunks
     if target == BASE:
         clear_active(index.data_dir)

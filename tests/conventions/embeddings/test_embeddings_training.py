@@ -19,6 +19,7 @@ from copilot_index.conventions.embeddings.run import (
     promote,
     train_embeddings,
 )
+from copilot_index.conventions.embeddings.switch import use_embedder
 from copilot_index.conventions.embeddings.training import (
     TrainingArgs,
     TrainResult,
@@ -30,11 +31,12 @@ from copilot_index.conventions.embeddings.training import (
     should_promote,
     with_negatives,
 )
-from copilot_index.indexer import DataDir, Index
+from copilot_index.indexer import DataDir, Embedder, Index, embedder_for
 from copilot_index.indexer.active_embedder import active_embedder_id
 from copilot_index.indexer.config import DEFAULT_EMBEDDER, IndexConfig
 from copilot_index.indexer.embedder import resolve_embedder_path
 from copilot_index.indexer.repo import resolve_repo
+from copilot_index.indexer.store import ChunkStore
 from copilot_index.server.cli import main
 
 FEW_STEPS = TrainingArgs(max_steps=3, batch_size=4, learning_rate=1e-4)
@@ -137,7 +139,7 @@ def test_promotion_refuses_a_model_that_is_not_better(repo, data_dir: Path, run_
     assert _stored_embedder(repo.root, data_dir) == DEFAULT_EMBEDDER
 
 
-def _promote_trained(repo, data_dir: Path, run_index, metrics: dict[str, float]):  # type: ignore[no-untyped-def]
+def _promote_trained(repo, data_dir: Path, run_index, metrics: dict[str, float], backend: str = "torch"):  # type: ignore[no-untyped-def]
     """Index the shop, fine-tune MiniLM a few steps on it and promote the result as the next version."""
     build_shop(repo)
     run_index(repo.root)
@@ -146,7 +148,8 @@ def _promote_trained(repo, data_dir: Path, run_index, metrics: dict[str, float])
     registry = EmbedderRegistry(DataDir(data_dir).embedders)
     version, _ = registry.new_version()
     lineage = Lineage(version, DEFAULT_EMBEDDER, "0" * 64, None, "1" * 64, {}, {}, metrics, True, "now")
-    return registry, version, promote(_index(repo.root, data_dir), registry, lineage, model)
+    index = Index(resolve_repo(repo.root), DataDir(data_dir), IndexConfig(embedder_backend=backend))
+    return registry, version, promote(index, registry, lineage, model)
 
 
 def test_promoting_stores_the_model_re_embeds_and_activates_it(repo, data_dir: Path, run_index) -> None:  # type: ignore[no-untyped-def]
@@ -159,6 +162,30 @@ def test_promoting_stores_the_model_re_embeds_and_activates_it(repo, data_dir: P
         assert index.status().embedder == model_id
         results = index.search("remove an item from the cart", k=3, mode="dense")
         assert results and results[0].path == "shop/cart.py"
+
+
+def test_promotion_re_embeds_with_the_backend_searches_use(repo, data_dir: Path, run_index) -> None:  # type: ignore[no-untyped-def]
+    """The index's vectors after promotion are the int8 ONNX ones the configured backend embeds queries and
+    updated files with, not PyTorch's float ones (a cosine of ~0.99 between the two would mix two kinds)."""
+    registry, version, _ = _promote_trained(repo, data_dir, run_index, {"trained_mrr@10": 1.0}, backend="onnx")
+    config = IndexConfig(embedder_backend="onnx")
+    _assert_vectors_from(data_dir, embedder_for(str(registry.model_dir(version)), config))
+    with Index(resolve_repo(repo.root), DataDir(data_dir), config) as index:  # and `embedders --use base` likewise
+        use_embedder(index, "base")
+    _assert_vectors_from(data_dir, embedder_for(DEFAULT_EMBEDDER, config))
+
+
+def _assert_vectors_from(data_dir: Path, embedder: Embedder) -> None:
+    store = ChunkStore(DataDir(data_dir).database, create=False)
+    try:
+        texts = {chunk_id: chunk.embedding_text() for chunk_id, chunk in store.all_chunks()}
+        stored = dict(store.conn.execute("SELECT chunk_id, embedding FROM chunk_embeddings").fetchall())
+    finally:
+        store.close()
+    ids = sorted(texts)
+    expected = embedder.embed([texts[i] for i in ids])
+    actual = np.stack([np.frombuffer(stored[i], dtype=np.float32) for i in ids])
+    assert np.allclose(actual, expected, atol=1e-5)
 
 
 def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
