@@ -5,7 +5,10 @@ the repository's code better than the one it started from, so it usually deserve
 on every repository (docs/search-quality.md, "The fusion weight after training"). The repository's own pairs
 scored by the embedder alone cannot tell which; the probe asks the real search instead:
 
-1. the callable definitions with a doc in the held-out files (never trained on) are the targets;
+1. the callable definitions with a doc in the held-out files (never trained on) are the targets; when they
+   are fewer than `ProbeOptions.top_up_to`, documented functions of training files make up the difference
+   (`reserve_targets`, at most a tenth of the training doc pairs): their doc pairs are withheld from training,
+   while their code, name and test pairs stay, as with the yardstick's queried functions;
 2. a redacted copy of the scanned working tree, with the targets' docs cut out, is indexed with the trained
    embedder in a temporary folder (the whole tree, up to `ProbeOptions.max_files` files);
 3. each target's first doc sentence (without the definition's own name in front, as the yardstick's queries
@@ -43,7 +46,7 @@ from copilot_index.indexer import (
     read_source,
 )
 
-from .pairs import is_test_path, sentence_of, split_doc, without_own_name
+from .pairs import Pair, is_test_path, sentence_of, split_doc, without_own_name
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,12 @@ class ProbeOptions:
     """MRR@10 the best weight must add over the configured one to replace it."""
     max_files: int = 1500
     """Files of the copy at most: the held-out ones first, then a seeded sample of the rest."""
+    top_up_to: int = 30
+    """When the held-out files hold fewer targets than this, documented functions of the training files make up
+    the difference (`reserve_targets`): their doc pairs leave training, their other pairs stay."""
+    max_reserved_share: float = 0.1
+    """The most of the training side's doc pairs the probe may take; none if it would still fall short of
+    `min_queries`."""
     seed: int = 0
 
 
@@ -81,9 +90,12 @@ class ProbeResult:
     """MRR@10 of the probe queries at each candidate weight."""
     configured: float = 0.7
     chosen: float = 0.7
+    reserved: int = 0
+    """Queries that are documented functions of training files (`reserve_targets`), not of held-out files."""
 
     def as_json(self) -> dict[str, object]:
-        return {"queries": self.queries, "configured_weight": self.configured, "chosen_weight": self.chosen,
+        return {"queries": self.queries, "reserved_from_training": self.reserved,
+                "configured_weight": self.configured, "chosen_weight": self.chosen,
                 "mrr@10": {str(w): round(m, 4) for w, m in sorted(self.mrr.items())}}
 
 
@@ -107,11 +119,15 @@ def doc_lines(chunk: Chunk) -> tuple[int, ...] | None:
     return tuple(range(chunk.start_line, chunk.start_line + count)) if count > 0 else None
 
 
-def find_targets(chunks: Iterable[Chunk], held_out: set[str], limit: int, seed: int = 0) -> list[Target]:
-    """Documented functions and methods of the held-out files (tests left out), at most `limit`, seeded."""
+def find_targets(chunks: Iterable[Chunk], held_out: set[str], limit: int, seed: int = 0,
+                 reserved: frozenset[tuple[str, str]] = frozenset()) -> list[Target]:
+    """Documented functions and methods of the held-out files (tests left out), and the `reserved` ones
+    (path, symbol) of other files, at most `limit`, seeded."""
     found: list[Target] = []
     for chunk in chunks:
-        if chunk.path not in held_out or chunk.kind not in _CALLABLE_KINDS or not chunk.symbol:
+        if chunk.kind not in _CALLABLE_KINDS or not chunk.symbol:
+            continue
+        if chunk.path not in held_out and (chunk.path, chunk.symbol) not in reserved:
             continue
         if is_test_path(chunk.path):
             continue
@@ -122,6 +138,44 @@ def find_targets(chunks: Iterable[Chunk], held_out: set[str], limit: int, seed: 
             found.append(Target(chunk.path, chunk.symbol, without_own_name(sentence, chunk.symbol), lines))
     random.Random(seed).shuffle(found)
     return found[:limit]
+
+
+def reserve_targets(repo: RepoInfo, config: IndexConfig, train: Sequence[Pair], held_out: set[str],
+                    options: ProbeOptions) -> list[Target]:
+    """Documented functions of training files that the probe takes over when the held-out files hold too few
+    (`ProbeOptions.top_up_to`); the caller drops their doc pairs from training. Their code, names and tests stay
+    on the training side, as the retrieval sets' queried functions do: only the doc-to-code pair is withheld."""
+    held = len(find_targets(_redacted_chunks(repo, config, sorted(held_out)), held_out, options.max_queries))
+    need = options.top_up_to - held
+    docs = {(p.path, p.query) for p in train if p.source == "doc" and not is_test_path(p.path)}
+    cap = int(options.max_reserved_share * sum(1 for p in train if p.source == "doc"))
+    if need <= 0 or held + min(need, cap, len(docs)) < options.min_queries:
+        return []
+    files = sorted({path for path, _ in docs})
+    candidates = [t for t in find_targets(_redacted_chunks(repo, config, files), set(files), len(docs) + 1,
+                                          options.seed) if (t.path, t.query) in docs]
+    taken = candidates[: min(need, cap)]
+    return taken if held + len(taken) >= options.min_queries else []
+
+
+def _redacted_chunks(repo: RepoInfo, config: IndexConfig, paths: Iterable[str]) -> list[Chunk]:
+    redactor = Redactor()
+    chunker = Chunker(window_lines=config.window_lines, window_overlap=config.window_overlap)
+    chunks: list[Chunk] = []
+    for path in paths:
+        text = _redacted_text(repo, config, redactor, path)
+        if text is not None:
+            chunks += chunker.chunk(path, text)
+    return chunks
+
+
+def _redacted_text(repo: RepoInfo, config: IndexConfig, redactor: Redactor, path: str) -> str | None:
+    """The file as the index would store it, or None when the scanner would skip it."""
+    try:
+        read = read_source(repo.root / path, config)
+    except OSError:
+        return None
+    return None if isinstance(read, str) else redactor.redact(read[1], path).text
 
 
 def choose_weight(mrr: dict[float, float], configured: float, queries: int, options: ProbeOptions) -> float:
@@ -139,10 +193,11 @@ class DocProbe:
     """Builds the probe's copy of one repository and scores embedders on it."""
 
     def __init__(self, repo: RepoInfo, config: IndexConfig, held_out: set[str], options: ProbeOptions | None = None,
-                 progress: ProgressCallback | None = None) -> None:
+                 progress: ProgressCallback | None = None, reserved: Iterable[Target] = ()) -> None:
         self.repo = repo
         self.config = config
         self.held_out = held_out
+        self.reserved = frozenset((t.path, t.symbol) for t in reserved)
         self.options = options or ProbeOptions()
         self.progress = progress or (lambda description, done, total: None)
 
@@ -151,7 +206,8 @@ class DocProbe:
         with tempfile.TemporaryDirectory(prefix="copilot-index-probe-") as tmp:
             root = Path(tmp) / "repo"
             targets = self._write_copy(root)
-            result = ProbeResult(queries=len(targets), configured=self.config.dense_weight)
+            result = ProbeResult(queries=len(targets), configured=self.config.dense_weight,
+                                 reserved=sum(1 for t in targets if t.path not in self.held_out))
             if not targets:
                 result.chosen = result.configured
                 return result
@@ -174,9 +230,10 @@ class DocProbe:
     def _write_copy(self, root: Path) -> list[Target]:
         """Write the redacted copy with the targets' docs cut out; the targets."""
         files = [entry.path for entry in Scanner(self.repo, self.config).scan().files]
-        rest = [p for p in files if p not in self.held_out]
+        probed = self.held_out | {path for path, _ in self.reserved}
+        rest = [p for p in files if p not in probed]
         random.Random(self.options.seed).shuffle(rest)
-        chosen = [p for p in files if p in self.held_out] + rest
+        chosen = [p for p in files if p in probed] + rest
         chosen = chosen[: self.options.max_files]
         redactor = Redactor()
         chunker = Chunker(window_lines=self.config.window_lines, window_overlap=self.config.window_overlap)
@@ -184,16 +241,13 @@ class DocProbe:
         chunks: list[Chunk] = []
         for done, path in enumerate(chosen, 1):
             self.progress("Preparing the doc probe", done, len(chosen))
-            try:
-                read = read_source(self.repo.root / path, self.config)
-            except OSError:
-                continue
-            if isinstance(read, str):
-                continue  # skipped for a reason (binary, too large, ...)
-            texts[path] = redactor.redact(read[1], path).text
-            if path in self.held_out:
-                chunks += chunker.chunk(path, texts[path])
-        targets = find_targets(chunks, self.held_out, self.options.max_queries, self.options.seed)
+            text = _redacted_text(self.repo, self.config, redactor, path)
+            if text is None:
+                continue  # unreadable, or skipped for a reason (binary, too large, ...)
+            texts[path] = text
+            if path in probed:
+                chunks += chunker.chunk(path, text)
+        targets = find_targets(chunks, self.held_out, self.options.max_queries, self.options.seed, self.reserved)
         cut: dict[str, set[int]] = {}
         for target in targets:
             cut.setdefault(target.path, set()).update(target.doc_lines)

@@ -24,7 +24,7 @@ from copilot_index.indexer import (
 
 from ..registry import weights_sha256
 from .pairs import MiningOptions, Pair, PairMiner, count_by_source, data_hash, split_by_file
-from .probe import DocProbe, ProbeOptions
+from .probe import DocProbe, ProbeOptions, Target, reserve_targets
 from .registry import EmbedderRegistry, Lineage
 from .replay import replay_pairs
 from .summaries import Summarize
@@ -109,6 +109,12 @@ def train_embeddings(
             f"{repo.root} yields only {len(train)} training and {len(held_out)} held-out pairs (at least "
             f"{MIN_TRAIN_PAIRS} and {MIN_HELD_OUT_PAIRS} are needed); document more functions or commit more history."
         )
+    held_out_paths = {p.path for p in held_out}
+    reserved: list[Target] = []
+    if options.probe is not None and "dense_weight" not in config.given:
+        reserved = reserve_targets(repo, config, train, held_out_paths, options.probe)
+        withheld = {(t.path, t.query) for t in reserved}
+        train = [p for p in train if p.source != "doc" or (p.path, p.query) not in withheld]
     distractors = _distractors(train, held_out, options.eval_distractors, options.training.seed)
     replay = replay_pairs(options.replay, options.training.seed)
     train = train + replay
@@ -131,6 +137,7 @@ def train_embeddings(
         commit=repo.head_commit(),
         data_sha256=data_hash(pairs + replay),
         pairs={"train": len(train), "held_out": len(held_out), "by_source": count_by_source(pairs + replay),
+               "probe_reserved": len(reserved),
                **({"summarizer": options.summarize.name} if options.summarize and options.mining.summaries else {})},
         hyperparameters=dataclasses.asdict(options.training),
         metrics={
@@ -145,7 +152,7 @@ def train_embeddings(
     )
     reembedded: ReembedSummary | None = None
     if lineage.promoted:
-        reembedded = promote(index, registry, lineage, model, options, progress, {p.path for p in held_out})
+        reembedded = promote(index, registry, lineage, model, options, progress, held_out_paths, reserved)
     else:
         registry.save(lineage)
         log.info("the trained embedder scored %.4f, not better than %.4f; keeping %s", trained_mrr, base_mrr, base_id)
@@ -175,6 +182,7 @@ def promote(
     options: TrainEmbeddingsOptions | None = None,
     progress: ProgressCallback | None = None,
     held_out_paths: set[str] | None = None,
+    reserved: list[Target] | None = None,
 ) -> ReembedSummary | None:
     """Store a better model, choose its fusion weight on the held-out files (`probe`), re-embed the index with it
     (atomically), then make it the active embedder."""
@@ -184,7 +192,7 @@ def promote(
     model_id = str(registry.model_dir(lineage.version))
     if options.probe is not None and held_out_paths and "dense_weight" not in config.given:
         try:
-            probed = DocProbe(index.repo, config, held_out_paths, options.probe, progress).run(model_id)
+            probed = DocProbe(index.repo, config, held_out_paths, options.probe, progress, reserved or ()).run(model_id)
         except (CopilotIndexError, OSError) as exc:  # the trained model is kept: only the weight is not chosen
             log.warning("the doc probe could not run (%s); the fusion weight stays %.2f", exc, config.dense_weight)
         else:

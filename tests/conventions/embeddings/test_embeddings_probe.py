@@ -10,7 +10,16 @@ from pathlib import Path
 from embedding_repo import build_shop
 
 from copilot_index.conventions.embeddings import run as run_module
-from copilot_index.conventions.embeddings.probe import DocProbe, ProbeOptions, choose_weight, doc_lines, find_targets
+from copilot_index.conventions.embeddings.pairs import PairMiner, split_by_file
+from copilot_index.conventions.embeddings.probe import (
+    DocProbe,
+    ProbeOptions,
+    Target,
+    choose_weight,
+    doc_lines,
+    find_targets,
+    reserve_targets,
+)
 from copilot_index.conventions.embeddings.run import TrainEmbeddingsOptions, train_embeddings
 from copilot_index.conventions.embeddings.training import TrainingArgs
 from copilot_index.indexer import Chunker, DataDir, Index, IndexConfig, write_active
@@ -72,6 +81,42 @@ def test_the_probe_searches_a_redacted_copy_without_the_targets_docs(repo, tmp_p
     assert result.chosen in (0.5, 0.7, 1.0)
 
 
+def test_documented_functions_of_training_files_top_up_a_small_probe(repo, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    build_shop(repo)
+    info, config = resolve_repo(repo.root), IndexConfig(embedder_backend="torch")
+    train = [p for p in PairMiner(info, config).mine() if p.path not in HELD_OUT]
+    docs = {(p.path, p.query) for p in train if p.source == "doc"}
+    n_docs = sum(1 for p in train if p.source == "doc")
+
+    def reserve(**options: float) -> list[Target]:
+        return reserve_targets(info, config, train, HELD_OUT, ProbeOptions(**{"min_queries": 1, **options}))
+
+    reserved = reserve(top_up_to=7, max_reserved_share=1.0)  # 5 held-out targets: 2 more wanted
+    assert len(reserved) == 2 and len({(t.path, t.symbol) for t in reserved}) == 2
+    assert all(t.path in ("shop/payment.py", "shop/inventory.py") and (t.path, t.query) in docs for t in reserved)
+    assert reserve(top_up_to=5, max_reserved_share=1.0) == []  # the held-out files hold enough
+    assert len(reserve(top_up_to=50, max_reserved_share=1.5 / n_docs)) == 1  # at most that share of the doc pairs
+    assert len(reserve(top_up_to=50, max_reserved_share=1.0)) == 4  # every documented training function
+    assert reserve(top_up_to=50, max_reserved_share=1.0, min_queries=10) == []  # 5 + 4 would still be too few
+
+    copies: list[dict[str, str]] = []
+    original = DocProbe._write_copy
+
+    def keep_copy(self: DocProbe, root: Path):  # type: ignore[no-untyped-def]
+        targets = original(self, root)
+        copies.append({str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()})
+        return targets
+
+    monkeypatch.setattr(DocProbe, "_write_copy", keep_copy)
+    charge = next(t for t in reserve(top_up_to=50, max_reserved_share=1.0) if t.symbol == "charge_card")
+    result = DocProbe(info, config, HELD_OUT, ProbeOptions(weights=(0.7,), min_queries=1), reserved=[charge]).run(
+        DEFAULT_EMBEDDER)
+    assert result.queries == 6 and result.reserved == 1 and result.as_json()["reserved_from_training"] == 1
+    payment = copies[0]["shop/payment.py"]
+    assert "Charge a credit card" not in payment and "def charge_card" in payment  # its doc is cut too
+    assert "Refund part or all of an earlier payment" in payment  # not reserved: kept
+
+
 def test_search_uses_the_weight_recorded_with_the_active_embedder_unless_a_setting_gives_one(  # type: ignore[no-untyped-def]
         repo, data_dir: Path, run_index) -> None:
     build_shop(repo)
@@ -99,11 +144,16 @@ def test_train_embeddings_records_the_chosen_weight_and_embedders_restores_it(  
     assert main(["--data-dir", str(data_dir), "index", str(repo.root)]) == 0
     capsys.readouterr()
     options = TrainEmbeddingsOptions(training=TrainingArgs(max_steps=2, batch_size=4), held_out_share=0.4,
-                                     probe=ProbeOptions(weights=(0.5, 0.7, 1.0), min_queries=1, min_gain=-1.0))
+                                     probe=ProbeOptions(weights=(0.5, 0.7, 1.0), min_queries=1, min_gain=-1.0,
+                                                        top_up_to=50, max_reserved_share=1.0))
     monkeypatch.setattr(run_module, "should_promote", lambda base, trained: True)  # two steps may not beat the base
     with Index(resolve_repo(repo.root), DataDir(data_dir), IndexConfig(embedder_backend="torch")) as index:
         report = train_embeddings(index, options)
     assert report.promoted and report.probe is not None and report.probe["queries"] >= 1
+    train, _ = split_by_file(PairMiner(resolve_repo(repo.root)).mine(), 0.4, options.training.seed)
+    reserved = report.probe["reserved_from_training"]  # the training files' documented functions joined the probe
+    assert reserved == report.pairs["probe_reserved"] == sum(1 for p in train if p.source == "doc") > 0
+    assert report.pairs["train"] == len(train) - reserved  # their doc pairs left training, nothing else did
     best = max(report.probe["mrr@10"].values())
     assert report.dense_weight in (0.5, 0.7, 1.0) and report.probe["mrr@10"][str(report.dense_weight)] == best
     record = json.loads(DataDir(data_dir).active_embedder.read_text())
