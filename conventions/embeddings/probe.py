@@ -120,22 +120,21 @@ def doc_lines(chunk: Chunk) -> tuple[int, ...] | None:
 
 
 def find_targets(chunks: Iterable[Chunk], held_out: set[str], limit: int, seed: int = 0,
-                 reserved: frozenset[tuple[str, str]] = frozenset()) -> list[Target]:
-    """Documented functions and methods of the held-out files (tests left out), and the `reserved` ones
-    (path, symbol) of other files, at most `limit`, seeded."""
+                 reserved: frozenset[tuple[str, str, str]] = frozenset()) -> list[Target]:
+    """Documented functions and methods of the held-out files (tests left out), and the `reserved` ones of
+    other files (path, symbol, query: `reserve_targets`), at most `limit`, seeded."""
     found: list[Target] = []
     for chunk in chunks:
-        if chunk.kind not in _CALLABLE_KINDS or not chunk.symbol:
-            continue
-        if chunk.path not in held_out and (chunk.path, chunk.symbol) not in reserved:
-            continue
-        if is_test_path(chunk.path):
+        if chunk.kind not in _CALLABLE_KINDS or not chunk.symbol or is_test_path(chunk.path):
             continue
         split = split_doc(chunk)
         lines = doc_lines(chunk)
         sentence = sentence_of(split[0]) if split is not None else None
-        if sentence and lines:
-            found.append(Target(chunk.path, chunk.symbol, without_own_name(sentence, chunk.symbol), lines))
+        if not (sentence and lines):
+            continue
+        target = Target(chunk.path, chunk.symbol, without_own_name(sentence, chunk.symbol), lines)
+        if chunk.path in held_out or (target.path, target.symbol, target.query) in reserved:
+            found.append(target)
     random.Random(seed).shuffle(found)
     return found[:limit]
 
@@ -197,7 +196,7 @@ class DocProbe:
         self.repo = repo
         self.config = config
         self.held_out = held_out
-        self.reserved = frozenset((t.path, t.symbol) for t in reserved)
+        self.reserved = frozenset((t.path, t.symbol, t.query) for t in reserved)
         self.options = options or ProbeOptions()
         self.progress = progress or (lambda description, done, total: None)
 
@@ -230,7 +229,7 @@ class DocProbe:
     def _write_copy(self, root: Path) -> list[Target]:
         """Write the redacted copy with the targets' docs cut out; the targets."""
         files = [entry.path for entry in Scanner(self.repo, self.config).scan().files]
-        probed = self.held_out | {path for path, _ in self.reserved}
+        probed = self.held_out | {path for path, _, _ in self.reserved}
         rest = [p for p in files if p not in probed]
         random.Random(self.options.seed).shuffle(rest)
         chosen = [p for p in files if p in probed] + rest

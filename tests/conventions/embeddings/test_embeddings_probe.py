@@ -109,6 +109,11 @@ def test_documented_functions_of_training_files_top_up_a_small_probe(repo, tmp_p
 
     monkeypatch.setattr(DocProbe, "_write_copy", keep_copy)
     charge = next(t for t in reserve(top_up_to=50, max_reserved_share=1.0) if t.symbol == "charge_card")
+    payment_chunks = Chunker().chunk("shop/payment.py", (repo.root / "shop/payment.py").read_text())
+    key = (charge.path, charge.symbol, charge.query)
+    assert [t.symbol for t in find_targets(payment_chunks, set(), 10, reserved=frozenset({key}))] == ["charge_card"]
+    other_doc = frozenset({(charge.path, charge.symbol, "a doc sentence whose pair stayed in training")})
+    assert find_targets(payment_chunks, set(), 10, reserved=other_doc) == []  # only the withheld doc is probed
     result = DocProbe(info, config, HELD_OUT, ProbeOptions(weights=(0.7,), min_queries=1), reserved=[charge]).run(
         DEFAULT_EMBEDDER)
     assert result.queries == 6 and result.reserved == 1 and result.as_json()["reserved_from_training"] == 1
