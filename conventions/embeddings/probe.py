@@ -140,10 +140,11 @@ def find_targets(chunks: Iterable[Chunk], held_out: set[str], limit: int, seed: 
 
 
 def reserve_targets(repo: RepoInfo, config: IndexConfig, train: Sequence[Pair], held_out: set[str],
-                    options: ProbeOptions) -> list[Target]:
+                    options: ProbeOptions, progress: ProgressCallback | None = None) -> list[Target]:
     """Documented functions of training files that the probe takes over when the held-out files hold too few
     (`ProbeOptions.top_up_to`); the caller drops their doc pairs from training. Their code, names and tests stay
     on the training side, as the retrieval sets' queried functions do: only the doc-to-code pair is withheld."""
+    progress = progress or (lambda description, done, total: None)
     held = len(find_targets(_redacted_chunks(repo, config, sorted(held_out)), held_out, options.max_queries))
     need = options.top_up_to - held
     docs = {(p.path, p.query) for p in train if p.source == "doc" and not is_test_path(p.path)}
@@ -151,20 +152,24 @@ def reserve_targets(repo: RepoInfo, config: IndexConfig, train: Sequence[Pair], 
     if need <= 0 or held + min(need, cap, len(docs)) < options.min_queries:
         return []
     files = sorted({path for path, _ in docs})
-    candidates = [t for t in find_targets(_redacted_chunks(repo, config, files), set(files), len(docs) + 1,
-                                          options.seed) if (t.path, t.query) in docs]
+    chunks = _redacted_chunks(repo, config, files, lambda done: progress("Choosing the doc probe's functions",
+                                                                           done, len(files)))
+    candidates = [t for t in find_targets(chunks, set(files), len(docs) + 1, options.seed) if (t.path, t.query) in docs]
     taken = candidates[: min(need, cap)]
     return taken if held + len(taken) >= options.min_queries else []
 
 
-def _redacted_chunks(repo: RepoInfo, config: IndexConfig, paths: Iterable[str]) -> list[Chunk]:
+def _redacted_chunks(repo: RepoInfo, config: IndexConfig, paths: Iterable[str],
+                     done: Callable[[int], None] | None = None) -> list[Chunk]:
     redactor = Redactor()
     chunker = Chunker(window_lines=config.window_lines, window_overlap=config.window_overlap)
     chunks: list[Chunk] = []
-    for path in paths:
+    for count, path in enumerate(paths, 1):
         text = _redacted_text(repo, config, redactor, path)
         if text is not None:
             chunks += chunker.chunk(path, text)
+        if done is not None:
+            done(count)
     return chunks
 
 

@@ -112,7 +112,7 @@ def train_embeddings(
     held_out_paths = {p.path for p in held_out}
     reserved: list[Target] = []
     if options.probe is not None and "dense_weight" not in config.given:
-        reserved = reserve_targets(repo, config, train, held_out_paths, options.probe)
+        reserved = reserve_targets(repo, config, train, held_out_paths, options.probe, progress)
         withheld = {(t.path, t.query) for t in reserved}
         train = [p for p in train if p.source != "doc" or (p.path, p.query) not in withheld]
     distractors = _distractors(train, held_out, options.eval_distractors, options.training.seed)

@@ -91,7 +91,10 @@ def test_documented_functions_of_training_files_top_up_a_small_probe(repo, tmp_p
     def reserve(**options: float) -> list[Target]:
         return reserve_targets(info, config, train, HELD_OUT, ProbeOptions(**{"min_queries": 1, **options}))
 
-    reserved = reserve(top_up_to=7, max_reserved_share=1.0)  # 5 held-out targets: 2 more wanted
+    reports: list[tuple[str, int, int]] = []
+    reserved = reserve_targets(info, config, train, HELD_OUT, ProbeOptions(min_queries=1, top_up_to=7,
+                               max_reserved_share=1.0), lambda *report: reports.append(report))  # 5 held out: 2 more
+    assert reports and reports[-1][1] == reports[-1][2] > 0  # a progress bar over the files it reads
     assert len(reserved) == 2 and len({(t.path, t.symbol) for t in reserved}) == 2
     assert all(t.path in ("shop/payment.py", "shop/inventory.py") and (t.path, t.query) in docs for t in reserved)
     assert reserve(top_up_to=5, max_reserved_share=1.0) == []  # the held-out files hold enough
