@@ -115,7 +115,7 @@ def test_train_embeddings_trains_on_comment_pairs_only_when_asked(  # type: igno
     by_source = {}
     for label, extra in (("on", ["--comments"]), ("off", [])):
         code = main(["--data-dir", str(tmp_path / label), "train-embeddings", "--repo", str(repo.root), "--json",
-                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", *extra])
+                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--no-probe", *extra])
         assert code == 0
         by_source[label] = json.loads(capsys.readouterr().out)["pairs"]["by_source"]
     assert by_source["on"]["comment"] >= 3 and by_source["off"]["comment"] == 0

@@ -136,7 +136,7 @@ def test_train_embeddings_trains_on_prose_pairs_only_when_asked(  # type: ignore
     by_source = {}
     for label, extra in (("on", ["--prose"]), ("off", [])):
         code = main(["--data-dir", str(tmp_path / label), "train-embeddings", "--repo", str(repo.root), "--json",
-                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", *extra])
+                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--no-probe", *extra])
         assert code == 0
         by_source[label] = json.loads(capsys.readouterr().out)["pairs"]["by_source"]
     assert by_source["on"]["prose"] == 2 and by_source["off"]["prose"] == 0

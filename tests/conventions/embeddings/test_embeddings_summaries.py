@@ -133,7 +133,7 @@ def test_train_embeddings_with_summaries_trains_on_them_but_gates_on_the_reposit
     reports = {}
     for label, extra in (("on", ["--summaries", "4"]), ("off", [])):
         code = main(["--data-dir", str(tmp_path / label), "train-embeddings", "--repo", str(repo.root), "--json",
-                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", *extra])
+                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--no-probe", *extra])
         assert code == 0
         reports[label] = json.loads(capsys.readouterr().out)
     on, off = reports["on"]["pairs"], reports["off"]["pairs"]
