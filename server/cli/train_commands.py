@@ -167,7 +167,7 @@ def _print_report(console: Console, r: TrainEmbeddingsReport) -> None:
     if r.probe is not None:
         scores = r.probe["mrr@10"]
         table.add_row("fusion weight", f"{r.probe['chosen_weight']:.2f} (doc probe, {r.probe['queries']} docs, "
-                      f"{r.probe.get('reserved_from_training', 0)} of them withheld from training; "
+                      f"{r.probe['reserved_from_training']} of them withheld from training; "
                       f"MRR@10 {', '.join(f'{w}: {m:.3f}' for w, m in scores.items())})")
     if r.reembedded_chunks is not None:
         table.add_row("re-embedded", f"{r.reembedded_chunks} chunks")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from embedding_repo import build_shop
 
 from copilot_index.conventions.embeddings import run as run_module
@@ -28,6 +29,21 @@ from copilot_index.indexer.repo import resolve_repo
 from copilot_index.server.cli import main
 
 HELD_OUT = {"shop/cart.py", "shop/shipping.js", "tests/test_cart.py"}
+
+
+@pytest.fixture
+def copies(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """Every copy a DocProbe writes, as {path: text}, kept before its temporary folder goes."""
+    kept: list[dict[str, str]] = []
+    original = DocProbe._write_copy
+
+    def keep_copy(self: DocProbe, root: Path):  # type: ignore[no-untyped-def]
+        targets = original(self, root)
+        kept.append({str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()})
+        return targets
+
+    monkeypatch.setattr(DocProbe, "_write_copy", keep_copy)
+    return kept
 
 
 def test_the_targets_are_documented_functions_of_the_held_out_files_with_their_doc_lines(repo) -> None:  # type: ignore[no-untyped-def]
@@ -55,19 +71,10 @@ def test_the_weight_moves_only_on_enough_queries_and_a_clear_gain() -> None:
     assert choose_weight({}, 0.7, 30, options) == 0.7
 
 
-def test_the_probe_searches_a_redacted_copy_without_the_targets_docs(repo, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_probe_searches_a_redacted_copy_without_the_targets_docs(repo, copies: list[dict[str, str]]) -> None:  # type: ignore[no-untyped-def]
     build_shop(repo)
     repo.write("shop/cart.py", (repo.root / "shop/cart.py").read_text() + 'API = "AKIAIOSFODNN7EXAMPLE"\n')
     repo.commit("key")
-    copies: list[dict[str, str]] = []
-    original = DocProbe._write_copy
-
-    def keep_copy(self: DocProbe, root: Path):  # type: ignore[no-untyped-def]
-        targets = original(self, root)
-        copies.append({str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()})
-        return targets
-
-    monkeypatch.setattr(DocProbe, "_write_copy", keep_copy)
     config = IndexConfig(embedder_backend="torch")
     result = DocProbe(resolve_repo(repo.root), config, HELD_OUT, ProbeOptions(weights=(0.5, 1.0), min_queries=1)).run(
         DEFAULT_EMBEDDER)
@@ -81,7 +88,7 @@ def test_the_probe_searches_a_redacted_copy_without_the_targets_docs(repo, tmp_p
     assert result.chosen in (0.5, 0.7, 1.0)
 
 
-def test_documented_functions_of_training_files_top_up_a_small_probe(repo, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_documented_functions_of_training_files_top_up_a_small_probe(repo, copies: list[dict[str, str]]) -> None:  # type: ignore[no-untyped-def]
     build_shop(repo)
     info, config = resolve_repo(repo.root), IndexConfig(embedder_backend="torch")
     train = [p for p in PairMiner(info, config).mine() if p.path not in HELD_OUT]
@@ -102,15 +109,6 @@ def test_documented_functions_of_training_files_top_up_a_small_probe(repo, tmp_p
     assert len(reserve(top_up_to=50, max_reserved_share=1.0)) == 4  # every documented training function
     assert reserve(top_up_to=50, max_reserved_share=1.0, min_queries=10) == []  # 5 + 4 would still be too few
 
-    copies: list[dict[str, str]] = []
-    original = DocProbe._write_copy
-
-    def keep_copy(self: DocProbe, root: Path):  # type: ignore[no-untyped-def]
-        targets = original(self, root)
-        copies.append({str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()})
-        return targets
-
-    monkeypatch.setattr(DocProbe, "_write_copy", keep_copy)
     charge = next(t for t in reserve(top_up_to=50, max_reserved_share=1.0) if t.symbol == "charge_card")
     payment_chunks = Chunker().chunk("shop/payment.py", (repo.root / "shop/payment.py").read_text())
     key = (charge.path, charge.symbol, charge.query)
