@@ -4,8 +4,9 @@ The whole sentence-transformers pipeline (transformer, pooling, any dense/normal
 into one ONNX graph whose output is the sentence embedding, then the weight matrices are quantized to
 int8 per channel (dynamic quantization: activations are quantized on the fly, which CPUs with VNNI run
 fast). Exports live in `<onnx_dir>/<key>/`, keyed by the model folder and its weights, never in the
-working tree. `choose_backend` measures PyTorch and ONNX (best of three rounds each) on a fixed probe and
-records the decision next to the export, so later runs decide instantly.
+working tree; each records the folder it came from, and a new export deletes those whose folder is gone or holds
+other weights now (`prune_exports`). `choose_backend` measures PyTorch and ONNX (best of three rounds each) on a
+fixed probe and records the decision next to the export, so later runs decide instantly.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ class OnnxEncoder:
         """The encoder for a model, exporting it first if `onnx_dir` has no export of it yet."""
         folder = onnx_dir / export_key(model_path)
         if not (folder / INFO_FILE).is_file():
-            export(load_model(), folder)
+            export(load_model(), folder, model_path)
+            prune_exports(onnx_dir)
         return _open_encoder(folder, max_seq_length)
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -134,8 +136,32 @@ def _open_encoder(folder: Path, max_seq_length: int) -> OnnxEncoder:
     return OnnxEncoder(folder, max_seq_length)
 
 
-def export(model: Any, folder: Path) -> None:
-    """Trace a SentenceTransformer into `folder` as int8 ONNX plus its tokenizer (atomically)."""
+def prune_exports(onnx_dir: Path) -> list[str]:
+    """Delete the exports of local model folders that are gone, or whose weights changed since (every trained
+    embedder's export is ~60 MB, and nothing else would ever remove it); returns their names. Exports that do not
+    record a local folder (a hub name, or made before the folder was recorded) are left alone."""
+    removed: list[str] = []
+    for folder in sorted(onnx_dir.iterdir()) if onnx_dir.is_dir() else []:
+        if folder.name.startswith("."):
+            continue  # an export being written
+        try:
+            source = json.loads((folder / INFO_FILE).read_text(encoding="utf-8")).get("model_path")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if not isinstance(source, str) or not Path(source).is_absolute():
+            continue
+        if Path(source).is_dir() and export_key(source) == folder.name:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder.name)
+    if removed:
+        log.info("deleted %d ONNX exports of models that are gone or changed: %s", len(removed), ", ".join(removed))
+    return removed
+
+
+def export(model: Any, folder: Path, model_path: str | None = None) -> None:
+    """Trace a SentenceTransformer into `folder` as int8 ONNX plus its tokenizer (atomically); `model_path`, the
+    folder or name it was loaded from, is recorded for `prune_exports`."""
     import torch
     import_onnxruntime()
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -186,6 +212,7 @@ def export(model: Any, folder: Path) -> None:
             "dimension": int(model.get_embedding_dimension()),
             "max_seq_length": int(model.max_seq_length or 512),
             "input_names": names,
+            **({"model_path": model_path} if model_path else {}),
         }
         (work / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         work.chmod(0o755)  # mkdtemp makes it private; the export is an ordinary data-dir folder

@@ -1,11 +1,12 @@
 """`copilot-index train-embeddings`: mine -> split -> score base -> fine-tune -> score -> promote -> choose the
-fusion weight (`probe`) -> re-embed."""
+fusion weight (`probe`) -> [refit: train again from the base on every pair] -> re-embed."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from copilot_index.indexer import (
 from ..registry import weights_sha256
 from .pairs import MiningOptions, Pair, PairMiner, count_by_source, data_hash, split_by_file
 from .probe import DocProbe, ProbeOptions, Target, reserve_targets
-from .registry import EmbedderRegistry, Lineage
+from .registry import MODEL_DIR, EmbedderRegistry, Lineage
 from .replay import replay_pairs
 from .summaries import Summarize
 from .training import TrainingArgs, encoder_of, fine_tune, load_trainable, mrr_at_k, should_promote
@@ -58,6 +59,9 @@ class TrainEmbeddingsOptions:
     """The local model that writes ``summary`` pairs (with `mining.summaries` > 0)."""
     probe: ProbeOptions | None = field(default_factory=ProbeOptions)
     """The doc probe that chooses the promoted embedder's fusion weight (`probe`); None: keep the settings' weight."""
+    refit: bool = False
+    """Once the gate (and the probe) passed, train again from the base on every pair, the held-out files' and the
+    probe's withheld docs included, and promote that model (`refit`)."""
 
 
 @dataclass
@@ -77,6 +81,8 @@ class TrainEmbeddingsReport:
     dense_weight: float | None = None
     """The fusion weight the promoted embedder is searched with, when the doc probe chose one."""
     probe: dict[str, Any] | None = None
+    refit: dict[str, Any] | None = None
+    """What the second training on every pair did (`refit`), when it ran."""
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -152,7 +158,8 @@ def train_embeddings(
     )
     reembedded: ReembedSummary | None = None
     if lineage.promoted:
-        reembedded = promote(index, registry, lineage, model, options, progress, held_out_paths, reserved)
+        refit_on = pairs + replay if options.refit else None
+        reembedded = promote(index, registry, lineage, model, options, progress, held_out_paths, reserved, refit_on)
     else:
         registry.save(lineage)
         log.info("the trained embedder scored %.4f, not better than %.4f; keeping %s", trained_mrr, base_mrr, base_id)
@@ -171,6 +178,7 @@ def train_embeddings(
         manifest=str(registry.root / version / "manifest.json"),
         dense_weight=lineage.extra.get("dense_weight"),
         probe=lineage.extra.get("doc_probe"),
+        refit=lineage.extra.get("refit"),
     )
 
 
@@ -183,22 +191,31 @@ def promote(
     progress: ProgressCallback | None = None,
     held_out_paths: set[str] | None = None,
     reserved: list[Target] | None = None,
+    refit_on: list[Pair] | None = None,
 ) -> ReembedSummary | None:
-    """Store a better model, choose its fusion weight on the held-out files (`probe`), re-embed the index with it
-    (atomically), then make it the active embedder."""
+    """Store a better model, choose its fusion weight on the held-out files (`probe`), with `refit_on` replace it
+    by one trained from the base on those pairs (`refit`), re-embed the index with it (atomically), then make it
+    the active embedder."""
     options = options or TrainEmbeddingsOptions()
+    progress = progress or (lambda description, done, total: None)
     config = index.config
-    folder = registry.save(lineage, model)
-    model_id = str(registry.model_dir(lineage.version))
+    model_dir = registry.model_dir(lineage.version)
     if options.probe is not None and held_out_paths and "dense_weight" not in config.given:
+        if refit_on:  # probed from a folder of its own (its ONNX export goes with the next export: prune_exports)
+            probed_dir = model_dir.with_name("gate-model")
+            model.save(str(probed_dir))
+        else:  # saved once: a second save would change the files' times, which key its ONNX export
+            probed_dir = registry.save(lineage, model) / MODEL_DIR
+            model = None
         try:
-            probed = DocProbe(index.repo, config, held_out_paths, options.probe, progress, reserved or ()).run(model_id)
-        except (CopilotIndexError, OSError) as exc:  # the trained model is kept: only the weight is not chosen
-            log.warning("the doc probe could not run (%s); the fusion weight stays %.2f", exc, config.dense_weight)
-        else:
-            lineage.extra["doc_probe"] = probed.as_json()
-            lineage.extra["dense_weight"] = probed.chosen
-            registry.save(lineage)
+            _probe_weight(index, lineage, str(probed_dir), options.probe, progress, held_out_paths, reserved or [])
+        finally:
+            if refit_on:
+                shutil.rmtree(probed_dir, ignore_errors=True)
+    if refit_on:
+        model = refit(lineage, refit_on, options.training, progress)
+    folder = registry.save(lineage, model)
+    model_id = str(model_dir)
     reembedded = None
     if options.reembed and index.exists:
         embedder = embedder_for(model_id, config)  # the backend searches and updates use: one kind of vector
@@ -206,6 +223,28 @@ def promote(
     write_active(index.data_dir, model_id, config.embedder, lineage.version, lineage.extra.get("dense_weight"))
     log.info("promoted %s (%s)", lineage.version, folder)
     return reembedded
+
+
+def _probe_weight(index: Index, lineage: Lineage, model_id: str, options: ProbeOptions, progress: ProgressCallback,
+                  held_out_paths: set[str], reserved: list[Target]) -> None:
+    """Record the fusion weight the doc probe chooses for the model at `model_id` in the lineage."""
+    try:
+        probed = DocProbe(index.repo, index.config, held_out_paths, options, progress, reserved).run(model_id)
+    except (CopilotIndexError, OSError) as exc:  # the trained model is kept: only the weight is not chosen
+        log.warning("the doc probe could not run (%s); the fusion weight stays %.2f", exc, index.config.dense_weight)
+        return
+    lineage.extra["doc_probe"] = probed.as_json()
+    lineage.extra["dense_weight"] = probed.chosen
+
+
+def refit(lineage: Lineage, pairs: list[Pair], args: TrainingArgs, progress: ProgressCallback) -> Any:
+    """The gate's recipe run again from the base on every pair; the gate and the probe judged the recipe on the
+    model that never saw the held-out files, and this one is recorded as their successor (`lineage.extra`)."""
+    model = load_trainable(resolve_embedder_path(lineage.base_embedder))
+    result = fine_tune(model, pairs, args, lambda _, done, total: progress("Training again on every pair", done, total))
+    lineage.extra["refit"] = {"pairs": len(pairs), "steps": result.steps, "seconds": round(result.seconds, 2)}
+    log.info("trained again from %s on all %d pairs: %d steps", lineage.base_embedder, len(pairs), result.steps)
+    return model
 
 
 def _distractors(train: list[Pair], held_out: list[Pair], limit: int, seed: int) -> list[str]:

@@ -18,7 +18,8 @@ before / after, the lift, and the naive baseline, per set and pooled (weighted b
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
         [--hard-negatives] [--epochs N] [--learning-rate LR] [--prose] [--comments] [--replay N] [--summaries N]
-        [--compare-prose | --compare-comments | --compare-hard-negatives | --compare-summaries N]
+        [--refit] [--compare-prose | --compare-comments | --compare-hard-negatives | --compare-summaries N |
+         --compare-refit]
         [--backend onnx|torch|auto]
         [--json OUT] [--work DIR]
 
@@ -27,7 +28,8 @@ sentences naming one definition; `train-embeddings --prose` adds them), each fro
 `--compare-comments` does the same for the ``comment`` pairs (prose comments inside a function's body;
 `train-embeddings --comments`); `--compare-hard-negatives` trains without, then with `--hard-negatives`;
 `--compare-summaries N` without, then with `--summaries N` (the default model's one-sentence summaries of N
-definitions as extra queries).
+definitions as extra queries); `--compare-refit` without, then with `--refit` (once the gate and the probe passed,
+a second training from the shipped embedder on every pair, the held-out files' included).
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def one_set(folder: Path, minutes: float, options: list[str], backend: str) -> d
             report = json.loads(train.stdout.strip().splitlines()[-1])
             after, r10_after = project_mrr(copy, queries)  # at the fusion weight the doc probe chose, if it chose
             row["dense_weight"], row["probe"] = report.get("dense_weight"), report.get("probe")
+            row["refit"] = report.get("refit")
             default_weight = IndexConfig().dense_weight
             if report.get("dense_weight") not in (None, default_weight):  # the same model at the old weight
                 (settings / "config.toml").write_text(
@@ -124,6 +127,7 @@ def main() -> int:
     parser.add_argument("--comments", action="store_true", help="train-embeddings --comments")
     parser.add_argument("--replay", type=int, help="train-embeddings --replay N")
     parser.add_argument("--summaries", type=int, help="train-embeddings --summaries N")
+    parser.add_argument("--refit", action="store_true", help="train-embeddings --refit")
     compare = parser.add_mutually_exclusive_group()
     compare.add_argument("--compare-prose", action="store_true", help="train each set without, then with prose pairs")
     compare.add_argument("--compare-comments", action="store_true",
@@ -132,6 +136,8 @@ def main() -> int:
                          help="train each set without, then with --summaries N")
     compare.add_argument("--compare-hard-negatives", action="store_true",
                          help="train each set without, then with hard negatives")
+    compare.add_argument("--compare-refit", action="store_true",
+                         help="train each set without, then with --refit (a second training on every pair)")
     parser.add_argument("--backend", choices=("onnx", "torch", "auto"), default="onnx",
                         help="index.embedder_backend for every index of the run (default: onnx)")
     parser.add_argument("--json", type=Path)
@@ -143,9 +149,10 @@ def main() -> int:
     options += ["--comments"] if args.comments and not args.compare_comments else []
     options += ["--replay", str(args.replay)] if args.replay else []
     options += ["--summaries", str(args.summaries)] if args.summaries and not args.compare_summaries else []
+    options += ["--refit"] if args.refit and not args.compare_refit else []
     variants = {"": options}
     for flag, compared in (("prose", args.compare_prose), ("comments", args.compare_comments),
-                           ("hard-negatives", args.compare_hard_negatives)):
+                           ("hard-negatives", args.compare_hard_negatives), ("refit", args.compare_refit)):
         if compared:
             variants = {f"without {flag}": options, f"with {flag}": [*options, f"--{flag}"]}
     if args.compare_summaries:
