@@ -19,7 +19,8 @@ def _export(model: Path, onnx_dir: Path) -> Path:
     return onnx_dir / export_key(str(model))
 
 
-def _fake_export(onnx_dir: Path, name: str, info: dict[str, object]) -> Path:
+def _recorded_export(onnx_dir: Path, name: str, info: dict[str, object]) -> Path:
+    """An export folder as `prune_exports` reads it (only its export.json counts)."""
     folder = onnx_dir / name
     folder.mkdir(parents=True)
     (folder / INFO_FILE).write_text(json.dumps(info), encoding="utf-8")
@@ -28,23 +29,20 @@ def _fake_export(onnx_dir: Path, name: str, info: dict[str, object]) -> Path:
 
 def test_a_new_export_deletes_those_of_folders_gone_or_retrained(tmp_path: Path) -> None:
     onnx_dir = tmp_path / "onnx"
-    first, second = tmp_path / "first" / "model", tmp_path / "second" / "model"
-    shutil.copytree(resolve_embedder_path(DEFAULT_EMBEDDER), first)
-    shutil.copytree(resolve_embedder_path(DEFAULT_EMBEDDER), second)
-    first_export = _export(first, onnx_dir)
-    assert json.loads((first_export / INFO_FILE).read_text())["model_path"] == str(first)
+    model, gone = tmp_path / "trained" / "model", tmp_path / "deleted" / "model"
+    shutil.copytree(resolve_embedder_path(DEFAULT_EMBEDDER), model)
+    first_export = _export(model, onnx_dir)
+    assert json.loads((first_export / INFO_FILE).read_text())["model_path"] == str(model)
+    of_gone = _recorded_export(onnx_dir, "model-0123", {"model_path": str(gone)})  # its data folder was deleted
     kept = [
-        _fake_export(onnx_dir, "hub-model-0123", {"model_path": "some-org/some-model"}),  # nothing says it is gone
-        _fake_export(onnx_dir, "older-0123", {"dimension": 384}),  # from before the folder was recorded
-        _fake_export(onnx_dir, ".export-abc", {"model_path": str(tmp_path / "nowhere")}),  # being written
+        _recorded_export(onnx_dir, "hub-model-0123", {"model_path": "some-org/some-model"}),  # nothing says it is gone
+        _recorded_export(onnx_dir, "older-0123", {"dimension": 384}),  # from before the folder was recorded
+        _recorded_export(onnx_dir, ".export-abc", {"model_path": str(gone)}),  # being written
     ]
-    shutil.rmtree(first.parent)
-    second_export = _export(second, onnx_dir)
-    assert not first_export.exists()
-    assert second_export.is_dir() and all(folder.is_dir() for folder in kept)
 
-    weights = next(second.glob("*.safetensors"))  # retrained in place: new weights behind the same folder
+    weights = next(model.glob("*.safetensors"))  # retrained in place: new weights behind the same folder
     os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
-    retrained_export = _export(second, onnx_dir)
-    assert retrained_export != second_export and retrained_export.is_dir() and not second_export.exists()
+    second_export = _export(model, onnx_dir)
+    assert second_export != first_export and second_export.is_dir()
+    assert not first_export.exists() and not of_gone.exists()
     assert all(folder.is_dir() for folder in kept)
