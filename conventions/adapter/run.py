@@ -11,6 +11,7 @@ promoted (`scoring.better`). With a default LoRA, the new one is trained on top 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 import time
@@ -145,8 +146,10 @@ def train_adapter(
     budget.lap(f"rendering {len(examples)} training samples")
     pad = generator.tokenizer.pad_token_id if generator.tokenizer.pad_token_id is not None else 0
     work = index.data_dir.adapter_work
+    start_key = json.dumps([str(generator.source), default.name if default is not None else None, args.rank,
+                            args.alpha, list(args.target_modules)])  # a checkpoint made on another start is not resumed
     outcome = train_lora(peft_model, examples, args, pad_id=pad, work_dir=work, progress=progress, cancel=cancel,
-                         deadline=budget.end - reserve)
+                         deadline=budget.end - reserve, start_key=start_key)
     report.training = outcome.as_json()
     budget.lap(f"training {outcome.steps} steps")
     if outcome.stopped == "cancelled":

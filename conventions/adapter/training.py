@@ -125,10 +125,12 @@ def train_lora(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     deadline: float | None = None,
+    start_key: str = "",
 ) -> TrainOutcome:
     """Train the LoRA weights of `peft_model` in place, stopping before a step that would end past `deadline`
     (`time.monotonic()`, reckoning it takes as long as the last) if one is given; checkpoints go to `work_dir`
-    so a rerun resumes."""
+    so a rerun resumes, unless they were made on another start (`start_key`: the base model, the adapter merged
+    into it, the LoRA's shape), which would put weights learnt for one model on another."""
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     outcome = TrainOutcome()
@@ -139,7 +141,7 @@ def train_lora(
     optimizer = torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=0.0)
     steps_per_epoch = max(1, math.ceil(len(examples) / args.batch_size))
     total = min(args.max_steps, steps_per_epoch * args.epochs)
-    start_step = _resume(peft_model, optimizer, work_dir)
+    start_step = _resume(peft_model, optimizer, work_dir, start_key)
     outcome.resumed_from = start_step
     order = list(range(len(examples)))
     started = time.monotonic()
@@ -176,7 +178,7 @@ def train_lora(
         if progress is not None:
             progress("Training adapter", step, total)
         if step % args.checkpoint_every == 0:
-            _checkpoint(peft_model, optimizer, work_dir, step)
+            _checkpoint(peft_model, optimizer, work_dir, step, start_key)
     peft_model.eval()
     outcome.steps = step
     outcome.seconds = time.monotonic() - started
@@ -187,16 +189,25 @@ def train_lora(
     return outcome
 
 
-def _checkpoint(model: Any, optimizer: torch.optim.Optimizer, work_dir: Path, step: int) -> None:
+def _checkpoint(model: Any, optimizer: torch.optim.Optimizer, work_dir: Path, step: int, start_key: str) -> None:
     work_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(work_dir / "adapter"))
     torch.save(optimizer.state_dict(), work_dir / "optimizer.pt")
-    (work_dir / "state.json").write_text(json.dumps({"step": step}))
+    (work_dir / "state.json").write_text(json.dumps({"step": step, "start": start_key}))
 
 
-def _resume(model: Any, optimizer: torch.optim.Optimizer, work_dir: Path) -> int:
+def _resume(model: Any, optimizer: torch.optim.Optimizer, work_dir: Path, start_key: str) -> int:
     state = work_dir / "state.json"
     if not state.is_file():
+        return 0
+    try:
+        saved = json.loads(state.read_text())
+    except (OSError, ValueError):
+        saved = {}
+    if not isinstance(saved, dict) or saved.get("start") != start_key or not isinstance(saved.get("step"), int):
+        log.info("the adapter checkpoint in %s was made on another start (or cannot be read); training from the "
+                 "beginning", work_dir)
+        clear_checkpoint(work_dir)
         return 0
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
@@ -206,7 +217,7 @@ def _resume(model: Any, optimizer: torch.optim.Optimizer, work_dir: Path) -> int
         return 0
     set_peft_model_state_dict(model, load_file(str(weights)))
     optimizer.load_state_dict(torch.load(work_dir / "optimizer.pt", weights_only=True))
-    step = int(json.loads(state.read_text())["step"])
+    step = int(saved["step"])
     log.info("resuming adapter training from step %d", step)
     return step
 

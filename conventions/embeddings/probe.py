@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import logging
 import random
+import re
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
@@ -157,6 +158,30 @@ def reserve_targets(repo: RepoInfo, config: IndexConfig, train: Sequence[Pair], 
     candidates = [t for t in find_targets(chunks, set(files), len(docs) + 1, options.seed) if (t.path, t.query) in docs]
     taken = candidates[: min(need, cap)]
     return taken if held + len(taken) >= options.min_queries else []
+
+
+def withhold(train: Sequence[Pair], reserved: Iterable[Target]) -> list[Pair]:
+    """The training pairs without the reserved targets' docs: their doc pairs, and any other pair of the same
+    file whose code still carries the doc sentence (a commit's chunk is read from a version of the file in which
+    the doc stood). Docs of fewer than four words are matched by their doc pair only."""
+    by_path: dict[str, list[Target]] = {}
+    for target in reserved:
+        by_path.setdefault(target.path, []).append(target)
+    kept: list[Pair] = []
+    for pair in train:
+        targets = by_path.get(pair.path, [])
+        if pair.source == "doc" and any(pair.query == t.query for t in targets):
+            continue
+        code = f" {_words(pair.positive)} "
+        if any(len(words) >= 4 and f" {' '.join(words)} " in code for words in (_words(t.query).split()[:10]
+                                                                               for t in targets)):
+            continue
+        kept.append(pair)
+    return kept
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def _redacted_chunks(repo: RepoInfo, config: IndexConfig, paths: Iterable[str],

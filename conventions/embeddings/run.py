@@ -25,7 +25,7 @@ from copilot_index.indexer import (
 
 from ..registry import weights_sha256
 from .pairs import MiningOptions, Pair, PairMiner, count_by_source, data_hash, split_by_file
-from .probe import DocProbe, ProbeOptions, Target, reserve_targets
+from .probe import DocProbe, ProbeOptions, Target, reserve_targets, withhold
 from .registry import MODEL_DIR, EmbedderRegistry, Lineage
 from .replay import replay_pairs
 from .summaries import Summarize
@@ -119,8 +119,7 @@ def train_embeddings(
     reserved: list[Target] = []
     if options.probe is not None and "dense_weight" not in config.given:
         reserved = reserve_targets(repo, config, train, held_out_paths, options.probe, progress)
-        withheld = {(t.path, t.query) for t in reserved}
-        train = [p for p in train if p.source != "doc" or (p.path, p.query) not in withheld]
+        train = withhold(train, reserved)
     distractors = _distractors(train, held_out, options.eval_distractors, options.training.seed)
     replay = replay_pairs(options.replay, options.training.seed)
     train = train + replay

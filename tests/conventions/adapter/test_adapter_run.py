@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -82,6 +83,18 @@ def test_cancelled_training_resumes_from_its_checkpoint(repo, data_dir, tiny_mod
     index = open_index(repo.root, data_dir)
     resumed = train_adapter(index, engine_runtime(index, tiny_model_dir), args, max_eval=4)
     assert resumed.training["resumed_from"] == 4 and resumed.training["steps"] == 8
+
+    # A checkpoint made on another start (here: another LoRA rank) is not loaded into this one: training starts over.
+    index = open_index(repo.root, data_dir)
+    cancel.clear()
+    assert train_adapter(index, engine_runtime(index, tiny_model_dir), args, progress=stop_after_four,
+                         cancel=cancel, max_eval=4).training["stopped"] == "cancelled"
+    state = data_dir / "adapters" / "work" / "state.json"
+    assert json.loads(state.read_text())["step"] == 4
+    index = open_index(repo.root, data_dir)
+    other = dataclasses.replace(args, rank=4)
+    again = train_adapter(index, engine_runtime(index, tiny_model_dir), other, max_eval=4)
+    assert again.training["resumed_from"] == 0 and again.training["steps"] == 8
 
 
 def test_train_adapter_cli_passes_its_hyperparameters_and_refuses_bad_ones(repo, data_dir, tiny_model_dir, capsys):

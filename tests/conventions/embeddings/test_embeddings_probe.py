@@ -20,6 +20,7 @@ from copilot_index.conventions.embeddings.probe import (
     doc_lines,
     find_targets,
     reserve_targets,
+    withhold,
 )
 from copilot_index.conventions.embeddings.run import TrainEmbeddingsOptions, train_embeddings
 from copilot_index.conventions.embeddings.training import TrainingArgs
@@ -121,6 +122,24 @@ def test_documented_functions_of_training_files_top_up_a_small_probe(repo, copie
     payment = copies[0]["shop/payment.py"]
     assert "Charge a credit card" not in payment and "def charge_card" in payment  # its doc is cut too
     assert "Refund part or all of an earlier payment" in payment  # not reserved: kept
+
+
+def test_a_reserved_doc_leaves_training_with_every_pair_that_still_carries_it(repo) -> None:  # type: ignore[no-untyped-def]
+    build_shop(repo)  # its last commit touched reserve_stock, whose chunk at that commit holds the doc
+    info, config = resolve_repo(repo.root), IndexConfig(embedder_backend="torch")
+    train = [p for p in PairMiner(info, config).mine() if p.path not in HELD_OUT]
+    reserved = [t for t in reserve_targets(info, config, train, HELD_OUT, ProbeOptions(
+        min_queries=1, top_up_to=50, max_reserved_share=1.0)) if t.symbol == "reserve_stock"]
+    assert len(reserved) == 1
+    commit = [p for p in train if p.source == "commit" and "def reserve_stock" in p.positive]
+    assert commit and "Reserve units of an item" in commit[0].positive
+
+    kept = withhold(train, reserved)
+    dropped = [p for p in train if p not in kept]
+    assert sorted(p.source for p in dropped) == ["commit", "doc"]  # its doc pair, and the commit's chunk with the doc
+    assert not any("Reserve units of an item" in p.positive or p.query == reserved[0].query for p in kept)
+    assert any(p.source == "name" and p.query == "reserve stock" for p in kept)  # code and name pairs stay
+    assert any(p.source == "doc" and "Put units of an item back" in p.query for p in kept)  # not reserved: kept
 
 
 def test_search_uses_the_weight_recorded_with_the_active_embedder_unless_a_setting_gives_one(  # type: ignore[no-untyped-def]
