@@ -2,10 +2,11 @@
 
 Source files in a language with a query file (`queries/<language>.scm`) are chunked at definition
 level with tree-sitter: each function, class, struct, ... becomes one chunk, together with the doc
-comments, decorators and attributes directly above it. A class longer than `large_class_lines`
-becomes one chunk per method, each carrying the class header as context, plus chunks for the rest
-of the class (header, fields). Top-level code between definitions becomes "module" chunks, so every
-non-blank line of a file lands in some chunk. Everything else is cut into overlapping line windows.
+comments, decorators and attributes directly above it (a `/** ... */` block also across one blank
+line). A class longer than `large_class_lines` becomes one chunk per method, each carrying the class
+header as context, plus chunks for the rest of the class (header, fields). Top-level code between
+definitions becomes "module" chunks, so every non-blank line of a file lands in some chunk.
+Everything else is cut into overlapping line windows.
 
 The queries capture a definition as `@definition.<kind>` and its name as `@name` (optionally a
 `@scope`, such as a Go receiver type, that prefixes the name).
@@ -310,15 +311,26 @@ def _leading_row(node: Node) -> int:
     while node.prev_named_sibling is None and node.parent is not None and node.parent.start_byte == node.start_byte:
         node = node.parent  # e.g. the first method in a Ruby class body: the comment precedes the body
     sibling = node.prev_named_sibling
+    nearest = True
     while sibling is not None and ("comment" in sibling.type or sibling.type in _LEADING_TYPES):
-        if _last_row(sibling) < row - 1:
-            break  # a blank line separates them
+        # A blank line separates them, unless the nearest one is a `/** ... */` doc block one blank line above:
+        # JSDoc often stands apart from its function that way.
+        slack = 1 if nearest and sibling == node.prev_sibling and _is_doc_block(sibling) else 0
+        if _last_row(sibling) < row - 1 - slack:
+            break
+        nearest = False
         before = sibling.prev_sibling
         if before is not None and _last_row(before) >= sibling.start_point.row:
             break  # a trailing comment of the code before
         row = sibling.start_point.row
         sibling = sibling.prev_named_sibling
     return row
+
+
+def _is_doc_block(node: Node) -> bool:
+    """A `/** ... */` doc comment; not a `/*****/` banner or an empty `/**/`."""
+    text = node.text or b""
+    return "comment" in node.type and text.startswith(b"/**") and text[3:4] in (b" ", b"\t", b"\n", b"\r")
 
 
 def _rows(node: Node) -> tuple[int, int]:

@@ -148,6 +148,8 @@ def _comment_doc(chunk: Chunk) -> tuple[str, str, str] | None:
             break
         doc_lines.append(_COMMENT_MARK.sub("", line).removesuffix("*/").strip())
     code = lines[len(doc_lines) :]
+    while code and not code[0].strip():
+        code = code[1:]  # a `/** ... */` block may stand one blank line above its code (`Chunker`)
     if not doc_lines or not code:
         return None
     return "\n".join(doc_lines), "\n".join(code), "\n".join(_after_signature(code, chunk.symbol))

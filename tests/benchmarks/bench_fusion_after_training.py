@@ -10,11 +10,14 @@ Three parts, each per retrieval set (made by /work/shared/bench/make_retrieval_s
   (weight x cosine + (1 - weight) x max-normalised bm25 over the same identifier-aware keyword text as the
   index) on the held-out pairs, for the shipped embedder and for the one trained from it. If the best weight
   there matched the best weight on the queries, `train-embeddings` could choose the weight itself.
+- `grid`: `train-embeddings` on a fresh copy, and MRR@10 of the set's queries over `index.dense_weight` x
+  `index.symbol_weight` before and after it (in-process searches of the real index), beside what the doc probe
+  scores over the same grid for the trained embedder: could the probe choose the symbol weight too?
 - `probe`: `train-embeddings` on a fresh copy, the set's queries at each weight after it, and beside them what
   the doc probe (`conventions/embeddings/probe.py`, which `train-embeddings` now uses to choose the weight)
   scores at each weight for the trained embedder and for the shipped one.
 
-    .venv/bin/python tests/benchmarks/bench_fusion_after_training.py {search,held-out,probe} [--sets flask httpx gin]
+    .venv/bin/python tests/benchmarks/bench_fusion_after_training.py {search,held-out,probe,grid} [--sets flask httpx gin]
         [--weights 0.5 0.7 0.85 1.0] [--hard-negatives] [--json OUT]
 """
 
@@ -162,11 +165,72 @@ def probe_part(folder: Path, weights: list[float], train_args: list[str]) -> dic
                 "probe_trained": probe_trained.as_json(), "probe_base": probe_base.as_json()}
 
 
+def _grid(index: Any, score: Any, weights: list[float], symbol_weights: list[float]) -> dict[str, float]:
+    search = index.searcher()
+    out = {}
+    for symbol in symbol_weights:
+        for weight in weights:
+            search.dense_weight, search.symbol_weight = weight, symbol
+            out[f"w{weight}/s{symbol}"] = round(score(index), 4)
+    return out
+
+
+def grid_part(folder: Path, weights: list[float], train_args: list[str],
+              symbol_weights: list[float]) -> dict[str, Any]:
+    """The set's queries and the doc probe over dense weight x symbol weight, before and after training."""
+    from copilot_index.conventions.embeddings import probe as doc_probe
+    from copilot_index.indexer import DataDir, Index, RepoInfo
+
+    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
+
+    def score_queries(index: Any) -> float:
+        results = [[{"path": h.path, "start_line": h.start_line, "end_line": h.end_line}
+                    for h in index.search(q["query"].replace("\n", " "), 10)] for q in queries]
+        return float(yardstick.score(queries, results, 10)[0])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy, settings = _fresh_copy(folder, Path(tmp))
+        (settings / "config.toml").write_text('[index]\nembedder_backend = "onnx"\n')
+        subprocess.run([CLI, "index", str(copy / "repo")], check=True, stdout=subprocess.DEVNULL)
+        repo = resolve_repo(copy / "repo")
+
+        def on_index(score: Any) -> dict[str, float]:
+            index = Index(repo, DataDir.for_repo(repo), IndexConfig.load(repo.root))
+            try:
+                return _grid(index, score, weights, symbol_weights)
+            finally:
+                index.close()
+
+        before = on_index(score_queries)
+        trained = subprocess.run([CLI, "train-embeddings", "--repo", str(copy / "repo"), "--json", *train_args],
+                                 capture_output=True, text=True, check=True)
+        report = json.loads(trained.stdout)
+        after = on_index(score_queries)
+        config = IndexConfig(embedder_backend="onnx")
+        train, held_pairs = split_by_file(PairMiner(repo, config, MiningOptions()).mine(), 0.15, 0)
+        held = {p.path for p in held_pairs}
+        reserved = doc_probe.reserve_targets(repo, config, train, held, doc_probe.ProbeOptions())
+        probe = doc_probe.DocProbe(repo, config, held, reserved=reserved)
+        root = Path(tmp) / "probe" / "repo"
+        targets = probe._write_copy(root)
+        index = Index(RepoInfo(root.resolve(), None), DataDir(Path(tmp) / "probe" / "data"),
+                      IndexConfig(embedder_backend="onnx", embedder=report["active_embedder"]))
+        try:
+            index.update()
+            probed = _grid(index, lambda ix: doc_probe._mrr(ix, targets), weights, symbol_weights)
+        finally:
+            index.close()
+        return {"set": folder.name, "queries": len(queries), "probe_queries": len(targets),
+                "chosen_weight": (report.get("probe") or {}).get("chosen_weight"), "before": before, "after": after,
+                "probe": probed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["search", "held-out", "probe"])
+    parser.add_argument("part", choices=["search", "held-out", "probe", "grid"])
     parser.add_argument("--sets", nargs="+", default=["flask", "httpx", "gin"])
     parser.add_argument("--weights", nargs="+", type=float, default=[0.5, 0.7, 0.85, 1.0])
+    parser.add_argument("--symbol-weights", nargs="+", type=float, default=[0.0, 0.1, 0.2, 0.3, 0.4])
     parser.add_argument("--hard-negatives", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -176,6 +240,8 @@ def main() -> None:
         train_args = ["--hard-negatives"] if args.hard_negatives else []
         if args.part == "search":
             row = search_part(folder, args.weights, train_args)
+        elif args.part == "grid":
+            row = grid_part(folder, args.weights, train_args, args.symbol_weights)
         elif args.part == "probe":
             row = probe_part(folder, args.weights, train_args)
         else:

@@ -228,3 +228,24 @@ def test_commonjs_and_prototype_assignments_are_definitions() -> None:
     assert {"app.init", "exports.parse", "Router.prototype.route"} <= set(chunks)
     assert chunks["app.init"].kind == "function" and chunks["app.init"].text.startswith("/**\n * Initialize")
     assert chunks["exports.parse"].text.startswith("// Parse the string.")
+
+
+def test_a_doc_block_one_blank_line_above_still_starts_the_chunk() -> None:
+    text = (
+        "/**\n * The module's header.\n */\n\n'use strict';\n\n"
+        "/**\n * Take a snapshot of the document.\n *\n * @api public\n */\n\n"
+        "Document.prototype.snapshot = function snapshot() {\n  return 1;\n};\n\n"
+        "// A line comment one blank line above stays apart.\n\nfunction plain() {\n  return 2;\n}\n\n"
+        "/**\n * Two blank lines above: apart too.\n */\n\n\nfunction far() {\n  return 3;\n}\n\n"
+        "/************ A BANNER ************/\n\nfunction bannered() {\n  return 4;\n}\n"
+    )
+    chunks = Chunker().chunk("lib/document.js", text)
+    by_symbol = {c.symbol: c for c in chunks}
+    assert by_symbol["Document.prototype.snapshot"].text.startswith("/**\n * Take a snapshot")
+    assert by_symbol["Document.prototype.snapshot"].start_line == 7
+    for name in ("plain", "far", "bannered"):
+        assert by_symbol[name].text.startswith(f"function {name}")
+    modules = [c.text for c in chunks if c.kind == "module"]
+    assert any("The module's header" in m and "'use strict'" in m for m in modules)  # not glued to a function
+    assert any("A line comment" in m for m in modules) and any("Two blank lines" in m for m in modules)
+    assert any("A BANNER" in m for m in modules)

@@ -115,3 +115,16 @@ def test_a_doc_comment_loses_the_definitions_own_name_in_front(repo) -> None:  #
     # the header already names it; the query says what it does, as a user who does not know the name would
     assert "func ClampWidth(width int) int {" in docs["keeps a requested column width between the minimum and the maximum."]
     assert "Clamping widths is what this helper does, for tables of text." in docs  # a longer word is not the name
+
+
+def test_a_doc_block_one_blank_line_above_its_function_is_its_doc(repo) -> None:  # type: ignore[no-untyped-def]
+    repo.write("lib/query.js", (
+        "'use strict';\n\n"
+        "/**\n * Specifies the maximum number of documents the query will return.\n *\n * @param {Number} val\n"
+        " * @api public\n */\n\n"
+        "Query.prototype.limit = function limit(val) {\n  this.options.limit = val;\n  return this;\n};\n"))
+    repo.commit("Add the query's limit")
+    [pair] = [p for p in PairMiner(resolve_repo(repo.root)).mine() if p.source == "doc"]
+    assert pair.query == "Specifies the maximum number of documents the query will return."
+    code = pair.positive.split("\n", 1)[1]  # after the `# path :: symbol` header
+    assert code.startswith("Query.prototype.limit = function limit(val) {") and "maximum number" not in code
