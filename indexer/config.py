@@ -293,6 +293,8 @@ class IndexConfig(SectionConfig):
     """Hybrid search: taken from prose, data and configuration chunks unless the query asks for documentation."""
     test_penalty: float = 0.1
     """Hybrid search: taken from chunks of test files unless the query asks for tests."""
+    declaration_penalty: float = 0.2
+    """Hybrid search: taken from type declaration files (`.d.ts`, `.pyi`) unless the query asks for types."""
 
     def validate(self, source: str) -> None:
         if self.embedder_backend not in ("torch", "onnx", "auto"):

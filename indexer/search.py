@@ -9,7 +9,8 @@ lines overlap a better result of the same file is dropped.
 Hybrid ranking adds three signals to the fused score (weights in `IndexConfig`, measured by
 tests/benchmarks/bench_search_ablation.py): the share of a definition's own name that the query
 mentions, a penalty for prose, data and configuration chunks unless the query asks for documentation,
-and a penalty for test files unless it asks for tests.
+a penalty for test files unless it asks for tests, and one for type declaration files (`.d.ts`, `.pyi`), which
+repeat the docs of the code they describe, unless it asks for types.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ TEST_TERMS = frozenset("test tests tested testing fixture fixtures mock mocks sp
 """Query words that ask for tests: then test files are not held back."""
 TEST_PATH = re.compile(r"(^|/)(tests?|__tests__|spec|testdata)/|_test\.\w+$|(^|/)test_[^/]*$|\.(test|spec)\.\w+$")
 """Paths of test files: a `tests/` folder, `*_test.go`, `test_*.py`, `*.test.js`, ..."""
+DECLARATION_TERMS = frozenset("type types typing typings typed declaration declarations declare stub stubs".split())
+"""Query words that ask for type declarations: then declaration files are not held back."""
+DECLARATION_PATH = re.compile(r"\.d\.[mc]?ts$|\.pyi$")
+"""Type declaration files: TypeScript's `*.d.ts` (and `.d.mts`, `.d.cts`), Python's `*.pyi` stubs."""
 
 
 @dataclass
@@ -78,6 +83,7 @@ class HybridSearch:
         self.symbol_weight = config.symbol_weight
         self.prose_penalty = config.prose_penalty
         self.test_penalty = config.test_penalty
+        self.declaration_penalty = config.declaration_penalty
         self._last_query: tuple[str, bytes] | None = None
         self._bits = BitPrefilter(store)
 
@@ -175,12 +181,14 @@ class HybridSearch:
         return fused
 
     def _rerank(self, text: str, scores: dict[int, float]) -> dict[int, float]:
-        """The fused scores plus the symbol-name share, minus the prose and test penalties (see the module doc)."""
-        if not scores or not (self.symbol_weight or self.prose_penalty or self.test_penalty):
+        """The fused scores plus the symbol-name share, minus the prose, test and declaration penalties (module doc)."""
+        if not scores or not (self.symbol_weight or self.prose_penalty or self.test_penalty or
+                              self.declaration_penalty):
             return scores
         words, terms = frozenset(query_terms(text)), query_stems(text)
         hold_prose = self.prose_penalty if not words & DOC_TERMS else 0.0
         hold_tests = self.test_penalty if not words & TEST_TERMS else 0.0
+        hold_declarations = self.declaration_penalty if not words & DECLARATION_TERMS else 0.0
         adjusted = dict(scores)
         for chunk_id, (path, symbol, language) in self.store.chunk_labels(list(scores)).items():
             name = name_terms(symbol) if symbol else frozenset()
@@ -190,6 +198,8 @@ class HybridSearch:
                 adjusted[chunk_id] -= hold_prose
             if hold_tests and TEST_PATH.search(path):
                 adjusted[chunk_id] -= hold_tests
+            if hold_declarations and DECLARATION_PATH.search(path):
+                adjusted[chunk_id] -= hold_declarations
         return adjusted
 
     # -- helpers ------------------------------------------------------------------------------------

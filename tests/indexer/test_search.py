@@ -14,6 +14,26 @@ from copilot_index.indexer.store import ChunkStore
 
 DEFAULTS = IndexConfig()
 
+QUERY_JS = '''\
+/**
+ * Sets the largest number of documents that come back.
+ */
+
+Query.prototype.limit = function limit(val) {
+  this.options.limit = val;
+  return this;
+};
+'''
+
+QUERY_TYPES = '''\
+declare module 'shop' {
+  class Query {
+    /** Sets the largest number of documents that come back. */
+    limit(val: number): this;
+  }
+}
+'''
+
 CONNECTIONS = '''\
 def close_all(pool):
     for conn in pool.connections:
@@ -99,3 +119,21 @@ def test_code_comes_before_the_prose_and_the_tests_that_describe_it(store: Chunk
 def test_a_query_that_asks_for_documentation_or_tests_still_finds_them(store: ChunkStore, embedder: Embedder) -> None:
     assert _top(store, embedder, "documentation of the settings file and its keys").startswith("docs/settings.md")
     assert _top(store, embedder, "test that the settings file keys are lower cased").startswith("tests/")
+
+
+def test_the_code_comes_before_a_declaration_file_that_repeats_its_doc(  # type: ignore[no-untyped-def]
+        repo, run_index, open_index, embedder: Embedder) -> None:
+    repo.write("lib/query.js", QUERY_JS)
+    repo.write("types/query.d.ts", QUERY_TYPES)
+    repo.commit()
+    run_index(repo.root)
+    with open_index(repo.root) as index:
+        store = ChunkStore(index.data_dir.database, create=False)
+    try:
+        query = "Sets the largest number of documents that come back."
+        assert _top(store, embedder, query) == "lib/query.js:Query.prototype.limit"
+        assert _top(store, embedder, query, declaration_penalty=0.0).startswith("types/query.d.ts")
+        assert _top(store, embedder, "type declaration of the largest number of documents that come back"
+                    ).startswith("types/query.d.ts")  # asked for: not held back
+    finally:
+        store.close()
