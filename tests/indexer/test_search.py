@@ -85,17 +85,28 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture
-def store(repo, run_index, open_index):  # type: ignore[no-untyped-def]
-    repo.write("app/pool.py", CONNECTIONS)
-    repo.write("app/settings.py", SETTINGS)
-    repo.write("docs/settings.md", README)
-    repo.write("tests/test_settings.py", TEST_SETTINGS)
-    repo.commit()
-    run_index(repo.root)
-    with open_index(repo.root) as index:
-        store = ChunkStore(index.data_dir.database, create=False)
-    yield store
-    store.close()
+def indexed(repo, run_index, open_index):  # type: ignore[no-untyped-def]
+    """Commit the given files, index them, and give their chunk store (closed after the test)."""
+    stores: list[ChunkStore] = []
+
+    def build(files: dict[str, str]) -> ChunkStore:
+        for path, text in files.items():
+            repo.write(path, text)
+        repo.commit()
+        run_index(repo.root)
+        with open_index(repo.root) as index:
+            stores.append(ChunkStore(index.data_dir.database, create=False))
+        return stores[-1]
+
+    yield build
+    for store in stores:
+        store.close()
+
+
+@pytest.fixture
+def store(indexed):  # type: ignore[no-untyped-def]
+    return indexed({"app/pool.py": CONNECTIONS, "app/settings.py": SETTINGS, "docs/settings.md": README,
+                    "tests/test_settings.py": TEST_SETTINGS})
 
 
 def _top(store: ChunkStore, embedder: Embedder, query: str, **weights: float) -> str:
@@ -121,19 +132,10 @@ def test_a_query_that_asks_for_documentation_or_tests_still_finds_them(store: Ch
     assert _top(store, embedder, "test that the settings file keys are lower cased").startswith("tests/")
 
 
-def test_the_code_comes_before_a_declaration_file_that_repeats_its_doc(  # type: ignore[no-untyped-def]
-        repo, run_index, open_index, embedder: Embedder) -> None:
-    repo.write("lib/query.js", QUERY_JS)
-    repo.write("types/query.d.ts", QUERY_TYPES)
-    repo.commit()
-    run_index(repo.root)
-    with open_index(repo.root) as index:
-        store = ChunkStore(index.data_dir.database, create=False)
-    try:
-        query = "Sets the largest number of documents that come back."
-        assert _top(store, embedder, query) == "lib/query.js:Query.prototype.limit"
-        assert _top(store, embedder, query, declaration_penalty=0.0).startswith("types/query.d.ts")
-        assert _top(store, embedder, "type declaration of the largest number of documents that come back"
-                    ).startswith("types/query.d.ts")  # asked for: not held back
-    finally:
-        store.close()
+def test_the_code_comes_before_a_declaration_file_that_repeats_its_doc(indexed, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    store = indexed({"lib/query.js": QUERY_JS, "types/query.d.ts": QUERY_TYPES})
+    query = "Sets the largest number of documents that come back."
+    assert _top(store, embedder, query) == "lib/query.js:Query.prototype.limit"
+    assert _top(store, embedder, query, declaration_penalty=0.0).startswith("types/query.d.ts")
+    assert _top(store, embedder, "type declaration of the largest number of documents that come back"
+                ).startswith("types/query.d.ts")  # asked for: not held back
