@@ -6,11 +6,12 @@ dimension, held in memory and reloaded when another connection changes the index
 rescores the survivors with exact float cosine. Results never overlap: a chunk whose
 lines overlap a better result of the same file is dropped.
 
-Hybrid ranking adds three signals to the fused score (weights in `IndexConfig`, measured by
+Hybrid ranking adds four signals to the fused score (weights in `IndexConfig`, measured by
 tests/benchmarks/bench_search_ablation.py): the share of a definition's own name that the query
 mentions, a penalty for prose, data and configuration chunks unless the query asks for documentation,
 a penalty for test files unless it asks for tests, and one for type declaration files (`.d.ts`, `.pyi`), which
-repeat the docs of the code they describe, unless it asks for types.
+repeat the docs of the code they describe, unless it asks for types (measured on mongoose:
+docs/search-quality.md).
 """
 
 from __future__ import annotations
