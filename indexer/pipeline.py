@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlean
 
 from .active_embedder import active_embedder_id
-from .chunker import Chunk, Chunker
+from .chunker import CHUNKING_VERSION, Chunk, Chunker
 from .config import IndexConfig
 from .datadir import DataDir, sqlite_files
 from .embedder import Embedder, embedder_for, weights_digest
@@ -165,9 +165,15 @@ class Indexer:
         summary.skipped = list(scan.skipped)
         known = store.files()
         current = {entry.path for entry in scan.files}
+        if not known:  # whatever this run writes, this version chunks it (a killed first run resumes as such)
+            with store.transaction():
+                store.set_meta("chunking", CHUNKING_VERSION)
+        rechunk = bool(known) and store.get_meta("chunking") != CHUNKING_VERSION
+        if rechunk:
+            log.info("the index was chunked by an earlier version; every file is chunked again (vectors are reused)")
         candidates = [
             e for e in scan.files
-            if (old := known.get(e.path)) is None or (old.size, old.mtime_ns) != (e.size, e.mtime_ns)
+            if rechunk or (old := known.get(e.path)) is None or (old.size, old.mtime_ns) != (e.size, e.mtime_ns)
         ]
         gone = sorted(set(known) - current)
         summary.files_renamed = self._count_renames(store)
@@ -180,7 +186,7 @@ class Indexer:
             if self.should_stop():
                 summary.stopped = True
                 break
-            item = self._prepare(entry, known.get(entry.path), store, summary)
+            item = self._prepare(entry, known.get(entry.path), store, summary, rechunk)
             if item is not None:
                 pending.append(item)
                 pending_chunks += len(item.chunks)
@@ -200,12 +206,13 @@ class Indexer:
             if summary.commit:
                 store.set_meta("commit", summary.commit)
             store.set_meta("indexed_at", str(int(time.time())))
+            store.set_meta("chunking", CHUNKING_VERSION)
             store.prune_cache()
         summary.files_skipped = len(summary.skipped)
         return summary
 
     def _prepare(
-        self, entry: FileEntry, old: StoredFile | None, store: ChunkStore, summary: IndexSummary
+        self, entry: FileEntry, old: StoredFile | None, store: ChunkStore, summary: IndexSummary, rechunk: bool = False
     ) -> _Pending | None:
         full = self.repo.root / entry.path
         try:
@@ -222,7 +229,7 @@ class Indexer:
             return None
         raw, text = read
         stored = StoredFile(entry.path, hashlib.sha256(raw).hexdigest(), entry.size, entry.mtime_ns)
-        if old is not None and old.content_hash == stored.content_hash:
+        if old is not None and old.content_hash == stored.content_hash and not rechunk:
             with store.transaction():
                 store.touch_file(stored)
             return None

@@ -157,3 +157,28 @@ def test_plain_folder_is_indexed_by_content_hash(tmp_path, data_dir, run_index, 
     with _index(data_dir, root) as index:
         status = index.status()
     assert status.files == 1 and status.pending == 0
+
+
+def test_an_index_chunked_by_an_earlier_version_is_chunked_again_once(repo, data_dir, run_index, embedder,  # type: ignore[no-untyped-def]
+                                                                      monkeypatch):
+    from copilot_index.indexer import chunker, pipeline
+
+    _seed(repo)
+    repo.write("lib/query.js", "/**\n * Caps how many documents come back.\n */\n\n"
+                               "Query.prototype.limit = function limit(val) {\n  this.n = val;\n  return this;\n};\n")
+    repo.commit("js")
+    with monkeypatch.context() as old:  # as a release before the JSDoc rule chunked it
+        old.setattr(chunker, "_is_doc_block", lambda node: False)
+        old.setattr(pipeline, "CHUNKING_VERSION", "1")
+        first = run_index(repo.root)
+    assert first.files_changed == 5
+    limit = [h for h in _search(data_dir, repo.root, embedder, "how many documents come back", k=5)
+             if h.symbol == "Query.prototype.limit"]
+    assert limit and limit[0].start_line == 5
+
+    upgraded = run_index(repo.root)  # nothing changed on disk; the chunking did
+    assert upgraded.files_changed == 5 and upgraded.chunks_embedded == 1  # the function's new chunk only
+    limit = [h for h in _search(data_dir, repo.root, embedder, "how many documents come back", k=5)
+             if h.symbol == "Query.prototype.limit"]
+    assert limit and limit[0].start_line == 1
+    assert run_index(repo.root).files_changed == 0  # once
