@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .chunker import CHUNKING_VERSION
 from .config import IndexConfig
 from .datadir import DataDir
 from .repo import RepoInfo
@@ -46,8 +47,10 @@ def build_status(repo: RepoInfo, data_dir: DataDir, store: ChunkStore, config: I
     scan = Scanner(repo, config).scan()
     current = {e.path: e for e in scan.files}
     new = sum(1 for p in current if p not in known)
+    rechunk = bool(known) and store.get_meta("chunking") != CHUNKING_VERSION  # the next update chunks every file
     modified = sum(
-        1 for p, e in current.items() if p in known and (known[p].size, known[p].mtime_ns) != (e.size, e.mtime_ns)
+        1 for p, e in current.items()
+        if p in known and (rechunk or (known[p].size, known[p].mtime_ns) != (e.size, e.mtime_ns))
     )
     deleted = sum(1 for p in known if p not in current)
     dim = store.get_meta("embedder_dimension")

@@ -175,6 +175,8 @@ def test_an_index_chunked_by_an_earlier_version_is_chunked_again_once(repo, data
     limit = [h for h in _search(data_dir, repo.root, embedder, "how many documents come back", k=5)
              if h.symbol == "Query.prototype.limit"]
     assert limit and limit[0].start_line == 5
+    with _index(data_dir, repo.root) as index:
+        assert index.status().pending_modified == 5  # what the next update will chunk again
 
     upgraded = run_index(repo.root)  # nothing changed on disk; the chunking did
     assert upgraded.files_changed == 5 and upgraded.chunks_embedded == 1  # the function's new chunk only
@@ -182,3 +184,5 @@ def test_an_index_chunked_by_an_earlier_version_is_chunked_again_once(repo, data
              if h.symbol == "Query.prototype.limit"]
     assert limit and limit[0].start_line == 1
     assert run_index(repo.root).files_changed == 0  # once
+    with _index(data_dir, repo.root) as index:
+        assert index.status().pending == 0
