@@ -178,7 +178,10 @@ def test_train_embeddings_records_the_chosen_weight_and_embedders_restores_it(  
     train, _ = split_by_file(PairMiner(resolve_repo(repo.root)).mine(), 0.4, options.training.seed)
     reserved = report.probe["reserved_from_training"]  # the training files' documented functions joined the probe
     assert reserved == report.pairs["probe_reserved"] == sum(1 for p in train if p.source == "doc") > 0
-    assert report.pairs["train"] == len(train) - reserved  # their doc pairs left training, nothing else did
+    docs = [" ".join(p.query.split()[:5]) for p in train if p.source == "doc"]
+    carrying = [p for p in train if p.source == "commit" and any(doc in p.positive for doc in docs)]
+    assert len(carrying) == 1  # the last commit's chunk of reserve_stock, read with its doc
+    assert report.pairs["train"] == len(train) - reserved - 1  # their doc pairs left training, and that chunk
     best = max(report.probe["mrr@10"].values())
     assert report.dense_weight in (0.5, 0.7, 1.0) and report.probe["mrr@10"][str(report.dense_weight)] == best
     record = json.loads(DataDir(data_dir).active_embedder.read_text())
