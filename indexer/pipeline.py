@@ -24,6 +24,7 @@ from .lock import IndexLock
 from .redact import Redactor
 from .repo import RepoInfo
 from .scanner import FileEntry, Scanner, read_source
+from .status import rechunk_pending
 from .store import ChunkStore, StoredFile, storage_error, vector_blob
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ class Indexer:
         if not known:  # whatever this run writes, this version chunks it (a killed first run resumes as such)
             with store.transaction():
                 store.set_meta("chunking", CHUNKING_VERSION)
-        rechunk = bool(known) and store.get_meta("chunking") != CHUNKING_VERSION
+        rechunk = rechunk_pending(store, known)
         if rechunk:
             log.info("the index was chunked by an earlier version; every file is chunked again (vectors are reused)")
         candidates = [

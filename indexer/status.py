@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 from .chunker import CHUNKING_VERSION
@@ -41,13 +42,18 @@ class IndexStatus:
         return data
 
 
+def rechunk_pending(store: ChunkStore, known: Mapping[str, object]) -> bool:
+    """Whether the index holds files chunked by another `CHUNKING_VERSION`: its next update chunks every file."""
+    return bool(known) and store.get_meta("chunking") != CHUNKING_VERSION
+
+
 def build_status(repo: RepoInfo, data_dir: DataDir, store: ChunkStore, config: IndexConfig) -> IndexStatus:
     """What `store` holds, and how the working tree has moved on since it was indexed."""
     known = store.files()
     scan = Scanner(repo, config).scan()
     current = {e.path: e for e in scan.files}
     new = sum(1 for p in current if p not in known)
-    rechunk = bool(known) and store.get_meta("chunking") != CHUNKING_VERSION  # the next update chunks every file
+    rechunk = rechunk_pending(store, known)
     modified = sum(
         1 for p, e in current.items()
         if p in known and (rechunk or (known[p].size, known[p].mtime_ns) != (e.size, e.mtime_ns))
