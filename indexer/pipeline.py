@@ -217,7 +217,7 @@ class Indexer:
     ) -> _Pending | None:
         full = self.repo.root / entry.path
         try:
-            read = read_source(full, self.config)
+            read = read_source(full, self.config, entry.data_allowed)
         except OSError:
             log.info("%s vanished while indexing; it will be dropped from the index", entry.path)
             read = "vanished while indexing"

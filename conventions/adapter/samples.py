@@ -129,7 +129,7 @@ def mine_samples(
             log.info("time budget: %d of %d files left unread", result.unread, len(files))
             break
         try:
-            read = read_source(repo.root / entry.path, config)
+            read = read_source(repo.root / entry.path, config, entry.data_allowed)
         except OSError:
             continue
         if isinstance(read, str):

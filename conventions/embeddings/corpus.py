@@ -36,7 +36,8 @@ from .corpus_sources import (
     fetch_pypi,
     licence_excludes,
 )
-from .pairs import MiningOptions, Pair, PairMiner, dedupe, is_test_path, without_own_name
+from .doctext import without_own_name
+from .pairs import MiningOptions, Pair, PairMiner, dedupe, is_test_path
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ def assemble(pairs: list[CorpusPair], options: CorpusOptions) -> tuple[list[Corp
 
 
 def behaviour_query(query: str, positive: str) -> str:
-    """`pairs.without_own_name` for a corpus pair, whose symbol is in its code text's `# path :: symbol` header.
+    """`doctext.without_own_name` for a corpus pair, whose symbol is in its code text's `# path :: symbol` header.
 
     Mining already drops the name; this also covers pairs cached under `mined/` before it did.
     """

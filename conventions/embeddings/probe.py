@@ -47,7 +47,8 @@ from copilot_index.indexer import (
     read_source,
 )
 
-from .pairs import Pair, is_test_path, sentence_of, split_doc, without_own_name
+from .doctext import sentence_of, split_doc, without_own_name
+from .pairs import Pair, is_test_path
 
 log = logging.getLogger(__name__)
 

@@ -86,6 +86,29 @@ def test_odd_files_are_skipped_or_decoded(repo, data_dir, run_index):
     assert "caf\ufffd" in text[0]
 
 
+def test_a_data_table_written_as_code_is_skipped_unless_brought_back(repo, data_dir, run_index):
+    entry = ('  {{\n    "name": "volume{i}",\n    "description": "Sets the volume of player {i} and returns it.",\n'
+             '    "lineno": {i},\n    "params": [],\n    "inherited": false\n  }},\n')
+    repo.write("docs/doc-data.js", "var docData = [\n" + "".join(entry.format(i=i) for i in range(1200)) + "];\n")
+    # A large module of real code full of small literals stays: its functions are code, not a table.
+    handler = ("function onVolume{i}(player) {{\n  const limits = {{\n    low: 0,\n    high: {i},\n  }};\n"
+               "  return Math.min(player.volume(), limits.high);\n}}\n\n")
+    repo.write("src/handlers.js", "".join(handler.format(i=i) for i in range(1200)))
+    repo.commit("a generated table and a large module")
+    skipped = dict(run_index(repo.root).skipped)
+    assert skipped["docs/doc-data.js"].startswith("data written as code (100% of its lines are literals")
+    assert "src/handlers.js" not in skipped
+    conn = sqlite3.connect(data_dir / "index.db")
+    assert {row[0] for row in conn.execute("SELECT path FROM files")} == {"src/handlers.js"}
+    repo.write(".copilotignore", "!docs/doc-data.js\n")  # brought back on purpose
+    repo.commit("index the table")
+    skipped = dict(run_index(repo.root).skipped)
+    assert "docs/doc-data.js" not in skipped
+    chunks = conn.execute("SELECT COUNT(*) FROM chunks JOIN files ON files.id = chunks.file_id "
+                          "WHERE path = 'docs/doc-data.js'").fetchone()[0]
+    assert chunks > 0
+
+
 def test_symlink_outside_and_submodule_are_skipped(repo, tmp_path, run_index):
     outside = tmp_path / "outside.py"
     outside.write_text("SECRET_PLAN = 1\n")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from embedding_repo import build_shop
 
+from copilot_index.conventions.embeddings.doctext import sentence_of
 from copilot_index.conventions.embeddings.pairs import (
     Pair,
     PairMiner,
     data_hash,
     dedupe,
-    sentence_of,
     split_by_file,
 )
 from copilot_index.indexer.repo import resolve_repo
@@ -87,6 +87,20 @@ def test_held_out_split_is_per_file_and_deterministic(shop_pairs: list[Pair]) ->
     assert not {p.path for p in train} & {p.path for p in held}
     assert split_by_file(shop_pairs, held_out_share=0.3, seed=0) == (train, held)
     assert data_hash(list(reversed(shop_pairs))) == data_hash(shop_pairs)
+
+
+def test_held_out_side_holds_its_share_of_pairs_when_a_few_files_hold_most_of_them() -> None:
+    # Four files of 50 pairs and one of a single pair: by file hash alone, the held-out side is often one file,
+    # and for some seeds the one-pair file (a promotion decided on one pair).
+    pairs = [Pair(f"query {f} {i}", f"code {f} {i}", f"pkg/file{f}.py", "name") for f in range(4) for i in range(50)]
+    pairs.append(Pair("tiny query", "tiny code", "pkg/tiny.py", "name"))
+    shares = []
+    for seed in range(20):
+        train, held = split_by_file(pairs, held_out_share=0.15, seed=seed)
+        assert len(train) + len(held) == len(pairs) and not {p.path for p in train} & {p.path for p in held}
+        assert len(held) >= 0.15 * len(pairs) or len({p.path for p in train}) == 1, seed
+        shares.append(len(held) / len(pairs))
+    assert min(shares) > 0.15 and max(shares) < 0.5  # one or two 50-pair files, never all but one by accident
 
 
 @pytest.mark.parametrize(
