@@ -289,7 +289,8 @@ def split_by_file(pairs: list[Pair], held_out_share: float = 0.15, seed: int = 0
 
     A file is held out when its hash falls below `held_out_share`. When that leaves the held-out side with
     less than that share of the pairs (a few files holding most of them: cobra's 28 files gave 3 % of its pairs,
-    a small library's 1 pair of 144), more files join it in hash order until it holds the share.
+    a small library's 1 pair of 144), more files join it in hash order until it holds the share; a file that
+    would take the held-out side past half the pairs is passed over, so training keeps most of them.
     """
     paths = sorted({p.path for p in pairs})
 
@@ -305,6 +306,8 @@ def split_by_file(pairs: list[Pair], held_out_share: float = 0.15, seed: int = 0
         for path in sorted(set(paths) - held, key=rank)[:-1]:  # the last file always stays on the training side
             if held_pairs >= held_out_share * len(pairs):
                 break
+            if held_pairs + per_path[path] > len(pairs) / 2:
+                continue
             held.add(path)
             held_pairs += per_path[path]
     if len(held) == len(paths) and len(paths) > 1:

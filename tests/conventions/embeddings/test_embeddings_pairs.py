@@ -101,6 +101,12 @@ def test_held_out_side_holds_its_share_of_pairs_when_a_few_files_hold_most_of_th
         assert len(held) >= 0.15 * len(pairs) or len({p.path for p in train}) == 1, seed
         shares.append(len(held) / len(pairs))
     assert min(shares) > 0.15 and max(shares) < 0.5  # one or two 50-pair files, never all but one by accident
+    # A file holding most pairs never joins the held-out side to make up its share: training keeps it, unless
+    # its own hash holds it out (one seed of 20 here; without the rule, 15 of 20).
+    lopsided = [Pair(f"query {i}", f"code {i}", "pkg/big.py", "name") for i in range(200)]
+    lopsided += [Pair(f"small {f}", f"small code {f}", f"pkg/small{f}.py", "name") for f in range(6)]
+    held_big = [seed for seed in range(20) if "pkg/big.py" in {p.path for p in split_by_file(lopsided, 0.15, seed)[1]}]
+    assert len(held_big) <= 2, held_big
 
 
 @pytest.mark.parametrize(
