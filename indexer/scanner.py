@@ -123,8 +123,9 @@ class Scanner:
             result.skipped.append((rel, f"larger than {self.config.max_file_bytes} bytes"))
             return None
         suffix = Path(rel).suffix.lower()
-        brought_back = st.st_size > self.config.max_data_file_bytes and self._brought_back(rel)
-        if suffix in DATA_EXTENSIONS and st.st_size > self.config.max_data_file_bytes and not brought_back:
+        large = st.st_size > self.config.max_data_file_bytes
+        brought_back = large and self._brought_back(rel)
+        if suffix in DATA_EXTENSIONS and large and not brought_back:
             result.skipped.append((rel, f"data file ({suffix[1:].upper()}, {st.st_size} bytes; "
                                         f"add `!{rel}` to {IGNORE_FILE} to index it)"))
             return None

@@ -302,12 +302,10 @@ def split_by_file(pairs: list[Pair], held_out_share: float = 0.15, seed: int = 0
         held = {min(paths, key=rank)}
     per_path = Counter(p.path for p in pairs)
     held_pairs = sum(per_path[p] for p in held)
-    if held_pairs < held_out_share * len(pairs):
-        for path in sorted(set(paths) - held, key=rank)[:-1]:  # the last file always stays on the training side
-            if held_pairs >= held_out_share * len(pairs):
-                break
-            if held_pairs + per_path[path] > len(pairs) / 2:
-                continue
+    for path in sorted(set(paths) - held, key=rank)[:-1]:  # the last file always stays on the training side
+        if held_pairs >= held_out_share * len(pairs):
+            break
+        if held_pairs + per_path[path] <= len(pairs) / 2:
             held.add(path)
             held_pairs += per_path[path]
     if len(held) == len(paths) and len(paths) > 1:
