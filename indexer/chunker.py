@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 MAX_EMBEDDING_CHARS = 4000
 """`Chunk.embedding_text` is cut to this many characters; the embedder truncates far earlier anyway."""
 
-CHUNKING_VERSION = "3"
+CHUNKING_VERSION = "4"
 """Changes whenever the same file would be cut differently or dropped (2: a `/** ... */` block one blank line
-above a definition belongs to it; 3: a large source file that is a data literal is skipped). An index chunked
-by another version re-chunks every file on its next update; unchanged chunks keep their vectors."""
+above a definition belongs to it; 3: a large source file that is a data literal is skipped; 4: so is a large
+bundle or compiled file). An index chunked by another version re-chunks every file on its next update; unchanged
+chunks keep their vectors."""
 
 MAX_PARSE_CHARS = 2_000_000
 """Files longer than this are not parsed (minified bundles, generated code); they get line windows."""

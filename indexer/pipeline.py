@@ -172,9 +172,11 @@ class Indexer:
         rechunk = rechunk_pending(store, known)
         if rechunk:
             log.info("the index was chunked by an earlier version; every file is chunked again (vectors are reused)")
+        recheck = scan.ignore_digest != store.get_meta("ignore_digest")  # large files a `!path` may decide
         candidates = [
             e for e in scan.files
             if rechunk or (old := known.get(e.path)) is None or (old.size, old.mtime_ns) != (e.size, e.mtime_ns)
+            or (recheck and e.size > self.config.max_data_file_bytes)
         ]
         gone = sorted(set(known) - current)
         summary.files_renamed = self._count_renames(store)
@@ -208,6 +210,7 @@ class Indexer:
                 store.set_meta("commit", summary.commit)
             store.set_meta("indexed_at", str(int(time.time())))
             store.set_meta("chunking", CHUNKING_VERSION)
+            store.set_meta("ignore_digest", scan.ignore_digest)
             store.prune_cache()
         summary.files_skipped = len(summary.skipped)
         return summary

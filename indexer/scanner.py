@@ -3,13 +3,15 @@
 Git working trees list tracked plus untracked-not-ignored files (so `.gitignore` is
 respected); plain folders are walked. `.copilotignore` (gitignore syntax) and the
 configured vendored patterns apply to both. Binary, huge and minified files are skipped, and so
-are large data files (JSON, YAML, CSV, ...: vocabularies, fixtures, generated data) unless a
-`!path` line in `.copilotignore` brings them back. One unreadable or hostile path (a symlink loop,
+are large data files (JSON, YAML, CSV, ...: vocabularies, fixtures, generated data), large source files that
+are data literals or build output (bundles, compiled files naming a source map), unless a `!path` line in
+`.copilotignore` brings them back. One unreadable or hostile path (a symlink loop,
 a name that is not UTF-8) is skipped with its reason; it never stops the scan.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -38,6 +40,12 @@ _LITERAL_LINE = re.compile(
     rf"(?:{_STRING}|-?\d[\d.eE+-]*|true|false|null|None|True|False)?"  # an optional scalar
     r"\s*[\[\]{}(),;]*\s*$"  # brackets and separators
 )
+_BUNDLE_LOADER = re.compile(r"webpackBootstrap|__webpack_require__|MODULE_NOT_FOUND|__commonJS\(|parcelRequire")
+"""A bundler's module loader (webpack, browserify's prelude, esbuild, parcel), which bundles open with."""
+_SOURCE_MAP = re.compile(r"^\s*(?://|/\*)[#@] sourceMappingURL=", re.MULTILINE)
+"""The comment with which compilers and bundlers end their output."""
+BUNDLE_HEAD_CHARS = 4096
+BUNDLE_TAIL_CHARS = 1024
 _WALK_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox"}
 
 
@@ -49,7 +57,7 @@ class FileEntry:
     size: int
     mtime_ns: int
     data_allowed: bool = False
-    """A `!pattern` line of `.copilotignore` names it: index it even if it reads like data."""
+    """A `!pattern` line of `.copilotignore` names it: index it even if it reads like data or build output."""
 
 
 @dataclass
@@ -58,6 +66,9 @@ class ScanResult:
 
     files: list[FileEntry] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    ignore_digest: str = ""
+    """A digest of the `.copilotignore` rules the scan applied: when it changes, a `!path` line may have come or
+    gone, so large files whose content decides whether they are indexed are read again."""
 
 
 class Scanner:
@@ -70,12 +81,13 @@ class Scanner:
         ignore_path = repo.root / IGNORE_FILE
         lines = ignore_path.read_text(encoding="utf-8", errors="replace").splitlines() if ignore_path.is_file() else []
         self._ignored = pathspec.GitIgnoreSpec.from_lines(lines)
+        self._ignore_digest = hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()[:16]
         self._walk_skipped = ScanResult()
         """Where a plain-folder walk reports names it cannot use (the current scan's result)."""
 
     def scan(self) -> ScanResult:
         """Stat every candidate file; unreadable, oversized and excluded paths go to `skipped`."""
-        result = ScanResult()
+        result = ScanResult(ignore_digest=self._ignore_digest)
         self._walk_skipped = result
         paths = self._git_paths(result) if self.repo.is_git else self._walk_paths()
         for rel in sorted(set(paths)):
@@ -197,8 +209,24 @@ def read_source(full: Path, config: IndexConfig, data_allowed: bool = False) -> 
     if b"\0" in raw[:8192]:
         return "binary file"
     text = raw.decode("utf-8", errors="replace")
-    reason = minified_reason(text, config) or (None if data_allowed else data_literal_reason(text, config))
+    reason = minified_reason(text, config)
+    if not reason and not data_allowed:
+        reason = data_literal_reason(text, config) or bundle_reason(text, config)
     return reason if reason else (raw, text)
+
+
+def bundle_reason(text: str, config: IndexConfig) -> str | None:
+    """Why a large source file is build output (it opens with a bundler's module loader or ends by naming its
+    source map), or None: a bundle repeats the repository's own modules and the libraries it packs."""
+    if len(text) <= config.max_data_file_bytes:
+        return None
+    if _BUNDLE_LOADER.search(text, 0, BUNDLE_HEAD_CHARS):
+        sign = "opens with a bundler's module loader"
+    elif _SOURCE_MAP.search(text, max(0, len(text) - BUNDLE_TAIL_CHARS)):
+        sign = "ends by naming its source map"
+    else:
+        return None
+    return f"build output ({sign}; add a `!path` line to {IGNORE_FILE} to index it)"
 
 
 def data_literal_reason(text: str, config: IndexConfig) -> str | None:

@@ -38,7 +38,8 @@ class TrainingArgs:
     warmup_share: float = 0.1
     weight_decay: float = 0.01
     max_seq_length: int = 128
-    """Tokens of code read while training (queries are short); indexing keeps its own limit."""
+    """Tokens of code read while training (queries are short); indexing keeps its own limit (256). Training on 256
+    scored the same at twice the time (docs/embedder-training-log.md, `--train-seq-length 256`)."""
     scale: float = 20.0
     """Inverse temperature of the in-batch softmax."""
     hard_negatives: bool = False

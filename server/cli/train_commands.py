@@ -30,6 +30,9 @@ def register(sub: Any) -> None:
     p.add_argument("--epochs", type=int, default=3, help="most passes over the pairs (default: 3)")
     p.add_argument("--batch-size", type=int, default=32, help="pairs per batch (in-batch negatives; default: 32)")
     p.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate (default: 5e-5)")
+    p.add_argument("--train-seq-length", type=int, default=TrainingArgs.max_seq_length, metavar="TOKENS",
+                   help=f"tokens of code read per pair while training (default: {TrainingArgs.max_seq_length}; "
+                   "the index reads index.max_seq_length)")
     p.add_argument("--held-out", type=float, default=0.15, metavar="SHARE",
                    help="share of files held out for evaluation (default: 0.15)")
     p.add_argument("--max-commits", type=int, default=500, help="recent commits whose messages are mined (default: 500)")
@@ -77,6 +80,8 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         raise CopilotIndexError(
             "--minutes and --learning-rate must be positive, --epochs at least 1 and --batch-size at least 2."
         )
+    if not 16 <= args.train_seq_length <= 512:
+        raise CopilotIndexError("--train-seq-length must be between 16 and 512 tokens, such as 256.")
     if args.summaries < 0:
         raise CopilotIndexError("--summaries must be 0 or a positive number of definitions, such as 400.")
     if args.replay < 0:
@@ -88,6 +93,7 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        max_seq_length=args.train_seq_length,
         seed=args.seed,
         hard_negatives=args.hard_negatives,
     )

@@ -17,9 +17,10 @@ picked PyTorch for one model and ONNX for another in the same run, so before and
 before / after, the lift, and the naive baseline, per set and pooled (weighted by queries).
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
-        [--hard-negatives] [--epochs N] [--learning-rate LR] [--prose] [--comments] [--replay N] [--summaries N]
-        [--refit] [--compare-prose | --compare-comments | --compare-hard-negatives | --compare-summaries N |
-         --compare-refit]
+        [--hard-negatives] [--epochs N] [--learning-rate LR] [--train-seq-length T] [--prose] [--comments]
+        [--replay N] [--summaries N] [--refit]
+        [--compare-prose | --compare-comments | --compare-hard-negatives | --compare-summaries N |
+         --compare-refit | --compare-train-seq-length T]
         [--backend onnx|torch|auto]
         [--json OUT] [--work DIR]
 
@@ -29,7 +30,9 @@ sentences naming one definition; `train-embeddings --prose` adds them), each fro
 `train-embeddings --comments`); `--compare-hard-negatives` trains without, then with `--hard-negatives`;
 `--compare-summaries N` without, then with `--summaries N` (the default model's one-sentence summaries of N
 definitions as extra queries); `--compare-refit` without, then with `--refit` (once the gate and the probe passed,
-a second training from the shipped embedder on every pair, the held-out files' included).
+a second training from the shipped embedder on every pair, the held-out files' included);
+`--compare-train-seq-length T` at train-embeddings' default training length (128 tokens of code per pair), then
+at T (the index reads 256).
 """
 
 from __future__ import annotations
@@ -123,6 +126,7 @@ def main() -> int:
     parser.add_argument("--hard-negatives", action="store_true")
     parser.add_argument("--epochs", type=int, help="train-embeddings --epochs (its default: 3)")
     parser.add_argument("--learning-rate", help="train-embeddings --learning-rate (its default: 5e-5)")
+    parser.add_argument("--train-seq-length", type=int, help="train-embeddings --train-seq-length (its default: 128)")
     parser.add_argument("--prose", action="store_true", help="train-embeddings --prose")
     parser.add_argument("--comments", action="store_true", help="train-embeddings --comments")
     parser.add_argument("--replay", type=int, help="train-embeddings --replay N")
@@ -138,6 +142,8 @@ def main() -> int:
                          help="train each set without, then with hard negatives")
     compare.add_argument("--compare-refit", action="store_true",
                          help="train each set without, then with --refit (a second training on every pair)")
+    compare.add_argument("--compare-train-seq-length", type=int, metavar="TOKENS",
+                         help="train each set at train-embeddings' default length, then with --train-seq-length TOKENS")
     parser.add_argument("--backend", choices=("onnx", "torch", "auto"), default="onnx",
                         help="index.embedder_backend for every index of the run (default: onnx)")
     parser.add_argument("--json", type=Path)
@@ -145,6 +151,7 @@ def main() -> int:
     options = ["--hard-negatives"] if args.hard_negatives and not args.compare_hard_negatives else []
     options += ["--epochs", str(args.epochs)] if args.epochs else []
     options += ["--learning-rate", args.learning_rate] if args.learning_rate else []
+    options += ["--train-seq-length", str(args.train_seq_length)] if args.train_seq_length else []
     options += ["--prose"] if args.prose and not args.compare_prose else []
     options += ["--comments"] if args.comments and not args.compare_comments else []
     options += ["--replay", str(args.replay)] if args.replay else []
@@ -158,6 +165,10 @@ def main() -> int:
     if args.compare_summaries:
         variants = {"without summaries": options,
                     f"with {args.compare_summaries} summaries": [*options, "--summaries", str(args.compare_summaries)]}
+    if args.compare_train_seq_length:
+        variants = {"at the default length": options,
+                    f"at {args.compare_train_seq_length} tokens": [
+                        *options, "--train-seq-length", str(args.compare_train_seq_length)]}
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores; embedding backend {args.backend}")
     all_rows: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
     for name in args.sets:

@@ -12,11 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlean
 from fixtures_code import GEOMETRY, HTTP
 
-from copilot_index.indexer import DataDir, Index, set_trusted
+from copilot_index.indexer import DataDir, Index, IndexConfig, set_trusted
 from copilot_index.indexer.lock import IndexLock
 from copilot_index.indexer.repo import resolve_repo
+from copilot_index.indexer.scanner import bundle_reason
 from copilot_index.server.cli import main as cli_main
 
 
@@ -98,15 +100,45 @@ def test_a_data_table_written_as_code_is_skipped_unless_brought_back(repo, data_
     skipped = dict(run_index(repo.root).skipped)
     assert skipped["docs/doc-data.js"].startswith("data written as code (100% of its lines are literals")
     assert "src/handlers.js" not in skipped
-    conn = sqlite3.connect(data_dir / "index.db")
+    conn = sqlean.connect(str(data_dir / "index.db"))  # the SQLite the index is written with
     assert {row[0] for row in conn.execute("SELECT path FROM files")} == {"src/handlers.js"}
-    repo.write(".copilotignore", "!docs/doc-data.js\n")  # brought back on purpose
-    repo.commit("index the table")
+    assert _brought_back(repo, run_index, conn, "docs/doc-data.js") > 0
+
+
+def _brought_back(repo, run_index, conn: sqlean.Connection, path: str) -> int:
+    """Bring `path` back with a `!path` line in `.copilotignore` and index again: the chunks it now has."""
+    repo.write(".copilotignore", f"!{path}\n")
+    repo.commit(f"index {path} on purpose")
+    assert path not in dict(run_index(repo.root).skipped)
+    [(chunks,)] = conn.execute("SELECT COUNT(*) FROM chunks JOIN files ON files.id = chunks.file_id WHERE path = ?",
+                               (path,)).fetchall()  # read to the end: an open statement would pin this snapshot
+    return int(chunks)
+
+
+def test_build_output_is_skipped_unless_brought_back(repo, data_dir, run_index):
+    module = ("  {i}: [function(require, module, exports) {{\n    function volume{i}(player) {{\n"
+              "      return player.volume() * {i};\n    }}\n    module.exports = volume{i};\n  }}, {{}}],\n")
+    prelude = ("(function e(t, n, r) {\n  function s(o) {\n    if (!t[o]) {\n"
+               "      var f = new Error(\"Cannot find module '\" + o + \"'\");\n"
+               "      throw f.code = \"MODULE_NOT_FOUND\", f;\n    }\n  }\n  return s;\n})({\n")
+    modules = "".join(module.format(i=i) for i in range(600))
+    repo.write("docs/js/index.js", prelude + modules + "});\n")
+    repo.write("lib/player.js", modules.replace("  }, {}],", "  },") + "//# sourceMappingURL=player.js.map\n")
+    # A small file that names its source map stays, and so does large code naming a loader's error deep inside.
+    repo.write("src/small.js", "export const x = 1;\n//# sourceMappingURL=small.js.map\n")
+    assert bundle_reason(modules + 'if (err.code === "MODULE_NOT_FOUND") {}\n', IndexConfig()) is None
+    repo.commit("a bundle, compiled output and sources")
     skipped = dict(run_index(repo.root).skipped)
-    assert "docs/doc-data.js" not in skipped
-    chunks = conn.execute("SELECT COUNT(*) FROM chunks JOIN files ON files.id = chunks.file_id "
-                          "WHERE path = 'docs/doc-data.js'").fetchone()[0]
-    assert chunks > 0
+    assert skipped["docs/js/index.js"].startswith("build output (opens with a bundler's module loader")
+    assert skipped["lib/player.js"].startswith("build output (ends by naming its source map")
+    assert "src/small.js" not in skipped
+    conn = sqlean.connect(str(data_dir / "index.db"))  # the SQLite the index is written with
+    assert {row[0] for row in conn.execute("SELECT path FROM files")} == {"src/small.js"}
+    assert _brought_back(repo, run_index, conn, "docs/js/index.js") > 0
+    repo.write(".copilotignore", "# no longer\n")  # the line goes: the unchanged bundle leaves the index again
+    repo.commit("stop indexing the bundle")
+    assert dict(run_index(repo.root).skipped)["docs/js/index.js"].startswith("build output")
+    assert conn.execute("SELECT COUNT(*) FROM files WHERE path = 'docs/js/index.js'").fetchall() == [(0,)]
 
 
 def test_symlink_outside_and_submodule_are_skipped(repo, tmp_path, run_index):

@@ -193,7 +193,8 @@ def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.
     head = repo.git("rev-parse", "HEAD")
     data_dir = tmp_path / "d"
     code = main(["--data-dir", str(data_dir), "train-embeddings", "--repo", str(repo.root), "--json",
-                 "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--learning-rate", "1e-4"])
+                 "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--learning-rate", "1e-4",
+                 "--train-seq-length", "64"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert {"version", "promoted", "base_mrr@10", "trained_mrr@10", "pairs", "active_embedder", "manifest"} <= set(out)
@@ -203,6 +204,7 @@ def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.
     assert len(manifest["base_weights_sha256"]) == 64 and len(manifest["data_sha256"]) == 64
     assert manifest["commit"] == head
     assert manifest["hyperparameters"]["batch_size"] == 4 and manifest["hyperparameters"]["learning_rate"] == 1e-4
+    assert manifest["hyperparameters"]["max_seq_length"] == 64
     assert manifest["train_steps"] >= 1
     assert set(manifest["metrics"]) >= {"base_mrr@10", "trained_mrr@10", "held_out_queries"}
     assert manifest["pairs"]["train"] > 0 and manifest["pairs"]["held_out"] > 0
@@ -215,6 +217,8 @@ def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.
 def test_cli_rejects_bad_input_in_one_sentence(repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     assert main(["train-embeddings", "--repo", str(repo.root), "--held-out", "2"]) == 2
     assert "--held-out must be a share" in capsys.readouterr().err
+    assert main(["train-embeddings", "--repo", str(repo.root), "--train-seq-length", "8"]) == 2
+    assert "--train-seq-length must be between 16 and 512" in capsys.readouterr().err
     repo.write("notes.txt", "nothing to learn here\n")
     repo.commit("Add notes")
     with pytest.raises(NotEnoughPairsError):
