@@ -264,7 +264,8 @@ class IndexConfig(SectionConfig):
     max_file_bytes: int = 1024 * 1024
     """Files larger than this are skipped."""
     max_data_file_bytes: int = 64 * 1024
-    """Data files (JSON, YAML, CSV, ...) larger than this are skipped: vocabularies, fixtures, generated data."""
+    """Data files (JSON, YAML, CSV, ...) larger than this are skipped: vocabularies, fixtures, generated data; so
+    are source files larger than this that are data literals or build output."""
     max_line_length: int = 300
     """A file with a longer line is treated as minified or generated and skipped."""
     max_mean_line_length: float = 150.0

@@ -27,6 +27,7 @@ from .repo import RepoInfo
 log = logging.getLogger(__name__)
 
 IGNORE_FILE = ".copilotignore"
+_BRING_BACK = f"add a `!path` line to {IGNORE_FILE} to index it"
 DATA_EXTENSIONS = frozenset({".json", ".jsonl", ".ndjson", ".yaml", ".yml", ".csv", ".tsv", ".xml", ".geojson",
                              ".lock", ".svg", ".map", ".pbtxt"})
 """Files with these extensions hold data: above `index.max_data_file_bytes` they are not indexed."""
@@ -81,7 +82,7 @@ class Scanner:
         ignore_path = repo.root / IGNORE_FILE
         lines = ignore_path.read_text(encoding="utf-8", errors="replace").splitlines() if ignore_path.is_file() else []
         self._ignored = pathspec.GitIgnoreSpec.from_lines(lines)
-        self._ignore_digest = hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        self._ignore_digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
         self._walk_skipped = ScanResult()
         """Where a plain-folder walk reports names it cannot use (the current scan's result)."""
 
@@ -226,7 +227,7 @@ def bundle_reason(text: str, config: IndexConfig) -> str | None:
         sign = "ends by naming its source map"
     else:
         return None
-    return f"build output ({sign}; add a `!path` line to {IGNORE_FILE} to index it)"
+    return f"build output ({sign}; {_BRING_BACK})"
 
 
 def data_literal_reason(text: str, config: IndexConfig) -> str | None:
@@ -238,8 +239,7 @@ def data_literal_reason(text: str, config: IndexConfig) -> str | None:
     share = sum(bool(_LITERAL_LINE.match(line)) for line in lines) / max(1, len(lines))
     if share < DATA_LITERAL_SHARE:
         return None
-    return (f"data written as code ({share:.0%} of its lines are literals; "
-            f"add a `!path` line to {IGNORE_FILE} to index it)")
+    return f"data written as code ({share:.0%} of its lines are literals; {_BRING_BACK})"
 
 
 def minified_reason(text: str, config: IndexConfig) -> str | None:

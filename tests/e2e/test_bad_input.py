@@ -111,7 +111,7 @@ def _brought_back(repo, run_index, conn: sqlean.Connection, path: str) -> int:
     repo.commit(f"index {path} on purpose")
     assert path not in dict(run_index(repo.root).skipped)
     [(chunks,)] = conn.execute("SELECT COUNT(*) FROM chunks JOIN files ON files.id = chunks.file_id WHERE path = ?",
-                               (path,)).fetchall()  # read to the end: an open statement would pin this snapshot
+                               (path,)).fetchall()
     return int(chunks)
 
 
