@@ -62,6 +62,8 @@ class CodeSearchArgs:
     """Tokens read in evaluation, as the indexer reads a chunk."""
     train_seq_length: int = 128
     """Tokens of code read in a training step (half the indexer's: twice the steps in the same time)."""
+    loss: str = "infonce"
+    """A name in `training.LOSS_VARIANTS`; the shipped embedder was trained with ``infonce``."""
     bf16: bool = True
     """bf16 autocast for the training steps (weights stay fp32; evaluation runs in fp32)."""
     threads: int = 2
@@ -146,7 +148,8 @@ def _run_segment(args: CodeSearchArgs, state: dict, model, train_pairs: list[Cor
     k = state["segment"]
     peak = args.learning_rate * max(args.min_lr_share, 1 - k / planned)
     targs = TrainingArgs(max_seconds=1e9, epochs=1, batch_size=args.batch_size, learning_rate=peak,
-                         warmup_share=args.warmup_share, max_seq_length=args.train_seq_length, seed=args.seed + k)
+                         warmup_share=args.warmup_share, max_seq_length=args.train_seq_length, loss=args.loss,
+                         seed=args.seed + k)
     pairs = segment_pairs(train_pairs, k, args.segment_steps * args.batch_size, args.seed)
     kind = args.device.split(":", 1)[0]
     autocast = torch.autocast(kind, dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()

@@ -98,7 +98,8 @@ def _training(state: dict[str, Any]) -> list[str]:
     lines = [
         "## Training",
         "",
-        "- Loss: MultipleNegativesRankingLoss (in-batch negatives, scale 20); no batch holds the same query or code twice.",
+        f"- Loss: MultipleNegativesRankingLoss ({args.get('loss', 'infonce')}: in-batch negatives, scale 20); no batch"
+        " holds the same query or code twice.",
         f"- {state['step']} steps of batch {args['batch_size']} ({state['pairs_seen']:,} pairs seen) in"
         f" {hours:.2f} h on {state.get('hardware') or str(args['threads']) + ' CPU threads shared with other work'},"
         f" bf16 autocast {'on' if args['bf16'] else 'off'}; seed {args['seed']}.",
@@ -148,7 +149,7 @@ def _reproduce(state: dict[str, Any], out: Path) -> list[str]:
     args = state["args"]
     flags = " ".join(f"--{name.replace('_', '-')} {args[name]}" for name in (
         "max_steps", "segment_steps", "batch_size", "learning_rate", "min_lr_share", "warmup_share", "train_seq_length",
-        "eval_every", "eval_queries", "eval_pool", "patience", "max_hours", "device") if name in args)
+        "loss", "eval_every", "eval_queries", "eval_pool", "patience", "max_hours", "device") if name in args)
     return [
         "## Reproduce",
         "",

@@ -10,7 +10,7 @@ from rich.table import Table
 from copilot_index.conventions.embeddings.pairs import COMMENTS_PER_DEFINITION, PROSE_PER_DEFINITION, MiningOptions
 from copilot_index.conventions.embeddings.probe import ProbeOptions
 from copilot_index.conventions.embeddings.run import TrainEmbeddingsOptions, TrainEmbeddingsReport, train_embeddings
-from copilot_index.conventions.embeddings.training import TrainingArgs
+from copilot_index.conventions.embeddings.training import LOSS_VARIANTS, TrainingArgs
 from copilot_index.indexer import CopilotIndexError
 
 from .console import Console
@@ -33,6 +33,8 @@ def register(sub: Any) -> None:
     p.add_argument("--train-seq-length", type=int, default=TrainingArgs.max_seq_length, metavar="TOKENS",
                    help=f"tokens of code read per pair while training (default: {TrainingArgs.max_seq_length}; "
                    "the index reads index.max_seq_length)")
+    p.add_argument("--loss", choices=sorted(LOSS_VARIANTS), default=TrainingArgs.loss,
+                   help=f"contrastive loss over each batch (default: {TrainingArgs.loss}; see the README)")
     p.add_argument("--held-out", type=float, default=0.15, metavar="SHARE",
                    help="share of files held out for evaluation (default: 0.15)")
     p.add_argument("--max-commits", type=int, default=500, help="recent commits whose messages are mined (default: 500)")
@@ -96,6 +98,7 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         max_seq_length=args.train_seq_length,
         seed=args.seed,
         hard_negatives=args.hard_negatives,
+        loss=args.loss,
     )
     mining = MiningOptions(max_commits=max(0, args.max_commits), summaries=args.summaries, seed=args.seed)
     if args.prose:

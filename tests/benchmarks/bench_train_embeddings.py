@@ -17,10 +17,10 @@ picked PyTorch for one model and ONNX for another in the same run, so before and
 before / after, the lift, and the naive baseline, per set and pooled (weighted by queries).
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
-        [--hard-negatives] [--epochs N] [--learning-rate LR] [--train-seq-length T] [--prose] [--comments]
-        [--replay N] [--summaries N] [--refit]
+        [--hard-negatives] [--epochs N] [--learning-rate LR] [--train-seq-length T] [--batch-size B]
+        [--loss NAME] [--prose] [--comments] [--replay N] [--summaries N] [--refit]
         [--compare-prose | --compare-comments | --compare-hard-negatives | --compare-summaries N |
-         --compare-refit | --compare-train-seq-length T]
+         --compare-refit | --compare-train-seq-length T | --compare-loss NAME]
         [--backend onnx|torch|auto]
         [--json OUT] [--work DIR]
 
@@ -32,7 +32,7 @@ sentences naming one definition; `train-embeddings --prose` adds them), each fro
 definitions as extra queries); `--compare-refit` without, then with `--refit` (once the gate and the probe passed,
 a second training from the shipped embedder on every pair, the held-out files' included);
 `--compare-train-seq-length T` at train-embeddings' default training length (128 tokens of code per pair), then
-at T (the index reads 256).
+at T (the index reads 256); `--compare-loss NAME` with the default loss, then with `--loss NAME`.
 """
 
 from __future__ import annotations
@@ -127,6 +127,8 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, help="train-embeddings --epochs (its default: 3)")
     parser.add_argument("--learning-rate", help="train-embeddings --learning-rate (its default: 5e-5)")
     parser.add_argument("--train-seq-length", type=int, help="train-embeddings --train-seq-length (its default: 128)")
+    parser.add_argument("--batch-size", type=int, help="train-embeddings --batch-size (its default: 32)")
+    parser.add_argument("--loss", help="train-embeddings --loss (its default: infonce)")
     parser.add_argument("--prose", action="store_true", help="train-embeddings --prose")
     parser.add_argument("--comments", action="store_true", help="train-embeddings --comments")
     parser.add_argument("--replay", type=int, help="train-embeddings --replay N")
@@ -144,6 +146,8 @@ def main() -> int:
                          help="train each set without, then with --refit (a second training on every pair)")
     compare.add_argument("--compare-train-seq-length", type=int, metavar="TOKENS",
                          help="train each set at train-embeddings' default length, then with --train-seq-length TOKENS")
+    compare.add_argument("--compare-loss", metavar="NAME",
+                         help="train each set with train-embeddings' default loss, then with --loss NAME")
     parser.add_argument("--backend", choices=("onnx", "torch", "auto"), default="onnx",
                         help="index.embedder_backend for every index of the run (default: onnx)")
     parser.add_argument("--json", type=Path)
@@ -152,6 +156,8 @@ def main() -> int:
     options += ["--epochs", str(args.epochs)] if args.epochs else []
     options += ["--learning-rate", args.learning_rate] if args.learning_rate else []
     options += ["--train-seq-length", str(args.train_seq_length)] if args.train_seq_length else []
+    options += ["--batch-size", str(args.batch_size)] if args.batch_size else []
+    options += ["--loss", args.loss] if args.loss and not args.compare_loss else []
     options += ["--prose"] if args.prose and not args.compare_prose else []
     options += ["--comments"] if args.comments and not args.compare_comments else []
     options += ["--replay", str(args.replay)] if args.replay else []
@@ -169,6 +175,9 @@ def main() -> int:
         variants = {"at the default length": options,
                     f"at {args.compare_train_seq_length} tokens": [
                         *options, "--train-seq-length", str(args.compare_train_seq_length)]}
+    if args.compare_loss:
+        variants = {"with the default loss": options, f"with --loss {args.compare_loss}": [
+            *options, "--loss", args.compare_loss]}
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores; embedding backend {args.backend}")
     all_rows: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
     for name in args.sets:

@@ -21,6 +21,7 @@ from copilot_index.conventions.embeddings.run import (
 )
 from copilot_index.conventions.embeddings.switch import use_embedder
 from copilot_index.conventions.embeddings.training import (
+    LOSS_VARIANTS,
     TrainingArgs,
     TrainResult,
     encoder_of,
@@ -105,6 +106,20 @@ def test_training_with_hard_negatives_reads_triplets(repo) -> None:  # type: ign
     result = fine_tune(model, pairs, TrainingArgs(max_steps=2, batch_size=4, hard_negatives=True))
     assert result.steps == 2 and all(np.isfinite(result.losses))
     assert len(seen) == 6  # query, code and negative columns per step
+
+
+def test_each_loss_variant_scores_the_same_batch_differently(repo) -> None:  # type: ignore[no-untyped-def]
+    """`--loss`: the first step's loss (before any update) differs by variant, so the option reaches the loss."""
+    build_shop(repo)
+    pairs = PairMiner(resolve_repo(repo.root)).mine()
+    first = {}
+    for name in LOSS_VARIANTS:
+        model = load_trainable(resolve_embedder_path(DEFAULT_EMBEDDER))
+        result = fine_tune(model, pairs, TrainingArgs(max_steps=1, batch_size=8, loss=name))
+        first[name] = result.losses[0]
+    assert all(np.isfinite(list(first.values())))
+    assert len({round(value, 5) for value in first.values()}) == len(LOSS_VARIANTS), first
+    assert first["hardness"] > first["infonce"]  # closer negatives weigh more
 
 
 def test_a_few_training_steps_change_the_model(repo) -> None:  # type: ignore[no-untyped-def]
@@ -194,7 +209,7 @@ def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.
     data_dir = tmp_path / "d"
     code = main(["--data-dir", str(data_dir), "train-embeddings", "--repo", str(repo.root), "--json",
                  "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--learning-rate", "1e-4",
-                 "--train-seq-length", "64"])
+                 "--train-seq-length", "64", "--loss", "infonce"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert {"version", "promoted", "base_mrr@10", "trained_mrr@10", "pairs", "active_embedder", "manifest"} <= set(out)
@@ -204,7 +219,7 @@ def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.
     assert len(manifest["base_weights_sha256"]) == 64 and len(manifest["data_sha256"]) == 64
     assert manifest["commit"] == head
     assert manifest["hyperparameters"]["batch_size"] == 4 and manifest["hyperparameters"]["learning_rate"] == 1e-4
-    assert manifest["hyperparameters"]["max_seq_length"] == 64
+    assert manifest["hyperparameters"]["max_seq_length"] == 64 and manifest["hyperparameters"]["loss"] == "infonce"
     assert manifest["train_steps"] >= 1
     assert set(manifest["metrics"]) >= {"base_mrr@10", "trained_mrr@10", "held_out_queries"}
     assert manifest["pairs"]["train"] > 0 and manifest["pairs"]["held_out"] > 0
