@@ -128,7 +128,7 @@ def main() -> int:
     parser.add_argument("--learning-rate", help="train-embeddings --learning-rate (its default: 5e-5)")
     parser.add_argument("--train-seq-length", type=int, help="train-embeddings --train-seq-length (its default: 128)")
     parser.add_argument("--batch-size", type=int, help="train-embeddings --batch-size (its default: 32)")
-    parser.add_argument("--loss", help="train-embeddings --loss (its default: infonce)")
+    parser.add_argument("--loss", help="train-embeddings --loss (its default: hardness)")
     parser.add_argument("--prose", action="store_true", help="train-embeddings --prose")
     parser.add_argument("--comments", action="store_true", help="train-embeddings --comments")
     parser.add_argument("--replay", type=int, help="train-embeddings --replay N")

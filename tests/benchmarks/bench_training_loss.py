@@ -1,9 +1,9 @@
 """Seconds per `train-embeddings` step for each loss variant, as a ratio to ``infonce`` in the same run.
 
 Pairs are mined from a repository (default: the flask retrieval set's copy) as `train-embeddings` mines them;
-each round trains a fresh copy of the shipped embedder for `--steps` steps with every variant in turn (the
-order alternates between rounds), so a busy machine slows all of them alike. Prints seconds per step per
-variant, its median over the rounds, and the ratio to ``infonce``.
+each round trains a fresh copy of the shipped embedder for `--steps` steps (at most one pass over the pairs:
+flask's 437 give 14) with every variant in turn (the order alternates between rounds), so a busy machine slows
+all of them alike. Prints seconds per step per variant, its median over the rounds, and the ratio to ``infonce``.
 
     .venv/bin/python tests/benchmarks/bench_training_loss.py [--repo .work/bench/retrieval/flask/repo]
         [--steps 15] [--rounds 3] [--batch-size 32]
