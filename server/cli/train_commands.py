@@ -34,8 +34,9 @@ def register(sub: Any) -> None:
                    help=f"tokens of code read per pair while training (default: {TrainingArgs.max_seq_length}; "
                    "the index reads index.max_seq_length)")
     p.add_argument("--loss", choices=sorted(LOSS_VARIANTS), default=TrainingArgs.loss,
-                   help="how the batch's wrong answers weigh: hardness, the closer the more (the default), or "
-                   "infonce, all alike (the loss until 6 December)")
+                   help="how the batch's wrong answers weigh: hardness, the closer the more (the default); "
+                   "infonce, all alike (the loss until 6 December); gte, hardness plus the batch's other queries "
+                   "and code texts as wrong answers too")
     p.add_argument("--held-out", type=float, default=0.15, metavar="SHARE",
                    help="share of files held out for evaluation (default: 0.15)")
     p.add_argument("--max-commits", type=int, default=500, help="recent commits whose messages are mined (default: 500)")

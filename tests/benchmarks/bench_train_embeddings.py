@@ -74,6 +74,20 @@ def naive_dense_mrr(folder: Path) -> float:
     return round(yardstick.score(queries, dense, 10)[0], 4)
 
 
+def environment() -> dict[str, str]:
+    """What the figures depend on besides the code: the int8 ONNX model is exported and quantized on this machine
+    at first use, and training runs in float on its CPU, so a fresh install or another CPU moves them by about a
+    point (docs/search-quality.md, "The same training on a fresh install")."""
+    from importlib.metadata import version
+
+    found = {name: version(name) for name in ("torch", "onnx", "onnxruntime", "sentence-transformers", "transformers")}
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    found["cpu"] = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown")
+    found["vnni"] = str(any("vnni" in line for line in lines if line.startswith("flags")))
+    return found
+
+
 def one_set(folder: Path, minutes: float, options: list[str], backend: str) -> dict[str, Any]:
     queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
     row: dict[str, Any] = {"set": folder.name, "queries": len(queries)}
@@ -179,6 +193,8 @@ def main() -> int:
         variants = {"with the default loss": options, f"with --loss {args.compare_loss}": [
             *options, "--loss", args.compare_loss]}
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores; embedding backend {args.backend}")
+    setup = environment()
+    print("environment: " + ", ".join(f"{name} {value}" for name, value in setup.items()))
     all_rows: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
     for name in args.sets:
         for label, variant in variants.items():
@@ -193,7 +209,8 @@ def main() -> int:
                       f"{row.get('after_default_weight', row['after']):.3f}", flush=True)
     summary = {label: pooled_line(label, rows) for label, rows in all_rows.items()}
     if args.json:
-        args.json.write_text(json.dumps({"sets": all_rows, "pooled": summary}, indent=2) + "\n", encoding="utf-8")
+        report = {"environment": setup, "sets": all_rows, "pooled": summary}
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

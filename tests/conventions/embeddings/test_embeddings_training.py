@@ -120,6 +120,7 @@ def test_each_loss_variant_scores_the_same_batch_differently(repo) -> None:  # t
     assert all(np.isfinite(list(first.values())))
     assert len({round(value, 5) for value in first.values()}) == len(LOSS_VARIANTS), first
     assert first["hardness"] > first["infonce"]  # closer negatives weigh more
+    assert first["gte"] > first["hardness"]  # more candidates in one softmax: the other queries and code texts
 
 
 def test_a_few_training_steps_change_the_model(repo) -> None:  # type: ignore[no-untyped-def]
