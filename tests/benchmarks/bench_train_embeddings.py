@@ -76,8 +76,8 @@ def naive_dense_mrr(folder: Path) -> float:
 
 def environment() -> dict[str, str]:
     """What the figures depend on besides the code: the int8 ONNX model is exported and quantized on this machine
-    at first use, and training runs in float on its CPU, so a fresh install or another CPU moves them by about a
-    point (docs/search-quality.md, "The same training on a fresh install")."""
+    at first use, and training runs in float on its CPU, so a fresh install or another CPU moved them by up to three
+    points (docs/search-quality.md, "The same training on a fresh install")."""
     from importlib.metadata import version
 
     found = {name: version(name) for name in ("torch", "onnx", "onnxruntime", "sentence-transformers", "transformers")}
