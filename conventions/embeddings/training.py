@@ -49,11 +49,12 @@ class TrainingArgs:
     seed: int = 0
 
 
+_HARDNESS = {"hardness_mode": "in_batch_negatives", "hardness_strength": 9.0}
 LOSS_VARIANTS: dict[str, dict] = {
     "infonce": {},
-    "hardness": {"hardness_mode": "in_batch_negatives", "hardness_strength": 9.0},
-    "gte": {"hardness_mode": "in_batch_negatives", "hardness_strength": 9.0,
-            "directions": ("query_to_doc", "query_to_query", "doc_to_query", "doc_to_doc"), "partition_mode": "joint"},
+    "hardness": _HARDNESS,
+    "gte": {**_HARDNESS, "directions": ("query_to_doc", "query_to_query", "doc_to_query", "doc_to_doc"),
+            "partition_mode": "joint"},
 }
 """`train-embeddings --loss`: keyword arguments of sentence-transformers' MultipleNegativesRankingLoss.
 ``infonce`` scores each query against every code text of its batch (the loss until 6 December, and the shipped
