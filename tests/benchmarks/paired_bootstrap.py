@@ -1,7 +1,9 @@
 """How sure is a lift in MRR@10? A paired bootstrap over the queries of a retrieval set.
 
-A set of 90 to 170 queries scores MRR@10 with a standard error of about 0.03, so a lift of +9 % and one of
-+11 % are often the same result measured twice. Both systems answer the same queries, so the queries are
+A set of 90 to 170 queries scores MRR@10 with a standard error of 0.03 to 0.04, and the change between two
+embedders on the same queries with one of 0.015 to 0.02 (6 December, flask, httpx, gin, click): about 3.5 % of
+an MRR@10 near 0.5, so a lift of +9 % and one of +11 % are often the same result measured twice. Both systems
+answer the same queries, so the queries are
 resampled in pairs (each query's reciprocal rank before and after together), and the lift of the resampled
 means is recorded each round; the 2.5th and 97.5th percentiles of those lifts bound a 95 % interval (the
 percentile bootstrap, Efron and Tibshirani 1993, ch. 13). With several sets pooled, each round resamples
