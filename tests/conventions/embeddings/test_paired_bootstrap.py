@@ -14,7 +14,7 @@ from paired_bootstrap import lift_interval  # noqa: E402
 
 def test_the_interval_holds_the_observed_lift_and_narrows_with_more_queries() -> None:
     before = [1.0, 0.5, 0.0, 0.25, 0.0, 1.0, 0.333, 0.0, 0.5, 0.2] * 10
-    after = [1.0, 1.0, 0.0, 0.25, 0.1, 1.0, 0.5, 0.0, 0.5, 0.2] * 10  # +0.867 on 3.783: +22.9 %
+    after = [1.0, 1.0, 0.0, 0.25, 0.1, 1.0, 0.5, 0.0, 0.5, 0.2] * 10  # 4.55 against 3.783 per ten queries: +20.3 %
     low, high, share = lift_interval([(before, after)])
     assert low < sum(after) / sum(before) - 1 < high
     assert 0 < low and share > 0.9
