@@ -23,7 +23,7 @@ uncertain by several points either way, which decides how to read "+10 % on each
         [--loss NAME] [--prose] [--comments] [--replay N] [--summaries N] [--refit]
         [--compare-prose | --compare-comments | --compare-hard-negatives | --compare-summaries N |
          --compare-refit | --compare-train-seq-length T | --compare-loss NAME]
-        [--backend onnx|torch|auto]
+        [--backend onnx|torch|auto] [--weight-grid]
         [--json OUT] [--work DIR]
 
 `--compare-prose` trains each set twice in the run, without and with the ``prose`` pairs (documentation
@@ -35,6 +35,8 @@ definitions as extra queries); `--compare-refit` without, then with `--refit` (o
 a second training from the shipped embedder on every pair, the held-out files' included);
 `--compare-train-seq-length T` at train-embeddings' default training length (128 tokens of code per pair), then
 at T (the index reads 256); `--compare-loss NAME` with the default loss, then with `--loss NAME`.
+`--weight-grid` also scores the trained embedder on the set's queries at every fusion weight the doc probe
+chooses from (`probe.WEIGHTS`), each query's reciprocal rank kept, to judge how the probe chooses.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ablation_index import yardstick  # noqa: E402  (retrieval_eval.py, imported, not copied)
 from paired_bootstrap import lift_interval  # noqa: E402
 
+from copilot_index.conventions.embeddings.probe import WEIGHTS  # noqa: E402
 from copilot_index.indexer import IndexConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +95,8 @@ def environment() -> dict[str, str]:
     return found
 
 
-def one_set(folder: Path, minutes: float, options: list[str], backend: str) -> dict[str, Any]:
+def one_set(folder: Path, minutes: float, options: list[str], backend: str,
+            weight_grid: bool = False) -> dict[str, Any]:
     queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line.strip()]
     row: dict[str, Any] = {"set": folder.name, "queries": len(queries)}
     row["naive_dense"] = naive_dense_mrr(folder)
@@ -123,6 +127,13 @@ def one_set(folder: Path, minutes: float, options: list[str], backend: str) -> d
                 (settings / "config.toml").write_text(
                     f'[index]\nembedder_backend = "{backend}"\ndense_weight = {default_weight}\n', encoding="utf-8")
                 row["after_default_weight"] = round(project_mrr(copy, queries)[0], 4)
+            if weight_grid:  # the trained model at each weight the probe chooses from, on the set's own queries
+                row["after_by_weight"] = {}
+                for weight in WEIGHTS:
+                    (settings / "config.toml").write_text(
+                        f'[index]\nembedder_backend = "{backend}"\ndense_weight = {weight}\n', encoding="utf-8")
+                    mrr, _, ranks = project_mrr(copy, queries)
+                    row["after_by_weight"][str(weight)] = {"mrr": round(mrr, 4), "ranks": ranks}
         finally:
             for name, value in previous.items():
                 if value is None:
@@ -171,6 +182,8 @@ def main() -> int:
                          help="train each set with train-embeddings' default loss, then with --loss NAME")
     parser.add_argument("--backend", choices=("onnx", "torch", "auto"), default="onnx",
                         help="index.embedder_backend for every index of the run (default: onnx)")
+    parser.add_argument("--weight-grid", action="store_true",
+                        help="also score the trained embedder at every weight the doc probe chooses from")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     options = ["--hard-negatives"] if args.hard_negatives and not args.compare_hard_negatives else []
@@ -205,7 +218,7 @@ def main() -> int:
     all_rows: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
     for name in args.sets:
         for label, variant in variants.items():
-            row = one_set(args.work / name, args.minutes, variant, args.backend)
+            row = one_set(args.work / name, args.minutes, variant, args.backend, args.weight_grid)
             all_rows[label].append(row)
             print(f"{name:8s} n={row['queries']:4d}  naive dense {row['naive_dense']:.3f}  project {row['before']:.3f} "
                   f"-> {row['after']:.3f} after train-embeddings {label} ({row['lift']:+.1%}; promoted: "
@@ -216,6 +229,9 @@ def main() -> int:
                 print(f"{'':8s} fusion weight {row['dense_weight']} chosen by the doc probe ({row['probe']['queries']} "
                       f"held-out docs: {row['probe']['mrr@10']}); at the default weight the trained embedder scores "
                       f"{row.get('after_default_weight', row['after']):.3f}", flush=True)
+            if row.get("after_by_weight"):
+                print(f"{'':8s} on the set's queries, by weight: "
+                      + ", ".join(f"{w} {v['mrr']:.3f}" for w, v in row["after_by_weight"].items()), flush=True)
     summary = {label: pooled_line(label, rows) for label, rows in all_rows.items()}
     if args.json:
         report = {"environment": setup, "sets": all_rows, "pooled": summary}

@@ -63,12 +63,14 @@ def test_the_targets_are_documented_functions_of_the_held_out_files_with_their_d
     assert len(find_targets(chunks, HELD_OUT, limit=2)) == 2
 
 
-def test_the_weight_moves_only_on_enough_queries_and_a_clear_gain() -> None:
-    options = ProbeOptions(min_queries=20, min_gain=0.01)
-    scores = {0.5: 0.40, 0.7: 0.45, 0.8: 0.48, 0.9: 0.48, 1.0: 0.41}
-    assert choose_weight(scores, 0.7, 30, options) == 0.8  # a tie goes to the weight nearer the configured one
+def test_the_weight_is_the_highest_within_a_tie_of_the_best_on_enough_queries() -> None:
+    options = ProbeOptions(min_queries=20, tie=0.02)
+    scores = {0.5: 0.40, 0.7: 0.45, 0.8: 0.48, 0.9: 0.47, 1.0: 0.41}
+    assert choose_weight(scores, 0.7, 30, options) == 0.9  # 0.47 is within 0.02 of the best, 0.48 at 0.8
+    assert choose_weight(scores, 0.7, 30, ProbeOptions(tie=0.005)) == 0.8
+    assert choose_weight({**scores, 1.0: 0.465}, 0.7, 30, options) == 1.0  # pure dense, when it keeps up
+    assert choose_weight({0.5: 0.50, 0.6: 0.49, 0.7: 0.40}, 0.7, 30, options) == 0.6  # down, when the probe says so
     assert choose_weight(scores, 0.7, 10, options) == 0.7  # too few queries
-    assert choose_weight({**scores, 0.8: 0.455, 0.9: 0.455}, 0.7, 30, options) == 0.7  # not a clear gain
     assert choose_weight({}, 0.7, 30, options) == 0.7
 
 
@@ -170,7 +172,7 @@ def test_train_embeddings_records_the_chosen_weight_and_embedders_restores_it(  
     capsys.readouterr()
     # 0.2: inventory.py alone (5 of 21 pairs) is held out, so the file of reserve_stock is a training file.
     options = TrainEmbeddingsOptions(training=TrainingArgs(max_steps=2, batch_size=4), held_out_share=0.2,
-                                     probe=ProbeOptions(weights=(0.5, 0.7, 1.0), min_queries=1, min_gain=-1.0,
+                                     probe=ProbeOptions(weights=(0.5, 0.7, 1.0), min_queries=1, tie=0.0,
                                                         top_up_to=50, max_reserved_share=1.0))
     monkeypatch.setattr(run_module, "should_promote", lambda base, trained: True)  # two steps may not beat the base
     with Index(resolve_repo(repo.root), DataDir(data_dir), IndexConfig(embedder_backend="torch")) as index:

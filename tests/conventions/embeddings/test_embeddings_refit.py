@@ -42,7 +42,7 @@ def test_refit_trains_again_on_every_pair_after_the_probe_and_promotes_that_mode
     monkeypatch.setattr(DocProbe, "run", probe)
     monkeypatch.setattr(run_module, "should_promote", lambda base, trained: True)  # two steps may not beat the base
     options = TrainEmbeddingsOptions(training=TrainingArgs(max_steps=2, batch_size=4), held_out_share=0.4,
-                                     probe=ProbeOptions(weights=(0.7, 1.0), min_queries=1, min_gain=-1.0,
+                                     probe=ProbeOptions(weights=(0.7, 1.0), min_queries=1, tie=0.0,
                                                         top_up_to=50, max_reserved_share=1.0), refit=True)
     exports_before = set(onnx_exports().glob("gate-model-*"))  # the per-user export cache the tests share
     with Index(resolve_repo(repo.root), DataDir(data_dir), IndexConfig(embedder_backend="onnx")) as index:

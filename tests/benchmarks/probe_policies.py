@@ -1,0 +1,129 @@
+"""How should the doc probe choose the fusion weight after `train-embeddings`? (issue 19)
+
+Reads the JSON of `bench_train_embeddings.py --weight-grid` (the trained embedder scored on each set's queries at
+every weight the probe chooses from, each query's reciprocal rank kept, beside what the probe itself measured on
+its held-out docs) and replays several ways of choosing, without training again:
+
+- ``probe (the product)``: `probe.choose_weight`, whatever the product does now;
+- ``probe, clear gain``: the probe's best weight (nearest the configured one among equals), unless it beats the
+  configured weight by less than 0.01 (the product's rule until 6 December);
+- ``fixed W``: the same weight for every trained embedder, whatever the probe says;
+- ``probe >= W``: the probe's choice among the weights of at least W;
+- ``probe, ties up``: the highest weight whose probe score is within `--tie` of the probe's best (a trained
+  embedder usually deserves more dense weight, and a 30-doc probe cannot tell close weights apart).
+
+For each policy: the weight chosen per set, MRR@10 of the set's queries there, the lift over the default search
+before training, and the pooled lift with its 95 % interval (`paired_bootstrap.py`). "best" is the weight that is
+best on the queries themselves: an upper bound no policy can know.
+
+    .venv/bin/python tests/benchmarks/probe_policies.py RUN.json [RUN.json ...] [--tie 0.02]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from paired_bootstrap import lift_interval  # noqa: E402
+
+from copilot_index.conventions.embeddings.probe import ProbeOptions, choose_weight  # noqa: E402
+
+Policy = Callable[[dict[str, Any]], float]
+
+
+def probe_scores(row: dict[str, Any]) -> dict[float, float]:
+    return {float(w): m for w, m in (row.get("probe") or {}).get("mrr@10", {}).items()}
+
+
+def product(row: dict[str, Any]) -> float:
+    probe = row.get("probe") or {}
+    return choose_weight(probe_scores(row), probe.get("configured_weight", 0.7), probe.get("queries", 0),
+                         ProbeOptions())
+
+
+def clear_gain(margin: float) -> Policy:
+    def choose(row: dict[str, Any]) -> float:
+        scores, probe = probe_scores(row), row.get("probe") or {}
+        configured = probe.get("configured_weight", 0.7)
+        if probe.get("queries", 0) < ProbeOptions().min_queries or not scores:
+            return configured
+        best = max(sorted(scores), key=lambda w: (scores[w], -abs(w - configured)))
+        return configured if scores[best] < scores.get(configured, 0.0) + margin else best
+    return choose
+
+
+def fixed(weight: float) -> Policy:
+    return lambda row: weight
+
+
+def at_least(floor: float) -> Policy:
+    def choose(row: dict[str, Any]) -> float:
+        scores = {w: m for w, m in probe_scores(row).items() if w >= floor - 1e-9}
+        return max(sorted(scores), key=lambda w: scores[w]) if scores else floor
+    return choose
+
+
+def ties_up(tie: float) -> Policy:
+    def choose(row: dict[str, Any]) -> float:
+        scores = probe_scores(row)
+        if not scores:
+            return product(row)
+        best = max(scores.values())
+        return max(w for w, m in scores.items() if m >= best - tie)
+    return choose
+
+
+def best_on_queries(row: dict[str, Any]) -> float:
+    grid = row["after_by_weight"]
+    return float(max(sorted(grid, key=float), key=lambda w: grid[w]["mrr"]))
+
+
+def replay(rows: list[dict[str, Any]], policy: Policy) -> tuple[list[str], float, tuple[float, float, float]]:
+    cells, groups = [], []
+    for row in rows:
+        weight = policy(row)
+        picked = row["after_by_weight"][_key(row, weight)]
+        before = row["reciprocal_ranks"]["before"]
+        groups.append((before, picked["ranks"]))
+        cells.append(f"{picked['mrr']:.3f} ({picked['mrr'] / row['before'] - 1:+.1%}) at {weight:g}")
+    pooled = sum(sum(a) for _, a in groups) / sum(sum(b) for b, _ in groups) - 1
+    return cells, pooled, lift_interval(groups)
+
+
+def _key(row: dict[str, Any], weight: float) -> str:
+    return next(k for k in row["after_by_weight"] if abs(float(k) - weight) < 1e-9)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="JSON written by bench_train_embeddings.py --weight-grid")
+    parser.add_argument("--tie", type=float, default=0.02,
+                        help="probe MRR@10 within which weights tie, besides 0.01 and 0.03 (default 0.02)")
+    args = parser.parse_args()
+    rows = [row for run in args.runs for variant in json.loads(run.read_text())["sets"].values() for row in variant
+            if row.get("after_by_weight")]
+    if not rows:
+        raise SystemExit("no set in these files was scored at every weight; run bench_train_embeddings.py --weight-grid")
+    policies: dict[str, Policy] = {"probe (the product)": product, "probe, clear gain (0.01)": clear_gain(0.01)}
+    policies.update({f"fixed {w:g}": fixed(w) for w in (0.7, 0.8, 0.9, 1.0)})
+    policies.update({f"probe >= {w:g}": at_least(w) for w in (0.8, 0.9)})
+    policies.update({f"probe, ties up ({tie:g})": ties_up(tie) for tie in sorted({0.01, args.tie, 0.03})})
+    policies["best on the queries (bound)"] = best_on_queries
+    header = ["policy", *[f"{r['set']} ({r['queries']})" for r in rows], f"pooled ({sum(r['queries'] for r in rows)})"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    print("| before training (default search) | " + " | ".join(f"{r['before']:.3f}" for r in rows) + " | |")
+    for name, policy in policies.items():
+        cells, pooled, (low, high, _) = replay(rows, policy)
+        print(f"| {name} | " + " | ".join(cells) + f" | {pooled:+.1%} ({low:+.1%} to {high:+.1%}) |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

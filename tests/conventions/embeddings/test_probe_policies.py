@@ -1,0 +1,55 @@
+"""The replay of fusion-weight choices that `probe_policies.py` prints from a `--weight-grid` benchmark run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from probe_policies import at_least, best_on_queries, clear_gain, product, replay, ties_up  # noqa: E402
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "probe_policies.py"
+
+
+def _row(name: str, probe: dict[str, float], by_weight: dict[str, list[float]], before: list[float]) -> dict:
+    grid = {w: {"mrr": sum(r) / len(r), "ranks": r} for w, r in by_weight.items()}
+    return {"set": name, "queries": len(before), "before": sum(before) / len(before),
+            "reciprocal_ranks": {"before": before}, "after_by_weight": grid,
+            "probe": {"queries": 30, "configured_weight": 0.7, "mrr@10": probe}}
+
+
+ROW = _row("toy", {"0.7": 0.50, "0.8": 0.52, "0.9": 0.51, "1.0": 0.45},
+           {"0.7": [1.0, 0.0, 0.5, 0.5], "0.8": [1.0, 0.5, 0.5, 0.5], "0.9": [1.0, 1.0, 0.5, 0.5],
+            "1.0": [0.5, 0.5, 0.5, 0.5]},
+           [0.5, 0.0, 0.5, 0.5])
+
+
+def test_each_policy_picks_its_weight_from_the_probe_or_the_queries() -> None:
+    assert product(ROW) == 0.9  # the product's rule: the highest weight within 0.02 of the probe's best
+    assert clear_gain(0.01)(ROW) == 0.8  # best on the probe, and 0.02 above the configured 0.7
+    assert clear_gain(0.03)(ROW) == 0.7
+    assert ties_up(0.02)(ROW) == 0.9  # 0.51 is within 0.02 of the best 0.52
+    assert ties_up(0.001)(ROW) == 0.8
+    assert at_least(0.9)(ROW) == 0.9
+    assert best_on_queries(ROW) == 0.9
+
+
+def test_replay_scores_the_chosen_weight_against_the_search_before_training() -> None:
+    cells, pooled, (low, high, _) = replay([ROW], ties_up(0.02))
+    assert cells == ["0.750 (+100.0%) at 0.9"]  # 3.0 / 4 against 1.5 / 4
+    assert pooled == 1.0 and low <= pooled <= high
+
+
+def test_the_script_prints_a_row_per_policy_and_refuses_runs_without_a_grid(tmp_path: Path) -> None:
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"sets": {"": [ROW]}}))
+    shown = subprocess.run([sys.executable, str(SCRIPT), str(run)], capture_output=True, text=True, check=True)
+    assert "| probe (the product) | 0.750 (+100.0%) at 0.9 |" in shown.stdout
+    assert "| probe, clear gain (0.01) | 0.625 (+66.7%) at 0.8 |" in shown.stdout
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"sets": {"": [{**ROW, "after_by_weight": None}]}}))
+    refused = subprocess.run([sys.executable, str(SCRIPT), str(bare)], capture_output=True, text=True)
+    assert refused.returncode != 0 and "--weight-grid" in refused.stderr
