@@ -88,10 +88,10 @@ def replay(rows: list[dict[str, Any]], policy: Policy) -> tuple[list[str], float
     cells, groups = [], []
     for row in rows:
         weight = policy(row)
-        picked = row["after_by_weight"][_key(row, weight)]
+        after = row["after_by_weight"][_key(row, weight)]["ranks"]
         before = row["reciprocal_ranks"]["before"]
-        groups.append((before, picked["ranks"]))
-        cells.append(f"{picked['mrr']:.3f} ({picked['mrr'] / row['before'] - 1:+.1%}) at {weight:g}")
+        groups.append((before, after))  # the lift from the ranks themselves, as the benchmark takes it
+        cells.append(f"{sum(after) / len(after):.3f} ({sum(after) / sum(before) - 1:+.1%}) at {weight:g}")
     pooled = sum(sum(a) for _, a in groups) / sum(sum(b) for b, _ in groups) - 1
     return cells, pooled, lift_interval(groups)
 
