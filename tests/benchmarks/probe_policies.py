@@ -41,10 +41,10 @@ def probe_scores(row: dict[str, Any]) -> dict[float, float]:
     return {float(w): m for w, m in (row.get("probe") or {}).get("mrr@10", {}).items()}
 
 
-def product(row: dict[str, Any]) -> float:
+def product(row: dict[str, Any], options: ProbeOptions | None = None) -> float:
     probe = row.get("probe") or {}
     return choose_weight(probe_scores(row), probe.get("configured_weight", 0.7), probe.get("queries", 0),
-                         ProbeOptions())
+                         options or ProbeOptions())
 
 
 def clear_gain(margin: float) -> Policy:
@@ -70,13 +70,7 @@ def at_least(floor: float) -> Policy:
 
 
 def ties_up(tie: float) -> Policy:
-    def choose(row: dict[str, Any]) -> float:
-        scores = probe_scores(row)
-        if not scores:
-            return product(row)
-        best = max(scores.values())
-        return max(w for w, m in scores.items() if m >= best - tie)
-    return choose
+    return lambda row: product(row, ProbeOptions(tie=tie))  # the product's rule at another tie
 
 
 def best_on_queries(row: dict[str, Any]) -> float:
