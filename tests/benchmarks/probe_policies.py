@@ -16,7 +16,7 @@ For each policy: the weight chosen per set, MRR@10 of the set's queries there, t
 before training, and the pooled lift with its 95 % interval (`paired_bootstrap.py`). "best" is the weight that is
 best on the queries themselves: an upper bound no policy can know.
 
-    .venv/bin/python tests/benchmarks/probe_policies.py RUN.json [RUN.json ...] [--tie 0.02]
+    .venv/bin/python tests/benchmarks/probe_policies.py RUN.json [RUN.json ...] [--tie 0.02] [--against RUN.json ...]
 """
 
 from __future__ import annotations
@@ -78,12 +78,15 @@ def best_on_queries(row: dict[str, Any]) -> float:
     return float(max(sorted(grid, key=float), key=lambda w: grid[w]["mrr"]))
 
 
-def replay(rows: list[dict[str, Any]], policy: Policy) -> tuple[list[str], float, tuple[float, float, float]]:
+def replay(rows: list[dict[str, Any]], policy: Policy, reference: dict[str, list[float]] | None = None
+           ) -> tuple[list[str], float, tuple[float, float, float]]:
+    """Each row at the policy's weight, against the default search before training, or against `reference`
+    (set name -> another run's reciprocal ranks on the same queries: the paired comparison of two configurations)."""
     cells, groups = [], []
     for row in rows:
         weight = policy(row)
         after = row["after_by_weight"][_key(row, weight)]["ranks"]
-        before = row["reciprocal_ranks"]["before"]
+        before = reference[row["set"]] if reference is not None else row["reciprocal_ranks"]["before"]
         groups.append((before, after))  # the lift from the ranks themselves, as the benchmark takes it
         cells.append(f"{sum(after) / len(after):.3f} ({sum(after) / sum(before) - 1:+.1%}) at {weight:g}")
     pooled = sum(sum(a) for _, a in groups) / sum(sum(b) for b, _ in groups) - 1
@@ -97,6 +100,9 @@ def _key(row: dict[str, Any], weight: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="JSON written by bench_train_embeddings.py --weight-grid")
+    parser.add_argument("--against", nargs="+", type=Path, default=[], metavar="RUN",
+                        help="also print each policy against these runs' ranks after training (their own probe's "
+                        "weight), paired on the same sets' queries: is one configuration better than another?")
     parser.add_argument("--tie", type=float, default=0.02,
                         help="probe MRR@10 within which weights tie, besides 0.01 and 0.03 (default 0.02)")
     args = parser.parse_args()
@@ -109,14 +115,28 @@ def main() -> int:
     policies.update({f"probe >= {w:g}": at_least(w) for w in (0.8, 0.9)})
     policies.update({f"probe, ties up ({tie:g})": ties_up(tie) for tie in sorted({0.01, args.tie, 0.03})})
     policies["best on the queries (bound)"] = best_on_queries
+    _table(rows, policies, "before training (default search)", None)
+    if args.against:
+        reference = {row["set"]: row["reciprocal_ranks"]["after"] for run in args.against
+                     for variant in json.loads(run.read_text())["sets"].values() for row in variant}
+        rows = [row for row in rows if row["set"] in reference]
+        if not rows:
+            raise SystemExit("the --against runs share no set with the others; give runs of the same sets")
+        print(f"\nAgainst {', '.join(map(str, args.against))} after training, paired on the same queries:\n")
+        _table(rows, policies, "the --against runs after training", reference)
+    return 0
+
+
+def _table(rows: list[dict[str, Any]], policies: dict[str, Policy], start: str,
+           reference: dict[str, list[float]] | None) -> None:
     header = ["policy", *[f"{r['set']} ({r['queries']})" for r in rows], f"pooled ({sum(r['queries'] for r in rows)})"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    print("| before training (default search) | " + " | ".join(f"{r['before']:.3f}" for r in rows) + " | |")
+    firsts = [sum(reference[r["set"]]) / r["queries"] if reference is not None else r["before"] for r in rows]
+    print(f"| {start} | " + " | ".join(f"{m:.3f}" for m in firsts) + " | |")
     for name, policy in policies.items():
-        cells, pooled, (low, high, _) = replay(rows, policy)
+        cells, pooled, (low, high, _) = replay(rows, policy, reference)
         print(f"| {name} | " + " | ".join(cells) + f" | {pooled:+.1%} ({low:+.1%} to {high:+.1%}) |")
-    return 0
 
 
 if __name__ == "__main__":

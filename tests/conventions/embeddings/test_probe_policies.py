@@ -53,3 +53,18 @@ def test_the_script_prints_a_row_per_policy_and_refuses_runs_without_a_grid(tmp_
     bare.write_text(json.dumps({"sets": {"": [{**ROW, "after_by_weight": None}]}}))
     refused = subprocess.run([sys.executable, str(SCRIPT), str(bare)], capture_output=True, text=True)
     assert refused.returncode != 0 and "--weight-grid" in refused.stderr
+
+
+def test_against_another_run_pairs_each_policy_with_that_runs_ranks_after_training(tmp_path: Path) -> None:
+    assert replay([ROW], ties_up(0.02), {"toy": [1.0, 0.5, 0.5, 0.5]})[0] == ["0.750 (+20.0%) at 0.9"]  # 3.0 / 2.5
+    run, other = tmp_path / "run.json", tmp_path / "other.json"
+    run.write_text(json.dumps({"sets": {"": [ROW]}}))
+    other.write_text(json.dumps({"sets": {"": [{"set": "toy", "reciprocal_ranks": {"after": [1.0, 0.5, 0.5, 0.5]}}]}}))
+    shown = subprocess.run([sys.executable, str(SCRIPT), str(run), "--against", str(other)], capture_output=True,
+                           text=True, check=True)
+    assert "| the --against runs after training | 0.625 | |" in shown.stdout
+    assert "| probe (the product) | 0.750 (+20.0%) at 0.9 |" in shown.stdout
+    other.write_text(json.dumps({"sets": {"": [{"set": "elsewhere", "reciprocal_ranks": {"after": [1.0]}}]}}))
+    refused = subprocess.run([sys.executable, str(SCRIPT), str(run), "--against", str(other)], capture_output=True,
+                             text=True)
+    assert refused.returncode != 0 and "share no set" in refused.stderr
