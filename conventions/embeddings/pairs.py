@@ -9,7 +9,8 @@ code is for:
   simply repeated);
 - ``commit``: a commit's subject line -> the chunks its diff touched (focused commits only);
 - ``test``: a test's name split into words -> the body of the function it exercises, when exactly one
-  function of that name is called in the test;
+  function of that name is called in the test; in JavaScript and TypeScript, a spec's title (``it('...')``)
+  -> the body of the function that it or an enclosing ``describe`` names and it calls (see `specs`);
 - ``comment`` (only when asked for, `MiningOptions.comments_per_definition`): a prose comment block inside a
   function's body -> the function without that comment and without its doc (see `comments`);
 - ``prose`` (only when asked for, `MiningOptions.prose_per_definition`): a sentence of the repository's
@@ -33,11 +34,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from copilot_index.indexer import Chunk, Chunker, IndexConfig, Redactor, RepoInfo, Scanner, read_source, split_identifier
+from copilot_index.indexer import (
+    Chunk,
+    Chunker,
+    IndexConfig,
+    Redactor,
+    RepoInfo,
+    Scanner,
+    language_for_path,
+    read_source,
+    split_identifier,
+)
 
 from .comments import body_comments
 from .doctext import body_of, sentence_of, split_doc, without_own_name
 from .prose import DEFINITION_KINDS, named_definitions
+from .specs import SPEC_LANGUAGES, spec_targets
 from .summaries import Summarize, SummaryCache, pick_definitions, summarize_definitions
 
 log = logging.getLogger(__name__)
@@ -112,6 +124,8 @@ class PairMiner:
         self.progress = progress or (lambda description, done, total: None)
         self.chunker = Chunker(window_lines=self.config.window_lines, window_overlap=self.config.window_overlap)
         self.redactor = Redactor()
+        self._spec_files: list[tuple[str, str, str]] = []
+        """(path, language, redacted text) of the JavaScript and TypeScript test files, for `specs`."""
 
     def mine(self) -> list[Pair]:
         chunks = self._working_tree_chunks()
@@ -132,7 +146,11 @@ class PairMiner:
             except OSError:
                 read = "unreadable"
             if not isinstance(read, str):
-                chunks += self.chunker.chunk(entry.path, self.redactor.redact(read[1], entry.path).text)
+                text = self.redactor.redact(read[1], entry.path).text
+                chunks += self.chunker.chunk(entry.path, text)
+                language = language_for_path(entry.path)
+                if language in SPEC_LANGUAGES and is_test_path(entry.path):
+                    self._spec_files.append((entry.path, language, text))
             self.progress("Mining pairs", done, len(files))
         return chunks
 
@@ -211,6 +229,16 @@ class PairMiner:
                 if len(body.strip()) >= self.options.min_body_chars:
                     words = split_identifier(_TEST_NAME.sub("", name))
                     pairs.append(Pair(" ".join(words), body, target.path, "test"))
+        return pairs + self._spec_pairs(by_name)
+
+    def _spec_pairs(self, by_name: dict[str, list[Chunk]]) -> list[Pair]:
+        functions = {name: found[0] for name, found in by_name.items()
+                     if len(found) == 1 and len(name) >= 3 and found[0].language in SPEC_LANGUAGES}
+        pairs = []
+        for query, target in spec_targets(self._spec_files, functions):
+            body = body_of(target)
+            if len(body.strip()) >= self.options.min_body_chars:
+                pairs.append(Pair(query, body, target.path, "test"))
         return pairs
 
     @staticmethod

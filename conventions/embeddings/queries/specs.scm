@@ -1,0 +1,13 @@
+; A spec of the JavaScript test runners (mocha, jest, jasmine, QUnit): a call whose first argument is a title
+; string and whose second is the function that runs it, e.g.
+;   it('sets the Authorization header', () => { ... })      describe('req.auth(user, pass)', function () { ... })
+; `specs.py` keeps the calls named like a test (`it`, `test`, `QUnit.test`, ...) and reads the titles of the
+; enclosing group calls (`describe`, `context`, ...) from the tree.
+
+(call_expression
+  function: [(identifier) (member_expression)] @runner
+  arguments: (arguments
+    .
+    [(string) (template_string)] @title
+    .
+    [(arrow_function) (function_expression)] @body)) @spec

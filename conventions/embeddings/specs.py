@@ -1,0 +1,121 @@
+"""``test`` pairs from JavaScript and TypeScript specs (mocha, jest, jasmine, QUnit).
+
+A spec names the behaviour it checks in a title string, not in a function name:
+``it('sets the Authorization header', () => { ... })`` inside ``describe('req.auth(user, pass)', ...)``. So the
+test-name rule of Python and Go (`PairMiner._test_pairs`) finds nothing in a JavaScript repository. A spec
+becomes a pair when one function of the repository, defined once outside the tests, is both named in the
+spec's title or an enclosing group's title and called in the spec's body: the title -> that function. Titles
+of fewer than `MIN_TITLE_WORDS` words ("with 1 arg", "delete()") say too little to be a query, and at most
+`PER_TARGET` specs point at one function, so a heavily tested function does not crowd out the rest.
+
+The spec query is data (`queries/specs.scm`); it runs on the indexer's parsers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from tree_sitter import Node, Query, QueryCursor
+
+from copilot_index.indexer import Chunk, languages
+
+log = logging.getLogger(__name__)
+
+SPEC_LANGUAGES = frozenset({"javascript", "typescript", "tsx"})
+"""Languages whose test files are read for specs."""
+PER_TARGET = 3
+"""Specs paired with one function at most (the first ones, in file order)."""
+MIN_TITLE_WORDS = 3
+_TEST_CALLS = frozenset({"it", "test", "specify", "it.only", "test.only", "QUnit.test", "QUnit.only"})
+_GROUP_CALLS = frozenset({"describe", "context", "suite", "describe.only", "QUnit.module"})
+_CALLED = re.compile(r"\b([A-Za-z_$][\w$]*)\s*\(")
+_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_SHOULD = re.compile(r"^\s*should\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Spec:
+    title: str
+    groups: tuple[str, ...]
+    """Titles of the enclosing group calls, innermost first."""
+    body: str
+
+
+def specs(text: str, language: str) -> list[Spec]:
+    """The specs of one test file; [] for a language without specs or a file without any."""
+    query = _query(language)
+    if query is None:
+        return []
+    tree = languages.parser_for(language).parse(text.encode("utf-8", "surrogatepass"))
+    found = []
+    for _, captures in QueryCursor(query).matches(tree.root_node):
+        if _text(captures["runner"][0]) in _TEST_CALLS:
+            spec = captures["spec"][0]
+            found.append(Spec(_title(captures["title"][0]), tuple(_groups(spec)), _text(captures["body"][0])))
+    return found
+
+
+def spec_targets(sources: Iterable[tuple[str, str, str]], functions: Mapping[str, Chunk]) -> list[tuple[str, Chunk]]:
+    """(query, function) for the specs of `sources` (path, language, text) whose function is found.
+
+    `functions`: the repository's functions outside the tests whose (unqualified) name is defined only once."""
+    per_target: Counter[str] = Counter()
+    found = []
+    for path, language, text in sources:
+        for spec in specs(text, language):
+            query = " ".join(_SHOULD.sub("", spec.title).split())
+            if len(_WORD.findall(query)) < MIN_TITLE_WORDS:
+                continue
+            name = _named_and_called(spec, functions)
+            if name is not None and per_target[name] < PER_TARGET:
+                per_target[name] += 1
+                found.append((query, functions[name]))
+        log.debug("specs read from %s", path)
+    return found
+
+
+def _named_and_called(spec: Spec, functions: Mapping[str, Chunk]) -> str | None:
+    """The longest function name that the innermost title naming one mentions and the spec's body calls."""
+    called = {match.group(1) for match in _CALLED.finditer(spec.body)}
+    for title in (spec.title, *spec.groups):
+        names = [word for word in _IDENTIFIER.findall(title) if word in called and word in functions]
+        if names:
+            return max(names, key=len)
+    return None
+
+
+def _groups(node: Node) -> list[str]:
+    titles = []
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "call_expression":
+            runner, arguments = parent.child_by_field_name("function"), parent.child_by_field_name("arguments")
+            if runner is not None and _text(runner) in _GROUP_CALLS and arguments is not None:
+                first = arguments.named_children[0] if arguments.named_children else None
+                if first is not None and first.type in ("string", "template_string"):
+                    titles.append(_title(first))
+        parent = parent.parent
+    return titles
+
+
+def _title(node: Node) -> str:
+    return _text(node)[1:-1]
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+@cache
+def _query(language: str) -> Query | None:
+    if language not in SPEC_LANGUAGES:
+        return None
+    source = (resources.files(__package__) / "queries" / "specs.scm").read_text(encoding="utf-8")
+    return Query(languages.parser_for(language).language, source)

@@ -1,0 +1,101 @@
+"""``test`` pairs from JavaScript and TypeScript specs, on a real repository with the real tree-sitter parsers."""
+
+from __future__ import annotations
+
+from copilot_index.conventions.embeddings.pairs import Pair, PairMiner
+from copilot_index.conventions.embeddings.specs import PER_TARGET, specs
+from copilot_index.indexer.repo import resolve_repo
+
+CLIENT = """/**
+ * Send credentials with the request.
+ */
+Request.prototype.auth = function (user, pass) {
+  const token = Buffer.from(`${user}:${pass}`).toString('base64');
+  this.set('Authorization', `Basic ${token}`);
+  return this;
+};
+
+function retryDelay(attempt) {
+  const base = Math.min(30000, 100 * 2 ** attempt);
+  return base + Math.floor(Math.random() * 100);
+}
+
+function send(body) {
+  this._data = typeof body === 'string' ? body : JSON.stringify(body);
+  return this;
+}
+"""
+
+# `send` is defined twice, so a spec naming it cannot say which one it tests.
+OTHER = """function send(message) {
+  queue.push({ message, at: Date.now(), attempts: 0 });
+  return queue.length;
+}
+"""
+
+MOCHA = """describe('req.auth(user, pass)', () => {
+  it('should set the Authorization header from a user and password', () => {
+    const req = request.get('/').auth('tobi', 'learnboost');
+    assert.equal(req.header.Authorization, 'Basic dG9iaTpsZWFybmJvb3N0');
+  });
+  it('ok', () => { request.get('/').auth('a', 'b'); });
+  it('does not touch the header without credentials', () => {
+    assert.equal(request.get('/').header.Authorization, undefined);
+  });
+});
+
+describe('send', function () {
+  it('serializes an object body as JSON text', function () {
+    request.post('/').send({ a: 1 });
+  });
+});
+"""
+
+QUNIT = """QUnit.module('backoff');
+QUnit.test(`retryDelay grows with every attempt until the cap`, function (assert) {
+  assert.ok(retryDelay(3) > retryDelay(1));
+});
+""" + "".join(
+    f"QUnit.test('retryDelay stays under the cap on attempt number {n}', (assert) => {{ retryDelay({n}); }});\n"
+    for n in range(5)
+)
+
+
+def _mine(repo) -> list[Pair]:  # type: ignore[no-untyped-def]
+    repo.write("lib/client.js", CLIENT)
+    repo.write("lib/queue.js", OTHER)
+    repo.write("test/auth.test.js", MOCHA)
+    repo.write("test/backoff.test.ts", QUNIT)
+    repo.commit("client, queue and their specs")
+    return [p for p in PairMiner(resolve_repo(repo.root)).mine() if p.source == "test"]
+
+
+def test_a_spec_points_at_the_function_its_describe_names_and_it_calls(repo) -> None:  # type: ignore[no-untyped-def]
+    [pair] = [p for p in _mine(repo) if "Authorization header" in p.query]
+    assert pair.query == "set the Authorization header from a user and password"
+    assert pair.path == "lib/client.js"
+    assert "Buffer.from" in pair.positive
+    assert "Send credentials" not in pair.positive
+
+
+def test_specs_that_cannot_say_which_function_they_test_are_left_out(repo) -> None:  # type: ignore[no-untyped-def]
+    queries = {p.query for p in _mine(repo)}
+    assert "ok" not in queries  # too short to be a query
+    assert "does not touch the header without credentials" not in queries  # never calls auth()
+    assert "serializes an object body as JSON text" not in queries  # two functions are called send
+
+
+def test_titles_name_the_function_in_typescript_qunit_specs_at_most_a_few_per_function(repo) -> None:  # type: ignore[no-untyped-def]
+    backoff = [p for p in _mine(repo) if p.query.startswith("retryDelay")]
+    assert len(backoff) == PER_TARGET
+    assert backoff[0].query == "retryDelay grows with every attempt until the cap"
+    assert all("Math.min(30000" in p.positive for p in backoff)
+
+
+def test_specs_reads_titles_groups_and_bodies() -> None:
+    [first, short, other, serialize] = specs(MOCHA, "javascript")
+    assert first.groups == ("req.auth(user, pass)",)
+    assert serialize.groups == ("send",)
+    assert "auth('tobi'" in first.body
+    assert specs(MOCHA, "python") == []
+    assert specs("describe('x', () => {", "javascript") == []
