@@ -38,6 +38,13 @@ _CALLED = re.compile(r"\b([A-Za-z_$][\w$]*)\s*\(")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 _WORD = re.compile(r"[A-Za-z]{2,}")
 _SHOULD = re.compile(r"^\s*should\s+", re.IGNORECASE)
+_MAX_BODY_BYTES = 20_000
+"""A spec longer than this is not read (real ones are a few lines; nested ones would be read again and again)."""
+_MAX_DEPTH = 500
+"""Specs are looked for this deep in the syntax tree at most: some hundred levels of `describe`. Past some
+thousands of nested calls (a hostile file) tree-sitter's matching slows down by orders of magnitude."""
+_MAX_GROUPS = 8
+"""Enclosing group titles kept per spec, innermost first (a hostile file nests thousands)."""
 
 
 @dataclass(frozen=True)
@@ -54,11 +61,26 @@ def specs(text: str, language: str) -> list[Spec]:
     if query is None:
         return []
     tree = languages.parser_for(language).parse(text.encode("utf-8", "surrogatepass"))
+    calls = []
+    cursor = QueryCursor(query)
+    cursor.set_max_start_depth(_MAX_DEPTH)
+    for _, captures in cursor.matches(tree.root_node):
+        runner = _text(captures["runner"][0])
+        if runner in _TEST_CALLS or runner in _GROUP_CALLS:
+            calls.append((runner in _GROUP_CALLS, captures["title"][0], captures["body"][0]))
+    calls.sort(key=lambda call: call[2].start_byte)
+    # Walking up from a spec (`Node.parent`) costs the tree's depth at every step; the groups a spec sits in
+    # are the open ones in one pass over the calls in source order instead.
+    groups: list[tuple[int, str]] = []  # (where a group's function ends, its title), outermost first
     found = []
-    for _, captures in QueryCursor(query).matches(tree.root_node):
-        if _text(captures["runner"][0]) in _TEST_CALLS:
-            spec = captures["spec"][0]
-            found.append(Spec(_title(captures["title"][0]), tuple(_groups(spec)), _text(captures["body"][0])))
+    for is_group, title, body in calls:
+        while groups and groups[-1][0] <= body.start_byte:
+            groups.pop()
+        if is_group:
+            groups.append((body.end_byte, _title(title)))
+        elif body.end_byte - body.start_byte <= _MAX_BODY_BYTES:
+            enclosing = tuple(group for _, group in reversed(groups[-_MAX_GROUPS:]))
+            found.append(Spec(_title(title), enclosing, _text(body)))
     return found
 
 
@@ -89,20 +111,6 @@ def _named_and_called(spec: Spec, functions: Mapping[str, Chunk]) -> str | None:
         if names:
             return max(names, key=len)
     return None
-
-
-def _groups(node: Node) -> list[str]:
-    titles = []
-    parent = node.parent
-    while parent is not None:
-        if parent.type == "call_expression":
-            runner, arguments = parent.child_by_field_name("function"), parent.child_by_field_name("arguments")
-            if runner is not None and _text(runner) in _GROUP_CALLS and arguments is not None:
-                first = arguments.named_children[0] if arguments.named_children else None
-                if first is not None and first.type in ("string", "template_string"):
-                    titles.append(_title(first))
-        parent = parent.parent
-    return titles
 
 
 def _title(node: Node) -> str:

@@ -11,3 +11,14 @@
     [(string) (template_string)] @title
     .
     [(arrow_function) (function_expression)] @body)) @spec
+
+; QUnit.module('utils/deprecate', { beforeEach() { ... } }, function () { ... }): a group with hooks first
+(call_expression
+  function: (member_expression) @runner
+  arguments: (arguments
+    .
+    [(string) (template_string)] @title
+    .
+    (object)
+    .
+    [(arrow_function) (function_expression)] @body)) @spec

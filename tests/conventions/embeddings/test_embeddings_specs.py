@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from copilot_index.conventions.embeddings.pairs import Pair, PairMiner
 from copilot_index.conventions.embeddings.specs import PER_TARGET, specs
 from copilot_index.indexer.repo import resolve_repo
@@ -97,5 +99,22 @@ def test_specs_reads_titles_groups_and_bodies() -> None:
     assert first.groups == ("req.auth(user, pass)",)
     assert serialize.groups == ("send",)
     assert "auth('tobi'" in first.body
+    hooked = "QUnit.module('utils/deprecate', { beforeEach() {} }, function () {\n"
+    hooked += "  QUnit.test('logs the message once', function (assert) { deprecate(); });\n});\n"
+    [spec] = specs(hooked, "javascript")
+    assert spec.groups == ("utils/deprecate",)
     assert specs(MOCHA, "python") == []
     assert specs("describe('x', () => {", "javascript") == []
+
+
+def test_nested_groups_and_a_hostile_file_of_deeply_nested_calls() -> None:
+    nested = "describe('a group', () => {\n" * 20 + "it('does a thing here', () => { work(); });\n" + "});\n" * 20
+    [spec] = specs(nested, "javascript")
+    assert spec.groups == ("a group",) * 8  # the innermost ones
+    depth = 12_000
+    hostile = "describe('a group', () => {\n" * depth + "it('does a thing here', () => {\n" * depth
+    hostile += "work();\n" + "});\n" * (2 * depth)
+    assert len(hostile) < 1024 * 1024  # under the scanner's largest file
+    started = time.perf_counter()
+    assert specs(hostile, "javascript") == []  # no spec within the depth looked at
+    assert time.perf_counter() - started < 10  # 13 s on this machine without the depth limit, 0.3 s with it
