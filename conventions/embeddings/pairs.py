@@ -140,6 +140,7 @@ class PairMiner:
     def _working_tree_chunks(self) -> list[Chunk]:
         files = Scanner(self.repo, self.config).scan().files
         chunks: list[Chunk] = []
+        self._spec_files = []
         for done, entry in enumerate(files, 1):
             try:
                 read = read_source(self.repo.root / entry.path, self.config)

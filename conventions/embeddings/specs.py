@@ -13,7 +13,6 @@ The spec query is data (`queries/specs.scm`); it runs on the indexer's parsers.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -24,8 +23,6 @@ from importlib import resources
 from tree_sitter import Node, Query, QueryCursor
 
 from copilot_index.indexer import Chunk, languages
-
-log = logging.getLogger(__name__)
 
 SPEC_LANGUAGES = frozenset({"javascript", "typescript", "tsx"})
 """Languages whose test files are read for specs."""
@@ -90,7 +87,7 @@ def spec_targets(sources: Iterable[tuple[str, str, str]], functions: Mapping[str
     `functions`: the repository's functions outside the tests whose (unqualified) name is defined only once."""
     per_target: Counter[str] = Counter()
     found = []
-    for path, language, text in sources:
+    for _, language, text in sources:
         for spec in specs(text, language):
             query = " ".join(_SHOULD.sub("", spec.title).split())
             if len(_WORD.findall(query)) < MIN_TITLE_WORDS:
@@ -99,7 +96,6 @@ def spec_targets(sources: Iterable[tuple[str, str, str]], functions: Mapping[str
             if name is not None and per_target[name] < PER_TARGET:
                 per_target[name] += 1
                 found.append((query, functions[name]))
-        log.debug("specs read from %s", path)
     return found
 
 
