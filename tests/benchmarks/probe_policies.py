@@ -47,6 +47,13 @@ def product(row: dict[str, Any], options: ProbeOptions | None = None) -> float:
                          options or ProbeOptions())
 
 
+def as_run(row: dict[str, Any]) -> float:
+    """The weight the run's own `train-embeddings` chose: the product's rule on unrounded probe scores (the replay
+    of that rule, "probe (the product)", reads scores rounded to 4 places and can tip the other way at a tie's edge),
+    or an older rule for runs made before it."""
+    return float(row["dense_weight"])
+
+
 def clear_gain(margin: float) -> Policy:
     def choose(row: dict[str, Any]) -> float:
         scores, probe = probe_scores(row), row.get("probe") or {}
@@ -110,7 +117,8 @@ def main() -> int:
             if row.get("after_by_weight")]
     if not rows:
         raise SystemExit("no set in these files was scored at every weight; run bench_train_embeddings.py --weight-grid")
-    policies: dict[str, Policy] = {"probe (the product)": product, "probe, clear gain (0.01)": clear_gain(0.01)}
+    policies: dict[str, Policy] = {"as run (the weight its probe chose)": as_run, "probe (the product)": product,
+                                   "probe, clear gain (0.01)": clear_gain(0.01)}
     policies.update({f"fixed {w:g}": fixed(w) for w in (0.7, 0.8, 0.9, 1.0)})
     policies.update({f"probe >= {w:g}": at_least(w) for w in (0.8, 0.9)})
     policies.update({f"probe, ties up ({tie:g})": ties_up(tie) for tie in sorted({0.01, args.tie, 0.03})})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from probe_policies import at_least, best_on_queries, clear_gain, product, replay, ties_up  # noqa: E402
+from probe_policies import as_run, at_least, best_on_queries, clear_gain, product, replay, ties_up  # noqa: E402
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "probe_policies.py"
 
@@ -17,7 +17,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "probe_policies.py
 def _row(name: str, probe: dict[str, float], by_weight: dict[str, list[float]], before: list[float]) -> dict:
     grid = {w: {"mrr": sum(r) / len(r), "ranks": r} for w, r in by_weight.items()}
     return {"set": name, "queries": len(before), "before": sum(before) / len(before),
-            "reciprocal_ranks": {"before": before}, "after_by_weight": grid,
+            "reciprocal_ranks": {"before": before}, "after_by_weight": grid, "dense_weight": 0.8,
             "probe": {"queries": 30, "configured_weight": 0.7, "mrr@10": probe}}
 
 
@@ -35,6 +35,7 @@ def test_each_policy_picks_its_weight_from_the_probe_or_the_queries() -> None:
     assert ties_up(0.001)(ROW) == 0.8
     assert at_least(0.9)(ROW) == 0.9
     assert best_on_queries(ROW) == 0.9
+    assert as_run(ROW) == 0.8  # what the run's own train-embeddings chose, whatever the replayed rule says
 
 
 def test_replay_scores_the_chosen_weight_against_the_search_before_training() -> None:
@@ -48,6 +49,7 @@ def test_the_script_prints_a_row_per_policy_and_refuses_runs_without_a_grid(tmp_
     run.write_text(json.dumps({"sets": {"": [ROW]}}))
     shown = subprocess.run([sys.executable, str(SCRIPT), str(run)], capture_output=True, text=True, check=True)
     assert "| probe (the product) | 0.750 (+100.0%) at 0.9 |" in shown.stdout
+    assert "| as run (the weight its probe chose) | 0.625 (+66.7%) at 0.8 |" in shown.stdout  # as recorded
     assert "| probe, clear gain (0.01) | 0.625 (+66.7%) at 0.8 |" in shown.stdout
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps({"sets": {"": [{**ROW, "after_by_weight": None}]}}))
