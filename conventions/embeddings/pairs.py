@@ -9,8 +9,9 @@ code is for:
   simply repeated);
 - ``commit``: a commit's subject line -> the chunks its diff touched (focused commits only);
 - ``test``: a test's name split into words -> the body of the function it exercises, when exactly one
-  function of that name is called in the test; in JavaScript and TypeScript, a spec's title (``it('...')``)
-  -> the body of the function that it or an enclosing ``describe`` names and it calls (see `specs`);
+  function of that name is called in the test; when asked for (`MiningOptions.specs`), also a JavaScript or
+  TypeScript spec's title (``it('...')``) -> the body of the function that it or an enclosing ``describe``
+  names and it calls (see `specs`);
 - ``comment`` (only when asked for, `MiningOptions.comments_per_definition`): a prose comment block inside a
   function's body -> the function without that comment and without its doc (see `comments`);
 - ``prose`` (only when asked for, `MiningOptions.prose_per_definition`): a sentence of the repository's
@@ -95,6 +96,9 @@ class MiningOptions:
     prose_per_definition: int = 0
     """Most documentation sentences paired with one definition (0, the default: no ``prose`` pairs; on the
     development sets they lift search little and unevenly, see bench_train_embeddings.py --compare-prose)."""
+    specs: bool = False
+    """`train-embeddings --specs`: JavaScript and TypeScript spec titles as ``test`` pairs (off by default: on four
+    JavaScript sets they lifted search no more than without, see docs/search-quality.md)."""
     summaries: int = 0
     """Definitions a local model summarizes into ``summary`` pairs (0: none; needs `PairMiner(summarize=...)`)."""
     seed: int = 0
@@ -150,7 +154,7 @@ class PairMiner:
                 text = self.redactor.redact(read[1], entry.path).text
                 chunks += self.chunker.chunk(entry.path, text)
                 language = language_for_path(entry.path)
-                if language in SPEC_LANGUAGES and is_test_path(entry.path):
+                if self.options.specs and language in SPEC_LANGUAGES and is_test_path(entry.path):
                     self._spec_files.append((entry.path, language, text))
             self.progress("Mining pairs", done, len(files))
         return chunks

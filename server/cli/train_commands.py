@@ -47,6 +47,8 @@ def register(sub: Any) -> None:
                    help="also pair documentation sentences with the one definition each names")
     p.add_argument("--comments", action="store_true",
                    help="also pair the prose comments inside each function's body with that function")
+    p.add_argument("--specs", action="store_true",
+                   help="also pair JavaScript and TypeScript spec titles (it('...')) with the function they test")
     p.add_argument("--replay", type=int, default=0, metavar="N",
                    help="mix N doc pairs from the Python standard library into training (default: 0)")
     p.add_argument("--summaries", type=int, default=0, metavar="N",
@@ -102,7 +104,8 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         hard_negatives=args.hard_negatives,
         loss=args.loss,
     )
-    mining = MiningOptions(max_commits=max(0, args.max_commits), summaries=args.summaries, seed=args.seed)
+    mining = MiningOptions(max_commits=max(0, args.max_commits), summaries=args.summaries, seed=args.seed,
+                           specs=args.specs)
     if args.prose:
         mining.prose_per_definition = PROSE_PER_DEFINITION
     if args.comments:

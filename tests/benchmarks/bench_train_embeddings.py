@@ -20,7 +20,7 @@ uncertain by several points either way, which decides how to read "+10 % on each
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
         [--hard-negatives] [--epochs N] [--learning-rate LR] [--train-seq-length T] [--batch-size B]
-        [--loss NAME] [--prose] [--comments] [--replay N] [--summaries N] [--refit]
+        [--loss NAME] [--prose] [--comments] [--specs] [--replay N] [--summaries N] [--refit]
         [--compare-prose | --compare-comments | --compare-hard-negatives | --compare-summaries N |
          --compare-refit | --compare-train-seq-length T | --compare-loss NAME]
         [--backend onnx|torch|auto] [--weight-grid]
@@ -163,6 +163,7 @@ def main() -> int:
     parser.add_argument("--loss", help="train-embeddings --loss (its default: hardness)")
     parser.add_argument("--prose", action="store_true", help="train-embeddings --prose")
     parser.add_argument("--comments", action="store_true", help="train-embeddings --comments")
+    parser.add_argument("--specs", action="store_true", help="train-embeddings --specs")
     parser.add_argument("--replay", type=int, help="train-embeddings --replay N")
     parser.add_argument("--summaries", type=int, help="train-embeddings --summaries N")
     parser.add_argument("--refit", action="store_true", help="train-embeddings --refit")
@@ -194,6 +195,7 @@ def main() -> int:
     options += ["--loss", args.loss] if args.loss and not args.compare_loss else []
     options += ["--prose"] if args.prose and not args.compare_prose else []
     options += ["--comments"] if args.comments and not args.compare_comments else []
+    options += ["--specs"] if args.specs else []
     options += ["--replay", str(args.replay)] if args.replay else []
     options += ["--summaries", str(args.summaries)] if args.summaries and not args.compare_summaries else []
     options += ["--refit"] if args.refit and not args.compare_refit else []

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
-from copilot_index.conventions.embeddings.pairs import Pair, PairMiner
+import pytest
+from embedding_repo import build_shop
+
+from copilot_index.conventions.embeddings.pairs import MiningOptions, Pair, PairMiner
 from copilot_index.conventions.embeddings.specs import PER_TARGET, specs
 from copilot_index.indexer.repo import resolve_repo
+from copilot_index.server.cli import main
 
 CLIENT = """/**
  * Send credentials with the request.
@@ -69,7 +75,7 @@ def _mine(repo) -> list[Pair]:  # type: ignore[no-untyped-def]
     repo.write("test/auth.test.js", MOCHA)
     repo.write("test/backoff.test.ts", QUNIT)
     repo.commit("client, queue and their specs")
-    return [p for p in PairMiner(resolve_repo(repo.root)).mine() if p.source == "test"]
+    return [p for p in PairMiner(resolve_repo(repo.root), options=MiningOptions(specs=True)).mine() if p.source == "test"]
 
 
 def test_a_spec_points_at_the_function_its_describe_names_and_it_calls(repo) -> None:  # type: ignore[no-untyped-def]
@@ -118,3 +124,25 @@ def test_nested_groups_and_a_hostile_file_of_deeply_nested_calls() -> None:
     started = time.perf_counter()
     assert specs(hostile, "javascript") == []  # no spec within the depth looked at
     assert time.perf_counter() - started < 10  # 13 s on this machine without the depth limit, 0.3 s with it
+
+
+def test_specs_are_mined_only_when_asked_for(repo) -> None:  # type: ignore[no-untyped-def]
+    assert _mine(repo)
+    assert not [p for p in PairMiner(resolve_repo(repo.root)).mine() if p.source == "test"]
+
+
+def test_train_embeddings_trains_on_spec_pairs_only_when_asked(  # type: ignore[no-untyped-def]
+    repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_shop(repo)
+    repo.write("lib/client.js", CLIENT)
+    repo.write("test/auth.test.js", MOCHA)
+    repo.write("test/backoff.test.ts", QUNIT)
+    repo.commit("client and its specs")
+    by_source = {}
+    for label, extra in (("on", ["--specs"]), ("off", [])):
+        code = main(["--data-dir", str(tmp_path / label), "train-embeddings", "--repo", str(repo.root), "--json",
+                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--no-probe", *extra])
+        assert code == 0
+        by_source[label] = json.loads(capsys.readouterr().out)["pairs"]["by_source"]
+    assert by_source["on"]["test"] >= by_source["off"]["test"] + 1
