@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 CART = '''"""Shopping cart operations."""
 
 
@@ -95,3 +98,16 @@ def build_shop(repo) -> None:  # type: ignore[no-untyped-def]
     repo.commit("Keep the cart intact when removing a missing item")
     repo.write("shop/inventory.py", INVENTORY.replace("not enough", "too few"))
     repo.commit("Reword the out of stock error AKIAIOSFODNN7EXAMPLE")
+
+
+def pairs_with_and_without(repo_root, flag: str, data: Path, capsys) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
+    """`train-embeddings --json` on a tiny budget with `flag` ("on") and without it ("off"): the pairs by source."""
+    from copilot_index.server.cli import main
+
+    by_source = {}
+    for label, extra in (("on", [flag]), ("off", [])):
+        code = main(["--data-dir", str(data / label), "train-embeddings", "--repo", str(repo_root), "--json",
+                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--no-probe", *extra])
+        assert code == 0
+        by_source[label] = json.loads(capsys.readouterr().out)["pairs"]["by_source"]
+    return by_source

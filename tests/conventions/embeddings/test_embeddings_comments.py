@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from embedding_repo import build_shop
+from embedding_repo import build_shop, pairs_with_and_without
 
 from copilot_index.conventions.embeddings.comments import body_comments
 from copilot_index.conventions.embeddings.pairs import MiningOptions, Pair, PairMiner
 from copilot_index.indexer.repo import resolve_repo
-from copilot_index.server.cli import main
 
 PYTHON = '''def ship_order(order, courier):
     """Hand a paid order to the courier."""
@@ -112,12 +110,7 @@ def test_train_embeddings_trains_on_comment_pairs_only_when_asked(  # type: igno
     build_shop(repo)
     repo.write("shop/shipping.py", PYTHON)
     repo.commit("Ship orders")
-    by_source = {}
-    for label, extra in (("on", ["--comments"]), ("off", [])):
-        code = main(["--data-dir", str(tmp_path / label), "train-embeddings", "--repo", str(repo.root), "--json",
-                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--no-probe", *extra])
-        assert code == 0
-        by_source[label] = json.loads(capsys.readouterr().out)["pairs"]["by_source"]
+    by_source = pairs_with_and_without(repo.root, "--comments", tmp_path, capsys)
     assert by_source["on"]["comment"] >= 3 and by_source["off"]["comment"] == 0
     assert {k: v for k, v in by_source["on"].items() if k != "comment"} == {
         k: v for k, v in by_source["off"].items() if k != "comment"}

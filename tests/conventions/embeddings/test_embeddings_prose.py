@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from embedding_repo import build_shop
+from embedding_repo import build_shop, pairs_with_and_without
 
 from copilot_index.conventions.embeddings.pairs import MiningOptions, Pair, PairMiner
 from copilot_index.indexer.repo import resolve_repo
-from copilot_index.server.cli import main
 
 CODE = '''def send_invoice(order, mailer):
     """Mail the invoice of an order."""
@@ -133,12 +131,7 @@ def test_train_embeddings_trains_on_prose_pairs_only_when_asked(  # type: ignore
     repo.write("README.md", "Orders hold stock through `reserve_stock` until they are paid or cancelled.\n\n"
                "A returned parcel goes back on the shelf with restock_item, one unit at a time.\n")
     repo.commit("Document the stock rules")
-    by_source = {}
-    for label, extra in (("on", ["--prose"]), ("off", [])):
-        code = main(["--data-dir", str(tmp_path / label), "train-embeddings", "--repo", str(repo.root), "--json",
-                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--no-probe", *extra])
-        assert code == 0
-        by_source[label] = json.loads(capsys.readouterr().out)["pairs"]["by_source"]
+    by_source = pairs_with_and_without(repo.root, "--prose", tmp_path, capsys)
     assert by_source["on"]["prose"] == 2 and by_source["off"]["prose"] == 0
     assert {k: v for k, v in by_source["on"].items() if k != "prose"} == {
         k: v for k, v in by_source["off"].items() if k != "prose"}

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import pytest
-from embedding_repo import build_shop
+from embedding_repo import build_shop, pairs_with_and_without
 
 from copilot_index.conventions.embeddings.pairs import MiningOptions, Pair, PairMiner
 from copilot_index.conventions.embeddings.specs import PER_TARGET, specs
 from copilot_index.indexer.repo import resolve_repo
-from copilot_index.server.cli import main
 
 CLIENT = """/**
  * Send credentials with the request.
@@ -139,10 +137,5 @@ def test_train_embeddings_trains_on_spec_pairs_only_when_asked(  # type: ignore[
     repo.write("test/auth.test.js", MOCHA)
     repo.write("test/backoff.test.ts", QUNIT)
     repo.commit("client and its specs")
-    by_source = {}
-    for label, extra in (("on", ["--specs"]), ("off", [])):
-        code = main(["--data-dir", str(tmp_path / label), "train-embeddings", "--repo", str(repo.root), "--json",
-                     "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--no-probe", *extra])
-        assert code == 0
-        by_source[label] = json.loads(capsys.readouterr().out)["pairs"]["by_source"]
+    by_source = pairs_with_and_without(repo.root, "--specs", tmp_path, capsys)
     assert by_source["on"]["test"] >= by_source["off"]["test"] + 1
