@@ -128,8 +128,8 @@ class PairMiner:
         self.progress = progress or (lambda description, done, total: None)
         self.chunker = Chunker(window_lines=self.config.window_lines, window_overlap=self.config.window_overlap)
         self.redactor = Redactor()
-        self._spec_files: list[tuple[str, str, str]] = []
-        """(path, language, redacted text) of the JavaScript and TypeScript test files, for `specs`."""
+        self._spec_files: list[tuple[str, str]] = []
+        """(language, redacted text) of the JavaScript and TypeScript test files, for `specs`."""
 
     def mine(self) -> list[Pair]:
         chunks = self._working_tree_chunks()
@@ -155,7 +155,7 @@ class PairMiner:
                 chunks += self.chunker.chunk(entry.path, text)
                 language = language_for_path(entry.path)
                 if self.options.specs and language in SPEC_LANGUAGES and is_test_path(entry.path):
-                    self._spec_files.append((entry.path, language, text))
+                    self._spec_files.append((language, text))
             self.progress("Mining pairs", done, len(files))
         return chunks
 

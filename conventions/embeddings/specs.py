@@ -81,13 +81,13 @@ def specs(text: str, language: str) -> list[Spec]:
     return found
 
 
-def spec_targets(sources: Iterable[tuple[str, str, str]], functions: Mapping[str, Chunk]) -> list[tuple[str, Chunk]]:
-    """(query, function) for the specs of `sources` (path, language, text) whose function is found.
+def spec_targets(sources: Iterable[tuple[str, str]], functions: Mapping[str, Chunk]) -> list[tuple[str, Chunk]]:
+    """(query, function) for the specs of `sources` (language, text) whose function is found.
 
     `functions`: the repository's functions outside the tests whose (unqualified) name is defined only once."""
     per_target: Counter[str] = Counter()
     found = []
-    for _, language, text in sources:
+    for language, text in sources:
         for spec in specs(text, language):
             query = " ".join(_SHOULD.sub("", spec.title).split())
             if len(_WORD.findall(query)) < MIN_TITLE_WORDS:

@@ -1,8 +1,8 @@
 ; A spec of the JavaScript test runners (mocha, jest, jasmine, QUnit): a call whose first argument is a title
 ; string and whose second is the function that runs it, e.g.
 ;   it('sets the Authorization header', () => { ... })      describe('req.auth(user, pass)', function () { ... })
-; `specs.py` keeps the calls named like a test (`it`, `test`, `QUnit.test`, ...) and reads the titles of the
-; enclosing group calls (`describe`, `context`, ...) from the tree.
+; `specs.py` keeps the calls named like a test (`it`, `test`, `QUnit.test`, ...) or a group (`describe`,
+; `context`, ...); a spec's groups are the group calls whose function contains it.
 
 (call_expression
   function: [(identifier) (member_expression)] @runner
