@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -13,6 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Settings and trust decisions of the test session, never the developer's own (~/.config/copilot-index).
 os.environ["COPILOT_INDEX_CONFIG_HOME"] = tempfile.mkdtemp(prefix="copilot-index-config-")
+atexit.register(shutil.rmtree, os.environ["COPILOT_INDEX_CONFIG_HOME"], ignore_errors=True)
 # Tests of the code around the model complete with the shipped small model (fast, and always installed); the
 # product's default, SmolLM2 through llama.cpp, is tested where it is named (tests/server/completion/test_gguf_engine.py).
 SESSION_MODEL = "copilot-index-default"

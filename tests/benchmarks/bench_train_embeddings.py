@@ -24,7 +24,7 @@ uncertain by several points either way, which decides how to read "+10 % on each
         [--compare-prose | --compare-comments | --compare-hard-negatives | --compare-summaries N |
          --compare-refit | --compare-train-seq-length T | --compare-loss NAME]
         [--backend onnx|torch|auto] [--weight-grid]
-        [--json OUT] [--work DIR]
+        [--json OUT] [--work DIR] [--code REV]
 
 `--compare-prose` trains each set twice in the run, without and with the ``prose`` pairs (documentation
 sentences naming one definition; `train-embeddings --prose` adds them), each from a fresh index;
@@ -37,6 +37,8 @@ a second training from the shipped embedder on every pair, the held-out files' i
 at T (the index reads 256); `--compare-loss NAME` with the default loss, then with `--loss NAME`.
 `--weight-grid` also scores the trained embedder on the set's queries at every fusion weight the doc probe
 chooses from (`probe.WEIGHTS`), each query's reciprocal rank kept, to judge how the probe chooses.
+`--code REV` runs the whole benchmark on the code of that git revision (`pinned_code.py`), so editing the
+checkout during a run changes nothing the run measures.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ablation_index import yardstick  # noqa: E402  (retrieval_eval.py, imported, not copied)
 from paired_bootstrap import lift_interval  # noqa: E402
+from pinned_code import run_pinned, without_option  # noqa: E402
 
 from copilot_index.conventions.embeddings.probe import WEIGHTS  # noqa: E402
 from copilot_index.indexer import IndexConfig  # noqa: E402
@@ -188,7 +191,15 @@ def main() -> int:
     parser.add_argument("--weight-grid", action="store_true",
                         help="also score the trained embedder at every weight the doc probe chooses from")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--code", metavar="REV", help="run on the code of this git revision, not the checkout's")
     args = parser.parse_args()
+    for name in args.sets:
+        if not (args.work / name / "queries.jsonl").is_file():
+            parser.error(f"no retrieval set {name!r} in {args.work}: make it with /work/shared/bench/make_retrieval_set.py "
+                         f"GIT_DIR {args.work / name}")
+    if args.code:
+        argv = [*without_option(without_option(sys.argv[1:], "--code"), "--work"), "--work", str(args.work.resolve())]
+        return run_pinned(args.code, Path(__file__), argv)
     options = ["--hard-negatives"] if args.hard_negatives and not args.compare_hard_negatives else []
     options += ["--epochs", str(args.epochs)] if args.epochs else []
     options += ["--learning-rate", args.learning_rate] if args.learning_rate else []
