@@ -91,11 +91,14 @@ def replay(rows: list[dict[str, Any]], policy: Policy, reference: dict[str, list
     (set name -> another run's reciprocal ranks on the same queries: the paired comparison of two configurations)."""
     cells, groups = [], []
     for row in rows:
-        weight = policy(row)
-        after = row["after_by_weight"][_key(row, weight)]["ranks"]
         before = reference[row["set"]] if reference is not None else row["reciprocal_ranks"]["before"]
+        if row.get("promoted") is False:  # the gate kept the shipped embedder: no policy changes the search
+            after, where = row["reciprocal_ranks"]["after"], "not promoted"
+        else:
+            weight = policy(row)
+            after, where = row["after_by_weight"][_key(row, weight)]["ranks"], f"at {weight:g}"
         groups.append((before, after))  # the lift from the ranks themselves, as the benchmark takes it
-        cells.append(f"{sum(after) / len(after):.3f} ({sum(after) / sum(before) - 1:+.1%}) at {weight:g}")
+        cells.append(f"{sum(after) / len(after):.3f} ({sum(after) / sum(before) - 1:+.1%}) {where}")
     pooled = sum(sum(a) for _, a in groups) / sum(sum(b) for b, _ in groups) - 1
     return cells, pooled, lift_interval(groups)
 

@@ -70,3 +70,14 @@ def test_against_another_run_pairs_each_policy_with_that_runs_ranks_after_traini
     refused = subprocess.run([sys.executable, str(SCRIPT), str(run), "--against", str(other)], capture_output=True,
                              text=True)
     assert refused.returncode != 0 and "share no set" in refused.stderr
+
+
+def test_a_run_the_gate_did_not_promote_keeps_the_search_before_under_every_policy() -> None:
+    # The gate kept the shipped embedder (bench_train_embeddings: promoted False, no probe, no chosen weight),
+    # so the search after training is the search before, whatever weight a policy would pick.
+    kept = {**ROW, "set": "kept", "promoted": False, "dense_weight": None, "probe": None,
+            "reciprocal_ranks": {"before": [0.5, 0.0, 0.5, 0.5], "after": [0.5, 0.0, 0.5, 0.5]}}
+    for policy in (as_run, product, clear_gain(0.01), ties_up(0.02), at_least(0.9), best_on_queries):
+        cells, pooled, _ = replay([ROW, kept], policy)
+        assert cells[1] == "0.375 (+0.0%) not promoted"
+    assert replay([ROW, kept], ties_up(0.02))[1] == 1.5 / 3.0  # (3.0 + 1.5) / (1.5 + 1.5) - 1
