@@ -6,7 +6,9 @@ second half measures other code than the first. A `git worktree` alone does not 
 install still points at the checkout. `pinned_environment(REV)` makes a detached worktree of REV and beside it a
 folder whose `copilot_index/{indexer,conventions,server}` are links into that worktree; with the folder first
 on PYTHONPATH, Python's path search finds `copilot_index` there before the editable install's finder is asked,
-in the benchmark and in all of its children. `run_pinned` reruns a benchmark script that way.
+in the benchmark and in all of its children. `run_pinned` reruns a benchmark script that way. The worktree
+(under the temporary folder, `copilot-index-code-<commit>`) stays for the next run of the same revision;
+`git worktree remove` it when done.
 """
 
 from __future__ import annotations
