@@ -14,7 +14,8 @@ its held-out docs) and replays several ways of choosing, without training again:
 
 For each policy: the weight chosen per set, MRR@10 of the set's queries there, the lift over the default search
 before training, and the pooled lift with its 95 % interval (`paired_bootstrap.py`). "best" is the weight that is
-best on the queries themselves: an upper bound no policy can know.
+best on the queries themselves: an upper bound no policy can know. A run whose trained embedder the gate did not
+promote counts as no change under every policy, as in the product.
 
     .venv/bin/python tests/benchmarks/probe_policies.py RUN.json [RUN.json ...] [--tie 0.02] [--against RUN.json ...]
 """
