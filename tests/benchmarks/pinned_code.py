@@ -23,24 +23,23 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ("indexer", "conventions", "server")
 
 
-def _git(*args: str, root: Path = ROOT) -> str:
+def _git(root: Path, *args: str, failure: str) -> str:
     done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise SystemExit(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+        raise SystemExit(failure)
     return done.stdout.strip()
 
 
 def pinned_environment(rev: str, root: Path = ROOT, base: Path | None = None) -> tuple[Path, dict[str, str]]:
     """(worktree of REV, environment whose imports of copilot_index read that worktree). Reused if present."""
-    try:
-        commit = _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", root=root)
-    except SystemExit:
-        raise SystemExit(f"--code {rev}: not a commit of {root}; give a commit, branch or tag.") from None
+    commit = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}",
+                  failure=f"--code {rev}: not a commit of {root}; give a commit, branch or tag.")
     folder = (base or Path(tempfile.gettempdir())) / f"copilot-index-code-{commit[:12]}"
     tree, shim = folder / "tree", folder / "shim" / "copilot_index"
     if not (tree / ".git").exists():
         folder.mkdir(parents=True, exist_ok=True)
-        _git("worktree", "add", "--detach", str(tree), commit, root=root)
+        _git(root, "worktree", "add", "--detach", str(tree), commit,
+             failure=f"--code {rev}: git could not make a worktree in {tree}; remove that folder and run again.")
     shim.mkdir(parents=True, exist_ok=True)
     for layer in LAYERS:
         link = shim / layer
