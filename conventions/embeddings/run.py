@@ -29,7 +29,7 @@ from .probe import DocProbe, ProbeOptions, Target, reserve_targets, withhold
 from .registry import MODEL_DIR, EmbedderRegistry, Lineage
 from .replay import replay_pairs
 from .summaries import Summarize
-from .training import TrainingArgs, encoder_of, fine_tune, load_trainable, mrr_at_k, should_promote
+from .training import TrainingArgs, encoder_of, load_trainable, mrr_at_k, should_promote, train_soup
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def train_embeddings(
     encode = encoder_of(model, config.max_seq_length, config.batch_size)
     progress("Scoring the base embedder", 0, 1)
     base_mrr = mrr_at_k(encode, held_out, distractors)
-    result = fine_tune(model, train, options.training, progress)
+    result = train_soup(model, base_path, train, options.training, progress)
     progress("Scoring the trained embedder", 0, 1)
     trained_mrr = mrr_at_k(encode, held_out, distractors)
     log.info("held-out MRR@10: base %.4f, trained %.4f", base_mrr, trained_mrr)
@@ -239,8 +239,11 @@ def _probe_weight(index: Index, lineage: Lineage, model_id: str, options: ProbeO
 def refit(lineage: Lineage, pairs: list[Pair], args: TrainingArgs, progress: ProgressCallback) -> Any:
     """The gate's recipe run again from the base on every pair; the gate and the probe judged the recipe on the
     model that never saw the held-out files, and this one is recorded as their successor (`lineage.extra`)."""
-    model = load_trainable(resolve_embedder_path(lineage.base_embedder))
-    result = fine_tune(model, pairs, args, lambda _, done, total: progress("Training again on every pair", done, total))
+    base_path = resolve_embedder_path(lineage.base_embedder)
+    model = load_trainable(base_path)
+    result = train_soup(model, base_path, pairs, args,
+                        lambda label, done, total: progress(label.replace("Training", "Training again on every pair"),
+                                                            done, total))
     lineage.extra["refit"] = {"pairs": len(pairs), "steps": result.steps, "seconds": round(result.seconds, 2)}
     log.info("trained again from %s on all %d pairs: %d steps", lineage.base_embedder, len(pairs), result.steps)
     return model

@@ -8,6 +8,7 @@ learning-rate schedule is re-planned after the first steps so that it decays to 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -47,6 +48,9 @@ class TrainingArgs:
     loss: str = "hardness"
     """A name in `LOSS_VARIANTS` (``hardness`` since 6 December: it lifted nine retrieval sets of ten, README)."""
     seed: int = 0
+    soup: int = 1
+    """Trainings averaged into one model (`train_soup`): 2 or more trains the recipe again from the same start
+    with the next seeds and averages the weights (a uniform model soup), at that many times the training time."""
 
 
 _HARDNESS = {"hardness_mode": "in_batch_negatives", "hardness_strength": 9.0}
@@ -195,6 +199,46 @@ def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: Progre
     result.seconds = time.monotonic() - started
     log.info("trained %d steps in %.0fs (loss %.3f -> %.3f)", result.steps, result.seconds,
              result.losses[0] if result.losses else 0.0, result.losses[-1] if result.losses else 0.0)
+    return result
+
+
+def train_soup(model, base_path: str, pairs: Sequence[Pair], args: TrainingArgs,  # type: ignore[no-untyped-def]
+               progress: ProgressCallback | None = None) -> TrainResult:
+    """Train `model` (loaded from `base_path`) on `pairs`, then, with `args.soup` > 1, train that many more copies
+    of the base with seeds `args.seed` + 1, + 2, ... and set `model`'s weights to the mean of all of them.
+
+    Every copy gets the whole time budget. The copies start from the same base and differ only in the order of
+    their batches and their dropout, so their mean stays in one basin of the loss (Wortsman et al. 2022).
+    """
+    progress = progress or (lambda description, done, total: None)
+    count = max(1, args.soup)
+
+    def labelled(k: int) -> ProgressCallback:
+        return lambda description, done, total: progress(
+            description if count == 1 else f"{description} ({k} of {count})", done, total)
+
+    result = fine_tune(model, pairs, args, labelled(1))
+    if count == 1:
+        return result
+    import torch
+
+    total = {name: value.detach().clone().double() for name, value in model.state_dict().items()
+             if value.is_floating_point()}
+    for k in range(2, count + 1):
+        other = load_trainable(base_path, str(model.device))
+        more = fine_tune(other, pairs, dataclasses.replace(args, seed=args.seed + k - 1), labelled(k))
+        result.steps += more.steps
+        result.seconds += more.seconds
+        result.losses += more.losses
+        for name, value in other.state_dict().items():
+            if name in total:
+                total[name] += value.detach().double()
+        del other
+    with torch.no_grad():
+        state = model.state_dict()
+        for name, value in total.items():
+            state[name].copy_((value / count).to(state[name].dtype))
+    log.info("averaged %d trainings into one model (%d steps in all)", count, result.steps)
     return result
 
 

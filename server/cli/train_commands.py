@@ -62,6 +62,9 @@ def register(sub: Any) -> None:
     p.add_argument("--refit", action="store_true",
                    help="once the trained embedder passed the held-out check (and the probe), train it again from "
                    "the base on every pair, the held-out files' included, and use that one (twice the training time)")
+    p.add_argument("--soup", type=int, default=1, metavar="N",
+                   help="train N times from the same start (seeds --seed, --seed+1, ...) and average the weights "
+                   "into one embedder (N times the training time; default: 1)")
     p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for a running indexer before re-embedding")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
@@ -90,6 +93,8 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         raise CopilotIndexError("--train-seq-length must be between 16 and 512 tokens, such as 256.")
     if args.summaries < 0:
         raise CopilotIndexError("--summaries must be 0 or a positive number of definitions, such as 400.")
+    if not 1 <= args.soup <= 8:
+        raise CopilotIndexError("--soup must be a number of trainings from 1 to 8, such as 2.")
     if args.replay < 0:
         raise CopilotIndexError("--replay must be 0 or a positive number of pairs, such as 300.")
     if not 0 < args.held_out < 1:
@@ -103,6 +108,7 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         seed=args.seed,
         hard_negatives=args.hard_negatives,
         loss=args.loss,
+        soup=args.soup,
     )
     mining = MiningOptions(max_commits=max(0, args.max_commits), summaries=args.summaries, seed=args.seed,
                            specs=args.specs)

@@ -20,7 +20,7 @@ uncertain by several points either way, which decides how to read "+10 % on each
 
     .venv/bin/python tests/benchmarks/bench_train_embeddings.py [--sets flask httpx gin] [--minutes 6]
         [--hard-negatives] [--epochs N] [--learning-rate LR] [--train-seq-length T] [--batch-size B]
-        [--loss NAME] [--prose] [--comments] [--specs] [--replay N] [--summaries N] [--refit] [--seed N]
+        [--loss NAME] [--prose] [--comments] [--specs] [--replay N] [--summaries N] [--refit] [--seed N] [--soup N]
         [--compare-prose | --compare-comments | --compare-hard-negatives | --compare-summaries N |
          --compare-refit | --compare-train-seq-length T | --compare-loss NAME]
         [--backend onnx|torch|auto] [--weight-grid]
@@ -170,6 +170,7 @@ def main() -> int:
     parser.add_argument("--replay", type=int, help="train-embeddings --replay N")
     parser.add_argument("--summaries", type=int, help="train-embeddings --summaries N")
     parser.add_argument("--refit", action="store_true", help="train-embeddings --refit")
+    parser.add_argument("--soup", type=int, help="train-embeddings --soup N (its default: 1): N trainings averaged")
     parser.add_argument("--seed", type=int, help="train-embeddings --seed (its default: 0): the held-out split and "
                         "the order of the batches")
     compare = parser.add_mutually_exclusive_group()
@@ -213,6 +214,7 @@ def main() -> int:
     options += ["--summaries", str(args.summaries)] if args.summaries and not args.compare_summaries else []
     options += ["--refit"] if args.refit and not args.compare_refit else []
     options += ["--seed", str(args.seed)] if args.seed is not None else []
+    options += ["--soup", str(args.soup)] if args.soup else []
     variants = {"": options}
     for flag, compared in (("prose", args.compare_prose), ("comments", args.compare_comments),
                            ("hard-negatives", args.compare_hard_negatives), ("refit", args.compare_refit)):

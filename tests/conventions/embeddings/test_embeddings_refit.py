@@ -10,6 +10,7 @@ import numpy as np
 from embedding_repo import build_shop
 
 from copilot_index.conventions.embeddings import run as run_module
+from copilot_index.conventions.embeddings import training as training_module
 from copilot_index.conventions.embeddings.pairs import PairMiner
 from copilot_index.conventions.embeddings.probe import DocProbe, ProbeOptions
 from copilot_index.conventions.embeddings.run import TrainEmbeddingsOptions, TrainEmbeddingsReport, train_embeddings
@@ -25,7 +26,7 @@ def test_refit_trains_again_on_every_pair_after_the_probe_and_promotes_that_mode
     data_dir = tmp_path / "d"
     assert main(["--data-dir", str(data_dir), "index", str(repo.root)]) == 0
     trained: list[tuple[object, list]] = []  # (model, pairs) of every fine-tuning
-    real_fine_tune, real_probe = run_module.fine_tune, DocProbe.run
+    real_fine_tune, real_probe = training_module.fine_tune, DocProbe.run
 
     def recording(model, pairs, args, progress=None):  # type: ignore[no-untyped-def]
         trained.append((model, list(pairs)))
@@ -38,7 +39,7 @@ def test_refit_trains_again_on_every_pair_after_the_probe_and_promotes_that_mode
         probed.append(embedder_id)
         return real_probe(self, embedder_id)
 
-    monkeypatch.setattr(run_module, "fine_tune", recording)
+    monkeypatch.setattr(training_module, "fine_tune", recording)
     monkeypatch.setattr(DocProbe, "run", probe)
     monkeypatch.setattr(run_module, "should_promote", lambda base, trained: True)  # two steps may not beat the base
     options = TrainEmbeddingsOptions(training=TrainingArgs(max_steps=2, batch_size=4), held_out_share=0.4,

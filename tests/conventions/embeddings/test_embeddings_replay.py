@@ -9,6 +9,7 @@ import pytest
 from embedding_repo import build_shop
 
 from copilot_index.conventions.embeddings import run as run_module
+from copilot_index.conventions.embeddings import training as training_module
 from copilot_index.conventions.embeddings.pairs import Pair
 from copilot_index.conventions.embeddings.replay import PACKAGES, replay_pairs
 from copilot_index.conventions.embeddings.run import TrainEmbeddingsOptions, train_embeddings
@@ -70,7 +71,7 @@ def test_replay_pairs_train_but_never_decide_the_promotion(repo, data_dir: Path,
         seen.append(list(pairs))
         return TrainResult(0, 0.0)
 
-    monkeypatch.setattr(run_module, "fine_tune", fake_fine_tune)
+    monkeypatch.setattr(training_module, "fine_tune", fake_fine_tune)
     scored: list[list[Pair]] = []
     real_mrr = run_module.mrr_at_k
     monkeypatch.setattr(run_module, "mrr_at_k", lambda encode, pairs, distractors: scored.append(list(pairs))

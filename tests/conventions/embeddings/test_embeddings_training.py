@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from embedding_repo import build_shop
 
-from copilot_index.conventions.embeddings import run as run_module
+from copilot_index.conventions.embeddings import training as training_module
 from copilot_index.conventions.embeddings.negatives import hard_negatives
 from copilot_index.conventions.embeddings.pairs import Pair, PairMiner
 from copilot_index.conventions.embeddings.registry import EmbedderRegistry, Lineage
@@ -144,7 +144,7 @@ def test_promotion_refuses_a_model_that_is_not_better(repo, data_dir: Path, run_
     run_index(repo.root)
     # Training that leaves the weights as they were scores exactly the base's held-out MRR: a tie, which is
     # refused. (A real run with a wrecking learning rate did not score below the base reliably.)
-    monkeypatch.setattr(run_module, "fine_tune", lambda model, pairs, args, progress=None: TrainResult(0, 0.0))
+    monkeypatch.setattr(training_module, "fine_tune", lambda model, pairs, args, progress=None: TrainResult(0, 0.0))
     report = train_embeddings(_index(repo.root, data_dir), options=_options())
     assert report.trained_mrr == report.base_mrr > 0
     assert not report.promoted and report.reembedded_chunks is None
