@@ -4,6 +4,7 @@ The loss is sentence-transformers' MultipleNegativesRankingLoss: every other pai
 negative for a query, weighted by how close it is (`LOSS_VARIANTS`). Batches never hold the same query or the
 same code twice, which would turn a right answer into a "negative". Training stops at a wall-clock budget; the
 learning-rate schedule is re-planned after the first steps so that it decays to zero when the budget runs out.
+`train_soup` runs that training once per seed of a soup (`--soup N`) and averages the models' weights.
 """
 
 from __future__ import annotations
