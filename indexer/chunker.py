@@ -9,7 +9,9 @@ definitions becomes "module" chunks, so every non-blank line of a file lands in 
 Everything else is cut into overlapping line windows.
 
 The queries capture a definition as `@definition.<kind>` and its name as `@name` (optionally a
-`@scope`, such as a Go receiver type, that prefixes the name).
+`@scope`, such as a Go receiver type, that prefixes the name). A definition also captured as `@overload` (a
+Python `@typing.overload` signature) joins the next definition of the same name at its level: the signatures
+and their implementation make one chunk, instead of bodiless look-alikes that outrank the code they describe.
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ log = logging.getLogger(__name__)
 MAX_EMBEDDING_CHARS = 4000
 """`Chunk.embedding_text` is cut to this many characters; the embedder truncates far earlier anyway."""
 
-CHUNKING_VERSION = "4"
+CHUNKING_VERSION = "5"
 """Changes whenever the same file would be cut differently or dropped (2: a `/** ... */` block one blank line
 above a definition belongs to it; 3: a large source file that is a data literal is skipped; 4: so is a large
-bundle or compiled file). An index chunked by another version re-chunks every file on its next update; unchanged
-chunks keep their vectors."""
+bundle or compiled file; 5: Python `@overload` signatures join their implementation's chunk). An index chunked
+by another version re-chunks every file on its next update; unchanged chunks keep their vectors."""
 
 MAX_PARSE_CHARS = 2_000_000
 """Files longer than this are not parsed (minified bundles, generated code); they get line windows."""
@@ -104,6 +106,8 @@ class _Definition:
     children: list[_Definition] = field(default_factory=list)
     chunked: bool = True
     """False when nested in a function: it stays inside its parent's chunk."""
+    overload: bool = False
+    """A signature that belongs to the next definition of the same name (`_join_overloads`)."""
 
 
 class Chunker:
@@ -290,6 +294,7 @@ def _definitions(query: Query, root: Node) -> list[_Definition]:
         key = (node.start_byte, node.end_byte)
         if key not in found:
             found[key] = _Definition(name, kind, node, core, _leading_row(node), _last_row(node))
+        found[key].overload |= "overload" in captures
 
     top: list[_Definition] = []
     stack: list[_Definition] = []
@@ -308,7 +313,20 @@ def _definitions(query: Query, root: Node) -> list[_Definition]:
                     definition.kind = "method"
                 parent.children.append(definition)
         stack.append(definition)
-    return top
+    return _join_overloads(top)
+
+
+def _join_overloads(defs: list[_Definition]) -> list[_Definition]:
+    """`defs` (and their children) with each overload signature folded into the next definition of the same
+    name: that definition's chunk starts where the first signature does. A signature with no such successor
+    stays a chunk of its own."""
+    joined: list[_Definition] = []
+    for definition in defs:
+        definition.children = _join_overloads(definition.children)
+        if joined and joined[-1].overload and joined[-1].name == definition.name:
+            definition.start = min(definition.start, joined.pop().start)
+        joined.append(definition)
+    return joined
 
 
 def _leading_row(node: Node) -> int:

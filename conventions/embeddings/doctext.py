@@ -44,13 +44,20 @@ def split_doc(chunk: Chunk) -> tuple[str, str, str] | None:
     return _comment_doc(chunk)
 
 
-def _python_doc(text: str) -> tuple[str, str, str] | None:
+def python_definition(text: str) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | None:
+    """The definition a Python chunk is about: its last top-level one, since `@overload` signatures stand in
+    front of their implementation in the same chunk (`Chunker`); None when the text is not a definition."""
     try:
-        tree = ast.parse(textwrap.dedent(text))
+        body = ast.parse(textwrap.dedent(text)).body
     except (SyntaxError, ValueError):
         return None
-    node = tree.body[0] if tree.body else None
-    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+    node = body[-1] if body else None
+    return node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else None
+
+
+def _python_doc(text: str) -> tuple[str, str, str] | None:
+    node = python_definition(text)
+    if node is None:
         return None
     lines = text.splitlines()
     doc = ast.get_docstring(node, clean=True)
@@ -92,10 +99,7 @@ def body_of(chunk: Chunk) -> str:
     if split is not None:
         return split[2]
     if chunk.language == "python":
-        try:
-            node = ast.parse(textwrap.dedent(chunk.text)).body[0]
-        except (SyntaxError, ValueError, IndexError):
-            node = None
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        node = python_definition(chunk.text)
+        if node is not None:
             return "\n".join(chunk.text.splitlines()[node.body[0].lineno - 1 :])
     return "\n".join(_after_signature(chunk.text.splitlines(), chunk.symbol))

@@ -32,7 +32,6 @@ import logging
 import random
 import re
 import tempfile
-import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,7 +48,7 @@ from copilot_index.indexer import (
     read_source,
 )
 
-from .doctext import sentence_of, split_doc, without_own_name
+from .doctext import python_definition, sentence_of, split_doc, without_own_name
 from .pairs import Pair, is_test_path
 
 log = logging.getLogger(__name__)
@@ -107,10 +106,7 @@ class ProbeResult:
 def doc_lines(chunk: Chunk) -> tuple[int, ...] | None:
     """The file lines of a definition chunk's doc (a docstring, or the doc comment above it), or None."""
     if chunk.language == "python":
-        try:
-            node = ast.parse(textwrap.dedent(chunk.text)).body[0]
-        except (SyntaxError, ValueError, IndexError):
-            return None
+        node = python_definition(chunk.text)
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or ast.get_docstring(node) is None:
             return None
         if len(node.body) < 2:

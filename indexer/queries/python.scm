@@ -7,3 +7,10 @@
 
 (function_definition
   name: (identifier) @name) @definition.function
+
+; A typing `@overload` signature: the chunker joins it to the next definition of the same name (its
+; implementation), so that one chunk holds the signatures and the code they describe.
+(decorated_definition
+  (decorator [(identifier) (attribute)] @overload (#match? @overload "^([A-Za-z_][A-Za-z0-9_]*[.])*overload$"))
+  definition: (function_definition
+    name: (identifier) @name) @definition.function)

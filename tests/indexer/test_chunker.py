@@ -249,3 +249,54 @@ def test_a_doc_block_one_blank_line_above_still_starts_the_chunk() -> None:
     assert any("The module's header" in m and "'use strict'" in m for m in modules)  # not glued to a function
     assert any("A line comment" in m for m in modules) and any("Two blank lines" in m for m in modules)
     assert any("A BANNER" in m for m in modules)
+
+
+OVERLOADED = '''import typing as t
+from typing import overload
+
+
+@overload
+def group(name: str) -> "Group": ...
+
+
+@t.overload
+def group(name: None = None) -> "Callable": ...
+
+
+def group(name=None):
+    """Creates a new group."""
+    return make(name)
+
+
+@overload
+def lonely() -> None: ...
+
+
+def other():
+    return 1
+'''
+
+
+def test_overload_signatures_join_their_implementation() -> None:
+    chunks = Chunker().chunk("decorators.py", OVERLOADED)
+    assert [(c.symbol, c.kind, c.start_line, c.end_line) for c in chunks] == [
+        ("", "module", 1, 2), ("group", "function", 5, 15), ("lonely", "function", 18, 19),
+        ("other", "function", 22, 23)]
+    assert chunks[1].text.count("def group") == 3
+
+
+def test_overload_signatures_of_a_split_class_join_their_method() -> None:
+    methods = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(40))
+    overloads = ("    @typing.overload\n    def get(self, key: int) -> int: ...\n"
+                 "    @overload\n    def get(self, key: str) -> str: ...\n"
+                 "    def get(self, key):\n        return key\n")
+    chunks = Chunker().chunk("big.py", f"class Big:\n    size = 3\n\n{methods}{overloads}")
+    gets = [c for c in chunks if c.symbol == "Big.get"]
+    assert [(c.kind, c.start_line, c.end_line) for c in gets] == [("method", 124, 129)]
+    assert gets[0].context == "class Big:"
+
+
+def test_a_decorator_merely_named_like_overload_does_not_join() -> None:
+    text = "@overloaded\ndef f(a): ...\n\n\ndef f(a, b):\n    return b\n"
+    chunks = Chunker().chunk("f.py", text)
+    assert [(c.symbol, c.start_line, c.end_line) for c in chunks] == [("f", 1, 2), ("f", 5, 6)]

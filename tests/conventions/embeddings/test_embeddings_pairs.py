@@ -13,6 +13,8 @@ from copilot_index.conventions.embeddings.pairs import (
     dedupe,
     split_by_file,
 )
+from copilot_index.conventions.embeddings.probe import doc_lines
+from copilot_index.indexer import Chunker
 from copilot_index.indexer.repo import resolve_repo
 
 
@@ -148,3 +150,20 @@ def test_a_doc_block_one_blank_line_above_its_function_is_its_doc(repo) -> None:
     assert pair.query == "Specifies the maximum number of documents the query will return."
     code = pair.positive.split("\n", 1)[1]  # after the `# path :: symbol` header
     assert code.startswith("Query.prototype.limit = function limit(val) {") and "maximum number" not in code
+
+
+def test_an_overloaded_function_is_documented_by_its_implementation(repo) -> None:  # type: ignore[no-untyped-def]
+    repo.write("shop/lookup.py", (
+        "from typing import overload\n\n\n"
+        "@overload\ndef find(key: int) -> int: ...\n\n\n"
+        "@overload\ndef find(key: str) -> str: ...\n\n\n"
+        "def find(key):\n"
+        '    """Look an item up in the catalogue by its number or its name."""\n'
+        "    return CATALOGUE[key]\n"))
+    repo.commit("Add catalogue lookup")
+    [pair] = [p for p in PairMiner(resolve_repo(repo.root)).mine() if p.source == "doc"]
+    assert pair.query == "Look an item up in the catalogue by its number or its name."
+    assert "return CATALOGUE[key]" in pair.positive and "catalogue by" not in pair.positive
+    [chunk] = [c for c in Chunker().chunk("shop/lookup.py", (repo.root / "shop/lookup.py").read_text())
+               if c.symbol == "find"]
+    assert (chunk.start_line, doc_lines(chunk)) == (4, (13,))  # the signatures' chunk; the docstring's line
