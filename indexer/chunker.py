@@ -10,8 +10,9 @@ Everything else is cut into overlapping line windows.
 
 The queries capture a definition as `@definition.<kind>` and its name as `@name` (optionally a
 `@scope`, such as a Go receiver type, that prefixes the name). A definition also captured as `@overload` (a
-Python `@typing.overload` signature) joins the next definition of the same name at its level: the signatures
-and their implementation make one chunk, instead of bodiless look-alikes that outrank the code they describe.
+Python `@typing.overload` signature) joins the next definition of the same name at its level, and one captured
+as `@accessor` (a property's `@x.setter`) joins the one before it: the signatures and their implementation, or
+a property and its setter, make one chunk, instead of look-alikes that outrank the code the query describes.
 """
 
 from __future__ import annotations
@@ -107,7 +108,9 @@ class _Definition:
     chunked: bool = True
     """False when nested in a function: it stays inside its parent's chunk."""
     overload: bool = False
-    """A signature that belongs to the next definition of the same name (`_join_overloads`)."""
+    """A signature that belongs to the next definition of the same name (`_join_namesakes`)."""
+    accessor: bool = False
+    """A property's setter, getter or deleter: it belongs to the definition of the same name before it."""
 
 
 class Chunker:
@@ -295,6 +298,7 @@ def _definitions(query: Query, root: Node) -> list[_Definition]:
         if key not in found:
             found[key] = _Definition(name, kind, node, core, _leading_row(node), _last_row(node))
         found[key].overload |= "overload" in captures
+        found[key].accessor |= "accessor" in captures
 
     top: list[_Definition] = []
     stack: list[_Definition] = []
@@ -313,18 +317,23 @@ def _definitions(query: Query, root: Node) -> list[_Definition]:
                     definition.kind = "method"
                 parent.children.append(definition)
         stack.append(definition)
-    return _join_overloads(top)
+    return _join_namesakes(top)
 
 
-def _join_overloads(defs: list[_Definition]) -> list[_Definition]:
+def _join_namesakes(defs: list[_Definition]) -> list[_Definition]:
     """`defs` (and their children) with each overload signature folded into the next definition of the same
-    name: that definition's chunk starts where the first signature does. A signature with no such successor
-    stays a chunk of its own."""
+    name, which then starts where the first signature does, and each property accessor folded into the
+    definition of the same name before it, which then ends where the accessor does. One with no such
+    neighbour stays a chunk of its own."""
     joined: list[_Definition] = []
     for definition in defs:
-        definition.children = _join_overloads(definition.children)
-        if joined and joined[-1].overload and joined[-1].name == definition.name:
+        definition.children = _join_namesakes(definition.children)
+        before = joined[-1] if joined else None
+        if before is not None and before.name == definition.name and before.overload:
             definition.start = min(definition.start, joined.pop().start)
+        elif before is not None and before.name == definition.name and definition.accessor:
+            before.end = max(before.end, definition.end)
+            continue
         joined.append(definition)
     return joined
 

@@ -45,14 +45,23 @@ def split_doc(chunk: Chunk) -> tuple[str, str, str] | None:
 
 
 def python_definition(text: str) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | None:
-    """The definition a Python chunk is about: its last top-level one, since `@overload` signatures stand in
-    front of their implementation in the same chunk (`Chunker`); None when the text is not a definition."""
+    """The definition a Python chunk is about, or None when the text is not a definition. A chunk may hold
+    several of the same name (`Chunker`): `@overload` signatures before their implementation, which is the one;
+    or a property before its setter, which is the property."""
     try:
         body = ast.parse(textwrap.dedent(text)).body
     except (SyntaxError, ValueError):
         return None
-    node = body[-1] if body else None
-    return node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else None
+    kinds = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    definitions = [node for node in body if isinstance(node, kinds)]
+    if not body or not isinstance(body[0], kinds):
+        return None
+    return next((node for node in definitions if not _is_overload(node)), definitions[-1])
+
+
+def _is_overload(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    return any((isinstance(d, ast.Name) and d.id == "overload") or (isinstance(d, ast.Attribute) and d.attr == "overload")
+               for d in node.decorator_list)
 
 
 def _python_doc(text: str) -> tuple[str, str, str] | None:

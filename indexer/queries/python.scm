@@ -14,3 +14,10 @@
   (decorator [(identifier) (attribute)] @overload (#match? @overload "^([A-Za-z_][A-Za-z0-9_]*[.])*overload$"))
   definition: (function_definition
     name: (identifier) @name) @definition.function)
+
+; A property's `@name.setter` (or `.getter`, `.deleter`): the chunker joins it to the definition of the same
+; name before it, so that the property and its setter make one chunk.
+(decorated_definition
+  (decorator (attribute) @accessor (#match? @accessor "^[A-Za-z_][A-Za-z0-9_]*[.](setter|getter|deleter)$"))
+  definition: (function_definition
+    name: (identifier) @name) @definition.function)

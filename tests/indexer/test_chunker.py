@@ -300,3 +300,15 @@ def test_a_decorator_merely_named_like_overload_does_not_join() -> None:
     text = "@overloaded\ndef f(a): ...\n\n\ndef f(a, b):\n    return b\n"
     chunks = Chunker().chunk("f.py", text)
     assert [(c.symbol, c.start_line, c.end_line) for c in chunks] == [("f", 1, 2), ("f", 5, 6)]
+
+
+def test_a_property_and_its_setter_and_deleter_make_one_chunk() -> None:
+    text = ("class Box:\n"
+            "    @property\n    def size(self) -> int:\n        return self._size\n\n"
+            "    @size.setter\n    def size(self, value: int) -> None:\n        self._size = value\n\n"
+            "    @size.deleter\n    def size(self) -> None:\n        del self._size\n\n"
+            "    @width.setter\n    def height(self, value: int) -> None:\n        self._h = value\n"
+            + "".join(f"\n    def m{i}(self):\n        return {i}\n" for i in range(30)))
+    chunks = Chunker().chunk("box.py", text)
+    assert [(c.symbol, c.start_line, c.end_line) for c in chunks[:3]] == [
+        ("Box", 1, 1), ("Box.size", 2, 12), ("Box.height", 14, 16)]  # another name's setter stays apart

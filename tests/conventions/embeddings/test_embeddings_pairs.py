@@ -152,18 +152,26 @@ def test_a_doc_block_one_blank_line_above_its_function_is_its_doc(repo) -> None:
     assert code.startswith("Query.prototype.limit = function limit(val) {") and "maximum number" not in code
 
 
-def test_an_overloaded_function_is_documented_by_its_implementation(repo) -> None:  # type: ignore[no-untyped-def]
+def test_overloads_and_property_setters_are_documented_where_the_doc_stands(repo) -> None:  # type: ignore[no-untyped-def]
     repo.write("shop/lookup.py", (
         "from typing import overload\n\n\n"
         "@overload\ndef find(key: int) -> int: ...\n\n\n"
         "@overload\ndef find(key: str) -> str: ...\n\n\n"
         "def find(key):\n"
         '    """Look an item up in the catalogue by its number or its name."""\n'
-        "    return CATALOGUE[key]\n"))
+        "    return CATALOGUE[key]\n\n\n"
+        "class Shelf:\n"
+        "    @property\n    def label(self) -> str:\n"
+        '        """The name printed on the front of the shelf."""\n        return self._label\n\n'
+        "    @label.setter\n    def label(self, value: str) -> None:\n        self._label = value.strip()\n"
+        + "".join(f"\n    def slot_{i}(self):\n        return self.slots[{i}]\n" for i in range(30))))  # a large class
     repo.commit("Add catalogue lookup")
-    [pair] = [p for p in PairMiner(resolve_repo(repo.root)).mine() if p.source == "doc"]
-    assert pair.query == "Look an item up in the catalogue by its number or its name."
-    assert "return CATALOGUE[key]" in pair.positive and "catalogue by" not in pair.positive
-    [chunk] = [c for c in Chunker().chunk("shop/lookup.py", (repo.root / "shop/lookup.py").read_text())
-               if c.symbol == "find"]
-    assert (chunk.start_line, doc_lines(chunk)) == (4, (13,))  # the signatures' chunk; the docstring's line
+    docs = {p.query: p.positive for p in PairMiner(resolve_repo(repo.root)).mine() if p.source == "doc"}
+    found = docs["Look an item up in the catalogue by its number or its name."]
+    assert "return CATALOGUE[key]" in found and "catalogue by" not in found
+    shelf = docs["The name printed on the front of the shelf."]  # the property's doc, its setter in the chunk
+    assert "self._label = value.strip()" in shelf and "printed on" not in shelf
+    chunks = {c.symbol: c for c in Chunker().chunk("shop/lookup.py", (repo.root / "shop/lookup.py").read_text())}
+    assert (chunks["find"].start_line, doc_lines(chunks["find"])) == (4, (13,))  # the docstring's line
+    label = chunks["Shelf.label"]
+    assert (label.start_line, label.end_line, doc_lines(label)) == (18, 25, (20,))  # the property's docstring
