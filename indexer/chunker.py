@@ -33,8 +33,9 @@ MAX_EMBEDDING_CHARS = 4000
 CHUNKING_VERSION = "5"
 """Changes whenever the same file would be cut differently or dropped (2: a `/** ... */` block one blank line
 above a definition belongs to it; 3: a large source file that is a data literal is skipped; 4: so is a large
-bundle or compiled file; 5: Python `@overload` signatures join their implementation's chunk). An index chunked
-by another version re-chunks every file on its next update; unchanged chunks keep their vectors."""
+bundle or compiled file; 5: Python `@overload` signatures join their implementation's chunk, and a property's
+setter joins the property's). An index chunked by another version re-chunks every file on its next update;
+unchanged chunks keep their vectors."""
 
 MAX_PARSE_CHARS = 2_000_000
 """Files longer than this are not parsed (minified bundles, generated code); they get line windows."""
