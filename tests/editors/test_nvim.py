@@ -46,7 +46,7 @@ def session(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> d
         "NVIM_TEST_OUT": str(out),
     }
     done = subprocess.run([str(NVIM), "--headless", "--clean", "-u", str(DRIVER)], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=150)
+                          capture_output=True, text=True, timeout=330)
     assert out.exists(), f"Neovim wrote no results (exit {done.returncode}): {done.stdout}\n{done.stderr}"
     results: dict[str, Any] = json.loads(out.read_text("utf-8"))
     results["repo"] = str(repo)
