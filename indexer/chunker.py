@@ -4,11 +4,9 @@ Source files in a language with a query file (`queries/<language>.scm`) are chun
 level with tree-sitter: each function, class, struct, ... becomes one chunk, together with the doc
 comments, decorators and attributes directly above it (a `/** ... */` block also across one blank
 line). A class longer than `large_class_lines` becomes one chunk per method, each carrying the class
-header as context, plus chunks for the rest of the class (header, fields). So does a function that long
-which holds nested definitions (a factory's closures, a mixin's assigned methods): each becomes a chunk of
-its own with the function's definition line as context, and the code between them stays the function's.
-Top-level code between definitions becomes "module" chunks, so every non-blank line of a file lands in
-some chunk. Everything else is cut into overlapping line windows.
+header as context, plus chunks for the rest of the class (header, fields). Top-level code between
+definitions becomes "module" chunks, so every non-blank line of a file lands in some chunk.
+Everything else is cut into overlapping line windows.
 
 The queries capture a definition as `@definition.<kind>` and its name as `@name` (optionally a
 `@scope`, such as a Go receiver type, that prefixes the name). A definition also captured as `@overload` (a
@@ -32,12 +30,12 @@ log = logging.getLogger(__name__)
 MAX_EMBEDDING_CHARS = 4000
 """`Chunk.embedding_text` is cut to this many characters; the embedder truncates far earlier anyway."""
 
-CHUNKING_VERSION = "6"
+CHUNKING_VERSION = "5"
 """Changes whenever the same file would be cut differently or dropped (2: a `/** ... */` block one blank line
 above a definition belongs to it; 3: a large source file that is a data literal is skipped; 4: so is a large
 bundle or compiled file; 5: Python `@overload` signatures join their implementation's chunk, and a property's
-setter joins the property's; 6: a long function is cut at its nested definitions). An index chunked by another
-version re-chunks every file on its next update; unchanged chunks keep their vectors."""
+setter joins the property's). An index chunked by another version re-chunks every file on its next update;
+unchanged chunks keep their vectors."""
 
 MAX_PARSE_CHARS = 2_000_000
 """Files longer than this are not parsed (minified bundles, generated code); they get line windows."""
@@ -108,7 +106,8 @@ class _Definition:
     end: int
     """0-based last row."""
     children: list[_Definition] = field(default_factory=list)
-    """Nested definitions: chunks of their own only when this one is longer than `large_class_lines`."""
+    chunked: bool = True
+    """False when nested in a function: it stays inside its parent's chunk."""
     overload: bool = False
     """A signature that belongs to the next definition of the same name (`_join_namesakes`)."""
     accessor: bool = False
@@ -208,7 +207,7 @@ class _FileChunks:
     def definition(self, definition: _Definition, start: int, prefix: str, context: str) -> None:
         symbol = ".".join(part for part in (prefix, definition.name) if part)
         size = definition.end - start + 1
-        if definition.children and size > self.chunker.large_class_lines:
+        if definition.kind in _CONTAINER_KINDS and definition.children and size > self.chunker.large_class_lines:
             header = _header(definition, self.lines)
             child_context = f"{context}\n{header}" if context else header
             self.region(start, definition.end, definition.children, symbol, definition.kind, context, child_context)
@@ -281,7 +280,10 @@ def _spans(first: int, last: int, size: int, overlap: int) -> list[tuple[int, in
 
 
 def _definitions(query: Query, root: Node) -> list[_Definition]:
-    """The top-level definitions of a tree, each with its nested definitions as `children`."""
+    """The top-level definitions of a tree, each with its nested definitions if it is a container.
+
+    Definitions inside a function are not returned: they stay inside their parent's chunk.
+    """
     found: dict[tuple[int, int], _Definition] = {}
     for _, captures in QueryCursor(query).matches(root):
         kind = next((name.split(".", 1)[1] for name in captures if name.startswith("definition.")), None)
@@ -310,9 +312,11 @@ def _definitions(query: Query, root: Node) -> list[_Definition]:
             parent = stack[-1]
             if _rows(definition.node) == _rows(parent.node):
                 continue  # the same lines twice, e.g. `typedef struct foo {...} foo_t;`
-            if definition.kind == "function" and parent.kind in _CONTAINER_KINDS and parent.kind != "namespace":
-                definition.kind = "method"
-            parent.children.append(definition)
+            definition.chunked = parent.chunked and parent.kind in _CONTAINER_KINDS
+            if definition.chunked:
+                if definition.kind == "function" and parent.kind != "namespace":
+                    definition.kind = "method"
+                parent.children.append(definition)
         stack.append(definition)
     return _join_namesakes(top)
 

@@ -43,17 +43,3 @@
     (assignment_expression
       left: (member_expression) @name
       right: [(arrow_function) (function_expression) (generator_function)])) @definition.function)
-
-; The same inside a function body: a long function that holds them is cut at them (see chunker.py), like a
-; mixin `Tech.withSourceHandlers = function (_Tech) { _Tech.prototype.setSource = function () {...}; ... }`.
-(statement_block
-  (expression_statement
-    (assignment_expression
-      left: (member_expression) @name
-      right: [(arrow_function) (function_expression) (generator_function)])) @definition.function)
-
-(statement_block
-  (lexical_declaration
-    (variable_declarator
-      name: (identifier) @name
-      value: [(arrow_function) (function_expression) (generator_function)])) @definition.function)

@@ -48,23 +48,3 @@
     (variable_declarator
       name: (identifier) @name
       value: [(arrow_function) (function_expression) (generator_function)])) @definition.function)
-
-; As in javascript.scm: exports.parse = function (str) { ... }; and inside a function body, where a long
-; function that holds them is cut at them.
-(program
-  (expression_statement
-    (assignment_expression
-      left: (member_expression) @name
-      right: [(arrow_function) (function_expression) (generator_function)])) @definition.function)
-
-(statement_block
-  (expression_statement
-    (assignment_expression
-      left: (member_expression) @name
-      right: [(arrow_function) (function_expression) (generator_function)])) @definition.function)
-
-(statement_block
-  (lexical_declaration
-    (variable_declarator
-      name: (identifier) @name
-      value: [(arrow_function) (function_expression) (generator_function)])) @definition.function)

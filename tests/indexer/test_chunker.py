@@ -93,46 +93,6 @@ def test_nested_function_stays_inside_its_parent() -> None:
     assert "def inner():" in next(c for c in chunks if c.symbol == "load").text
 
 
-def test_long_function_is_cut_at_its_nested_definitions() -> None:
-    steps = "".join(f"    step{i} = {i}\n" for i in range(8))
-    text = (f"def outer(a):\n    \"\"\"Set up.\"\"\"\n{steps}\n"
-            "    def first(x):\n        return x + a\n\n"
-            f"{steps}\n    class Local:\n        size = 1\n\n    return first\n")
-    chunks = Chunker(large_class_lines=12).chunk("outer.py", text)
-    assert [(c.symbol, c.kind, c.start_line, c.end_line) for c in chunks] == [
-        ("outer", "function", 1, 10), ("outer.first", "function", 12, 13), ("outer", "function", 15, 22),
-        ("outer.Local", "class", 24, 25), ("outer", "function", 27, 27)]
-    assert {c.context for c in chunks if c.symbol != "outer"} == {'def outer(a):\n    """Set up."""'}
-    lines = {n for c in chunks for n in range(c.start_line, c.end_line + 1)}
-    assert {n + 1 for n, line in enumerate(text.split("\n")) if line.strip()} <= lines  # nothing lost
-    whole = Chunker(large_class_lines=40).chunk("outer.py", text)  # short enough: one chunk, as before
-    assert [(c.symbol, c.start_line, c.end_line) for c in whole] == [("outer", 1, 27)]
-
-
-@pytest.mark.parametrize("path", ["src/tech.js", "src/tech.ts"])
-def test_long_javascript_mixin_is_cut_at_the_functions_it_assigns(path: str) -> None:
-    body = "".join(f"  const v{i} = {i};\n" for i in range(6))
-    text = ("Tech.withSourceHandlers = function(_Tech) {\n"
-            f"{body}"
-            "  /** Register a source handler. */\n"
-            "  _Tech.registerSourceHandler = function(handler) {\n    handlers.push(handler);\n  };\n\n"
-            "  const pick = (source) => handlers.find(h => h.can(source));\n"
-            f"{body}"
-            "  _Tech.prototype.setSource = function(source) {\n    this.handler = pick(source);\n  };\n"
-            "};\n\n"
-            "function small(a) {\n  a.helper = function() {\n    return 1;\n  };\n  return a;\n}\n")
-    chunks = Chunker(large_class_lines=12).chunk(path, text)
-    assert [(c.symbol, c.start_line, c.end_line) for c in chunks] == [
-        ("Tech.withSourceHandlers", 1, 7),
-        ("Tech.withSourceHandlers._Tech.registerSourceHandler", 8, 11),
-        ("Tech.withSourceHandlers.pick", 13, 13),
-        ("Tech.withSourceHandlers", 14, 19),
-        ("Tech.withSourceHandlers._Tech.prototype.setSource", 20, 23),
-        ("small", 25, 30)]  # its nested assignment stays inside: the function is short
-    assert chunks[1].context == "Tech.withSourceHandlers = function(_Tech) {"
-    assert {c.kind for c in chunks} == {"function"}
-
-
 def test_small_class_is_one_chunk() -> None:
     chunks = Chunker().chunk("src/lib.rs", RUST)
     impl = next(c for c in chunks if c.kind == "impl")
