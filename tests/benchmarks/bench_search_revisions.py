@@ -5,7 +5,7 @@ For each revision, `retrieval_eval.py project` (the shared yardstick, run as it 
 fresh data folder, with int8 ONNX vectors (`index.embedder_backend = "onnx"`, as the product picks on a CPU).
 Then `retrieval_eval.py dense` scores the naive baseline on the same sets. This is how a chunking or ranking
 change is compared before and after (docs/search-quality.md). `--per-query` also writes each query's reciprocal
-rank and top three results per revision, to see which queries a change moved.
+rank and top three results per revision, to see which queries a change moved (it indexes each set once more).
 
     .venv/bin/python tests/benchmarks/bench_search_revisions.py REV [REV ...] [--sets flask httpx gin]
         [--no-dense] [--per-query OUT.json]
