@@ -5,7 +5,8 @@ For each revision, `retrieval_eval.py project` (the shared yardstick, run as it 
 fresh data folder, with int8 ONNX vectors (`index.embedder_backend = "onnx"`, as the product picks on a CPU).
 Then `retrieval_eval.py dense` scores the naive baseline on the same sets. This is how a chunking or ranking
 change is compared before and after (docs/search-quality.md). `--per-query` also writes each query's reciprocal
-rank and top three results per revision, to see which queries a change moved (it indexes each set once more).
+rank and top three results per revision, to see which queries a change moved (scored in this process, with the
+yardstick's own search and `score`, instead of its `main`).
 
     .venv/bin/python tests/benchmarks/bench_search_revisions.py REV [REV ...] [--sets flask httpx gin]
         [--no-dense] [--per-query OUT.json]
@@ -48,6 +49,9 @@ def per_query(rev: str, folders: list[Path]) -> dict[str, list[dict]]:
             for folder in folders:
                 queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines() if line]
                 results, _, _ = yardstick.run_project(CLI, folder, queries, 10)
+                mrr, r1, r10 = yardstick.score(queries, results, 10)
+                print(f"project  {folder.name:22s} n={len(queries):4d} MRR@10={mrr:.3f} R@1={r1:.3f} R@10={r10:.3f}",
+                      flush=True)
                 out[folder.name] = [
                     {"name": q["name"], "path": q["path"], "line": q["line"], "rr": yardstick.score([q], [r], 10)[0],
                      "top": [(x["path"], x["start_line"], x["end_line"], x.get("symbol")) for x in r[:3]]}
@@ -70,16 +74,20 @@ def main() -> int:
     if missing:
         parser.error(f"no retrieval set at {', '.join(missing)}: make it with {BENCH}/make_retrieval_set.py")
     yardstick_script = str(BENCH / "retrieval_eval.py")
+    ranks: dict[str, dict[str, list[dict]]] = {}
     for rev in args.revisions:
+        print(f"== default search at {rev}", flush=True)
+        if args.per_query:
+            ranks[rev] = per_query(rev, folders)
+            continue
         with tempfile.TemporaryDirectory() as tmp:
-            print(f"== default search at {rev}", flush=True)
             subprocess.run([sys.executable, yardstick_script, "project", *map(str, folders), "--cli", CLI],
                            env=fresh_environment(rev, tmp), check=True)
     if not args.no_dense:
         print("== naive dense", flush=True)
         subprocess.run([sys.executable, yardstick_script, "dense", *map(str, folders)], check=True)
     if args.per_query:
-        args.per_query.write_text(json.dumps({rev: per_query(rev, folders) for rev in args.revisions}, indent=1))
+        args.per_query.write_text(json.dumps(ranks, indent=1))
     return 0
 
 
