@@ -22,31 +22,6 @@ def sentence_of(doc: str) -> str | None:
     return sentence
 
 
-_FIELD_LIST = re.compile(
-    r"^\s*(?::\w|@\w|\.\. |>>>|\$ |-{3,}|={3,}|```|(?:Args|Arguments|Returns?|Raises|Yields|Parameters|Params|"
-    r"Examples?|Usage|Notes?|See also|Attributes|Options)\b[^\n]*:?\s*$)", re.IGNORECASE)
-
-
-def later_sentences(doc: str, limit: int) -> list[str]:
-    """Up to `limit` sentences of a doc's prose after its first one, for more ``doc`` queries of one definition.
-
-    Reading stops at the first paragraph that is a field list, an example or a code block (`:param`, `@returns`,
-    `Args:`, `>>>`, an indented block); sentences of fewer than four words or ending in a colon are passed over.
-    """
-    found: list[str] = []
-    for number, paragraph in enumerate(doc.strip().split("\n\n")):
-        if _FIELD_LIST.match(paragraph) or paragraph.startswith(("    ", "\t")):
-            break
-        sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z`])", " ".join(paragraph.split()))
-        for sentence in sentences[1:] if number == 0 else sentences:
-            sentence = sentence.strip()
-            if len(sentence.split()) >= 4 and len(sentence) <= 300 and not sentence.endswith(":") and "::" not in sentence:
-                found.append(sentence)
-            if len(found) >= limit:
-                return found
-    return found
-
-
 def without_own_name(sentence: str, symbol: str) -> str:
     """A doc sentence without the symbol's own name in front ("New returns an error" -> "returns an error").
 

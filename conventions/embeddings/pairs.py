@@ -48,7 +48,7 @@ from copilot_index.indexer import (
 )
 
 from .comments import body_comments
-from .doctext import body_of, later_sentences, sentence_of, split_doc, without_own_name
+from .doctext import body_of, sentence_of, split_doc, without_own_name
 from .prose import DEFINITION_KINDS, named_definitions
 from .specs import SPEC_LANGUAGES, spec_targets
 from .summaries import Summarize, SummaryCache, pick_definitions, summarize_definitions
@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
 
-SOURCES = ("doc", "sentence", "name", "commit", "test", "comment", "prose", "summary")
+SOURCES = ("doc", "name", "commit", "test", "comment", "prose", "summary")
 PROSE_PER_DEFINITION = 6
 """`train-embeddings --prose`: documentation sentences paired with one definition at most."""
 COMMENTS_PER_DEFINITION = 3
@@ -101,8 +101,6 @@ class MiningOptions:
     JavaScript sets they lifted search no more than without, see docs/search-quality.md)."""
     summaries: int = 0
     """Definitions a local model summarizes into ``summary`` pairs (0: none; needs `PairMiner(summarize=...)`)."""
-    doc_sentences: int = 0
-    """Most sentences of a doc after its first paired with its definition as ``sentence`` pairs (0: none)."""
     seed: int = 0
 
 
@@ -172,10 +170,7 @@ class PairMiner:
                 sentence = sentence_of(doc)
                 if sentence and code.strip():
                     query = without_own_name(sentence, chunk.symbol)
-                    positive = replace(chunk, text=code).embedding_text()
-                    pairs.append(Pair(query, positive, chunk.path, "doc"))
-                    pairs += [Pair(later, positive, chunk.path, "sentence")
-                              for later in later_sentences(doc, self.options.doc_sentences)]
+                    pairs.append(Pair(query, replace(chunk, text=code).embedding_text(), chunk.path, "doc"))
             if chunk.kind in _CALLABLE_KINDS and not is_test_path(chunk.path):
                 pairs += self._comment_pairs(chunk, split[1] if split is not None else chunk.text)
             name = chunk.symbol.rsplit(".", 1)[-1]

@@ -167,12 +167,10 @@ def withhold(train: Sequence[Pair], reserved: Iterable[Target]) -> list[Pair]:
     by_path: dict[str, list[Target]] = {}
     for target in reserved:
         by_path.setdefault(target.path, []).append(target)
-    withheld_code = {(p.path, p.positive) for p in train
-                     if p.source == "doc" and any(p.query == t.query for t in by_path.get(p.path, []))}
     kept: list[Pair] = []
     for pair in train:
         targets = by_path.get(pair.path, [])
-        if pair.source in ("doc", "sentence") and (pair.path, pair.positive) in withheld_code:
+        if pair.source == "doc" and any(pair.query == t.query for t in targets):
             continue
         code = f" {_words(pair.positive)} "
         if any(len(words) >= 4 and f" {' '.join(words)} " in code for words in (_words(t.query).split()[:10]

@@ -109,7 +109,7 @@ def train_embeddings(
     miner = PairMiner(repo, config, options.mining, progress, options.summarize, data_dir.embedders / "summaries.json")
     pairs = miner.mine()
     train, held_out = split_by_file(pairs, options.held_out_share, options.training.seed)
-    held_out = [p for p in held_out if p.source not in ("summary", "sentence")]  # the gate: first doc sentences
+    held_out = [p for p in held_out if p.source != "summary"]  # the gate scores what the repository says itself
     if len(train) < MIN_TRAIN_PAIRS or len(held_out) < MIN_HELD_OUT_PAIRS:
         raise NotEnoughPairsError(
             f"{repo.root} yields only {len(train)} training and {len(held_out)} held-out pairs (at least "

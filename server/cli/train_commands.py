@@ -49,8 +49,6 @@ def register(sub: Any) -> None:
                    help="also pair the prose comments inside each function's body with that function")
     p.add_argument("--specs", action="store_true",
                    help="also pair JavaScript and TypeScript spec titles (it('...')) with the function they test")
-    p.add_argument("--doc-sentences", type=int, default=0, metavar="N",
-                   help="also pair up to N later sentences of each doc with its definition (default: 0)")
     p.add_argument("--replay", type=int, default=0, metavar="N",
                    help="mix N doc pairs from the Python standard library into training (default: 0)")
     p.add_argument("--summaries", type=int, default=0, metavar="N",
@@ -113,7 +111,7 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         soup=args.soup,
     )
     mining = MiningOptions(max_commits=max(0, args.max_commits), summaries=args.summaries, seed=args.seed,
-                           specs=args.specs, doc_sentences=max(0, args.doc_sentences))
+                           specs=args.specs)
     if args.prose:
         mining.prose_per_definition = PROSE_PER_DEFINITION
     if args.comments:

@@ -167,7 +167,6 @@ def main() -> int:
     parser.add_argument("--prose", action="store_true", help="train-embeddings --prose")
     parser.add_argument("--comments", action="store_true", help="train-embeddings --comments")
     parser.add_argument("--specs", action="store_true", help="train-embeddings --specs")
-    parser.add_argument("--doc-sentences", type=int, help="train-embeddings --doc-sentences N")
     parser.add_argument("--replay", type=int, help="train-embeddings --replay N")
     parser.add_argument("--summaries", type=int, help="train-embeddings --summaries N")
     parser.add_argument("--refit", action="store_true", help="train-embeddings --refit")
@@ -211,7 +210,6 @@ def main() -> int:
     options += ["--prose"] if args.prose and not args.compare_prose else []
     options += ["--comments"] if args.comments and not args.compare_comments else []
     options += ["--specs"] if args.specs else []
-    options += ["--doc-sentences", str(args.doc_sentences)] if args.doc_sentences else []
     options += ["--replay", str(args.replay)] if args.replay else []
     options += ["--summaries", str(args.summaries)] if args.summaries and not args.compare_summaries else []
     options += ["--refit"] if args.refit and not args.compare_refit else []
