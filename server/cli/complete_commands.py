@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 from copilot_index.indexer import CopilotIndexError
-from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.request import CompletionRequest
 
 from .console import Console
@@ -34,6 +33,10 @@ def register(sub: Any) -> None:
 def cmd_complete(args: argparse.Namespace, console: Console) -> int:
     if args.input != "-":
         raise CopilotIndexError("complete reads its requests from stdin; pass '-' (or nothing).")
+    # Imported here: the model libraries (torch, transformers, llama.cpp) take seconds to import, which the
+    # other commands (the pre-commit hook's `check` among them) should not pay.
+    from copilot_index.server.completion.engine import CompletionEngine
+
     index, settings = open_project(args.repo, args, console)
     engine = CompletionEngine.configured(index, settings.completion, settings.guards, use_adapter=not args.no_adapter)
     if settings.completion.destination is not None:

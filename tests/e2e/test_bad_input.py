@@ -21,6 +21,9 @@ from copilot_index.indexer.repo import resolve_repo
 from copilot_index.indexer.scanner import bundle_reason
 from copilot_index.server.cli import main as cli_main
 
+LARGE = IndexConfig().max_data_file_bytes
+"""Source files above this size are judged as data or build output."""
+
 
 def _cli(data_dir: Path, *args: str) -> int:
     return cli_main(["--data-dir", str(data_dir), *args])
@@ -91,11 +94,13 @@ def test_odd_files_are_skipped_or_decoded(repo, data_dir, run_index):
 def test_a_data_table_written_as_code_is_skipped_unless_brought_back(repo, data_dir, run_index):
     entry = ('  {{\n    "name": "volume{i}",\n    "description": "Sets the volume of player {i} and returns it.",\n'
              '    "lineno": {i},\n    "params": [],\n    "inherited": false\n  }},\n')
-    repo.write("docs/doc-data.js", "var docData = [\n" + "".join(entry.format(i=i) for i in range(1200)) + "];\n")
+    # Each file just past the size from which files are judged (more would only add seconds of embedding).
+    repo.write("docs/doc-data.js", "var docData = [\n" + "".join(entry.format(i=i) for i in range(560)) + "];\n")
     # A large module of real code full of small literals stays: its functions are code, not a table.
     handler = ("function onVolume{i}(player) {{\n  const limits = {{\n    low: 0,\n    high: {i},\n  }};\n"
                "  return Math.min(player.volume(), limits.high);\n}}\n\n")
-    repo.write("src/handlers.js", "".join(handler.format(i=i) for i in range(1200)))
+    repo.write("src/handlers.js", "".join(handler.format(i=i) for i in range(560)))
+    assert min(len((repo.root / p).read_bytes()) for p in ("docs/doc-data.js", "src/handlers.js")) > LARGE
     repo.commit("a generated table and a large module")
     skipped = dict(run_index(repo.root).skipped)
     assert skipped["docs/doc-data.js"].startswith("data written as code (100% of its lines are literals")
@@ -121,7 +126,8 @@ def test_build_output_is_skipped_unless_brought_back(repo, data_dir, run_index):
     prelude = ("(function e(t, n, r) {\n  function s(o) {\n    if (!t[o]) {\n"
                "      var f = new Error(\"Cannot find module '\" + o + \"'\");\n"
                "      throw f.code = \"MODULE_NOT_FOUND\", f;\n    }\n  }\n  return s;\n})({\n")
-    modules = "".join(module.format(i=i) for i in range(600))
+    modules = "".join(module.format(i=i) for i in range(480))
+    assert len(modules) > LARGE
     repo.write("docs/js/index.js", prelude + modules + "});\n")
     repo.write("lib/player.js", modules.replace("  }, {}],", "  },") + "//# sourceMappingURL=player.js.map\n")
     # A small file that names its source map stays, and so does large code naming a loader's error deep inside.

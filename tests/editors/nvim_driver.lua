@@ -62,7 +62,7 @@ local steps = {
   {
     name = "indexed",
     interval = 300,
-    -- The first index of a fresh $HOME exports the embedder to ONNX: over a minute on a busy 2-core machine.
+    -- The first index with an empty cache exports the embedder to ONNX: over a minute on a busy 2-core machine.
     timeout = 180000,
     done = function()
       local status = core.execute_sync("copilotIndex.status", {}, 5000)

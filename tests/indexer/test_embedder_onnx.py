@@ -17,7 +17,7 @@ from fixtures_code import GEOMETRY, HTTP
 from copilot_index.indexer.chunker import Chunker
 from copilot_index.indexer.config import DEFAULT_EMBEDDER
 from copilot_index.indexer.embedder import Embedder, EmbedderNotFoundError, resolve_embedder_path
-from copilot_index.indexer.onnx_backend import INFO_FILE, INT8_FILE, export_key, measure
+from copilot_index.indexer.onnx_backend import INFO_FILE, INT8_FILE, _tokenizer, export_key, measure
 
 QUERIES = ["area of a circle", "split a raw http header line", "retry a failed request later"]
 
@@ -73,6 +73,27 @@ def test_the_export_lives_in_the_data_dir_and_is_reused(onnx_embedder: Embedder,
     assert again.dimension == 384 and again.embed(["x"]).shape == (1, 384)
     assert (folder / INT8_FILE).stat().st_mtime_ns == stamp, "a second embedder must not export again"
     assert folder.name == export_key(resolve_embedder_path(DEFAULT_EMBEDDER))
+
+
+def test_the_exports_tokenizer_gives_transformers_ids_without_importing_it(onnx_embedder: Embedder, onnx_dir: Path,
+                                                                           chunk_texts: list[str], tmp_path: Path) -> None:
+    """Searches tokenize with the export's tokenizer.json through `tokenizers` (transformers and torch take seconds to
+    import); a model saved without that file goes through transformers' AutoTokenizer. Both give the same ids,
+    truncated alike, for code, prose, non-Latin text and texts past the length."""
+    [folder] = [p for p in onnx_dir.iterdir() if not p.name.startswith(".")]
+    vocab_only = tmp_path / "vocab-only"  # the same WordPiece vocabulary as a vocab.txt, as older models ship it
+    vocab_only.mkdir()
+    vocab = json.loads((folder / "tokenizer.json").read_text("utf-8"))["model"]["vocab"]
+    (vocab_only / "vocab.txt").write_text("".join(f"{piece}\n" for piece in sorted(vocab, key=vocab.get)), "utf-8")
+    (vocab_only / "tokenizer_config.json").write_bytes((folder / "tokenizer_config.json").read_bytes())
+    texts = [*chunk_texts, "", "Ünïcödé naïve café, 中文字符 and 🎉", "  tabs\t and\n\nblank lines ",
+             " ".join(["word"] * 600), "x" * 5000]
+    for length in (16, 256):
+        fast, slow = _tokenizer(folder, length), _tokenizer(vocab_only, length)
+        for text in texts:
+            a, b = fast(text), slow(text)
+            assert set(a) >= {"input_ids", "attention_mask", "token_type_ids"} and a["input_ids"].shape[1] <= length
+            assert all(np.array_equal(a[name], b[name]) for name in b), text[:80]
 
 
 @pytest.mark.parametrize("recorded", ["onnx", "torch"])

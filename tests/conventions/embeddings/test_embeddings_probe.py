@@ -165,7 +165,11 @@ def test_search_uses_the_weight_recorded_with_the_active_embedder_unless_a_setti
 
 
 def test_train_embeddings_records_the_chosen_weight_and_embedders_restores_it(  # type: ignore[no-untyped-def]
-        repo, tmp_path: Path, capsys, monkeypatch) -> None:
+        repo, tmp_path: Path, capsys, monkeypatch, user_config: Path) -> None:
+    # PyTorch vectors throughout: with "auto", switching back to the trained model would export it and time both
+    # backends (half a minute on 2 cores; tests/indexer/test_embedder_onnx.py covers that).
+    user_config.mkdir()
+    (user_config / "config.toml").write_text('[index]\nembedder_backend = "torch"\n', encoding="utf-8")
     build_shop(repo)
     data_dir = tmp_path / "d"
     assert main(["--data-dir", str(data_dir), "index", str(repo.root)]) == 0

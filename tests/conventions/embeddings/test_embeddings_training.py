@@ -244,8 +244,12 @@ def test_cli_rejects_bad_input_in_one_sentence(repo, tmp_path: Path, capsys: pyt
 
 
 def test_embedders_lists_versions_and_switches_back_to_the_base_and_forth(  # type: ignore[no-untyped-def]
-    repo, data_dir: Path, run_index, capsys: pytest.CaptureFixture[str]
+    repo, data_dir: Path, run_index, capsys: pytest.CaptureFixture[str], user_config: Path
 ) -> None:
+    # PyTorch vectors: with "auto", the first switch to the trained model would export it and time both backends
+    # (half a minute on 2 cores), which test_embedder_onnx.py and the test above cover.
+    user_config.mkdir()
+    (user_config / "config.toml").write_text('[index]\nembedder_backend = "torch"\n', encoding="utf-8")
     registry, version, _ = _promote_trained(repo, data_dir, run_index, {"base_mrr@10": 0.5, "trained_mrr@10": 0.75})
     refused, _ = registry.new_version()  # a refused attempt keeps its manifest, not its weights
     registry.save(Lineage(refused, str(registry.model_dir(version)), "0" * 64, None, "2" * 64, {}, {}, {}, False, "now"))
