@@ -42,7 +42,7 @@ def test_the_code_lora_fits_smollm2_and_makes_held_out_lines_likelier() -> None:
     likelier than bare SmolLM2 does, in total and at most places (measured: -349 vs -410 nats over 10 lines of
     `server/completion/prompt.py`, 9 of 10 likelier; -352 vs -405 on `editors/vscode/src/extension.ts`)."""
     check_lora_for_base(CODE_LORA, SMOLLM2)
-    bare, adapted = LlamaCppBackend(SMOLLM2, n_threads=1), LlamaCppBackend(SMOLLM2, lora_path=CODE_LORA, n_threads=1)
+    bare, adapted = LlamaCppBackend(SMOLLM2, n_threads=2), LlamaCppBackend(SMOLLM2, lora_path=CODE_LORA, n_threads=2)
     path = "server/completion/prompt.py"
     lines = (Path(__file__).resolve().parents[3] / path).read_text().split("\n")
     places = [i for i in range(20, len(lines) - 1)
