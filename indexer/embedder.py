@@ -110,7 +110,8 @@ class Embedder:
                     f"Embedder '{self.model_id}' could not be exported to ONNX ({type(exc).__name__}: {exc}); "
                     "use the torch backend."
                 ) from exc
-            log.warning("ONNX export of %s failed (%s); using PyTorch", self.model_id, exc, exc_info=True)
+            log.warning("ONNX export of %s failed (%s); using PyTorch", self.model_id, exc,
+                        exc_info=log.isEnabledFor(logging.DEBUG))  # the traceback with -vv only
             return "torch"
         self._onnx = encoder
         log.info("embedder %s uses the %s backend", self.model_id, chosen)

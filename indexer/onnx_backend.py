@@ -104,11 +104,18 @@ class OnnxEncoder:
     def for_model(
         cls, load_model: Callable[[], Any], model_path: str, onnx_dir: Path, max_seq_length: int
     ) -> OnnxEncoder:
-        """The encoder for a model, exporting it first if `onnx_dir` has no export of it yet."""
+        """The encoder for a model, exporting it first if `onnx_dir` has no export of it yet, or again if its
+        export is damaged (a file cut short or overwritten: the export is a cache of the model, made again)."""
         folder = onnx_dir / export_key(model_path)
-        if not (folder / INFO_FILE).is_file():
-            export(load_model(), folder, model_path)
-            prune_exports(onnx_dir)
+        if (folder / INFO_FILE).is_file():
+            try:
+                return _open_encoder(folder, max_seq_length)
+            except Exception as exc:  # ONNX Runtime and tokenizers raise plain exceptions for a damaged file
+                log.warning("The ONNX export %s cannot be read (%s); exporting the embedder again.", folder,
+                            str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                shutil.rmtree(folder, ignore_errors=True)
+        export(load_model(), folder, model_path)
+        prune_exports(onnx_dir)
         return _open_encoder(folder, max_seq_length)
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -155,6 +156,26 @@ def test_a_failed_export_falls_back_to_pytorch_in_auto_and_is_an_error_in_onnx(
     with pytest.raises(EmbedderNotFoundError, match="could not be exported to ONNX"):
         Embedder(backend="onnx", onnx_dir=blocked).embed(["x"])
     assert Embedder(backend="auto").backend == "torch", "without a folder to export into, PyTorch is used"
+
+
+@pytest.mark.parametrize("damaged", ["tokenizer.json", INT8_FILE])
+def test_a_damaged_export_is_made_again_with_one_sentence(onnx_dir: Path, onnx_embedder: Embedder, tmp_path: Path,
+                                                          chunk_texts: list[str], damaged: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """A file of the export cut short (a full disk, a crash of something else writing there): the next embedder
+    exports the model again and embeds as before; the log says so in one line, without a traceback."""
+    [folder] = [p for p in onnx_dir.iterdir() if not p.name.startswith(".")]
+    copy = tmp_path / "onnx" / folder.name
+    shutil.copytree(folder, copy)
+    (copy / damaged).write_bytes((copy / damaged).read_bytes()[:1000])
+    with caplog.at_level(logging.WARNING):
+        again = Embedder(backend="onnx", onnx_dir=tmp_path / "onnx")
+        vectors = again.embed(chunk_texts)
+    assert again.backend == "onnx" and np.allclose(vectors, onnx_embedder.embed(chunk_texts), atol=1e-5)
+    assert (copy / damaged).stat().st_size > 1000
+    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "cannot be read" in warning.getMessage() and "exporting the embedder again" in warning.getMessage()
+    assert warning.exc_info is None and "\n" not in warning.getMessage()
 
 
 def test_onnx_runtime_leaves_no_telemetry_behind(tmp_path: Path, onnx_dir: Path, onnx_embedder: Embedder) -> None:
