@@ -268,6 +268,9 @@ class IndexConfig(SectionConfig):
     are source files larger than this that are data literals or build output."""
     max_line_length: int = 300
     """A file with a longer line is treated as minified or generated and skipped."""
+    max_prose_line_length: int = 4000
+    """The same for Markdown and reStructuredText, whose paragraphs are often one line each (their mean line
+    length is not judged)."""
     max_mean_line_length: float = 150.0
     """A file whose mean line is longer is treated as minified and skipped."""
     min_alnum_share: float = 0.25

@@ -34,6 +34,8 @@ class Language:
     """The line-comment marker (a block opener such as `<!--` where the language has no line comment)."""
     code: bool = False
     """Program code (as opposed to markup, data or configuration)."""
+    prose: bool = False
+    """Written paragraphs (Markdown, reStructuredText), where a paragraph is often one long line."""
     query: str | None = None
     """The `queries/<query>.scm` file that cuts it at definition level; None: line windows."""
 
@@ -58,6 +60,7 @@ def _registry() -> _Registry:
             tuple(entry.get("filenames", ())),
             entry.get("comment", DEFAULT_COMMENT),
             bool(entry.get("code", False)),
+            bool(entry.get("prose", False)),
             entry.get("query"),
         )
         languages[name] = language
@@ -95,6 +98,12 @@ def is_code(name: str | None) -> bool:
     """True for program code (Python, Go, Kotlin, shell, ...), False for markup, data, config and unknown text."""
     known = language(name)
     return known is not None and known.code
+
+
+def is_prose(name: str | None) -> bool:
+    """True for written paragraphs (Markdown, reStructuredText)."""
+    known = language(name)
+    return known is not None and known.prose
 
 
 def has_definitions(name: str | None) -> bool:

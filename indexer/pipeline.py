@@ -18,13 +18,13 @@ from .config import IndexConfig
 from .datadir import DataDir, sqlite_files
 from .embedder import Embedder, embedder_for, weights_digest
 from .errors import EmbedderMismatchError
-from .languages import language_for_path
+from .languages import is_prose, language_for_path
 from .licenses import LicenseDetector
 from .lock import IndexLock
 from .redact import Redactor
 from .repo import RepoInfo
 from .scanner import FileEntry, Scanner, read_source
-from .status import rechunk_pending
+from .status import rechunk_pending, record_skipped
 from .store import ChunkStore, StoredFile, storage_error, vector_blob
 
 log = logging.getLogger(__name__)
@@ -211,6 +211,7 @@ class Indexer:
             store.set_meta("indexed_at", str(int(time.time())))
             store.set_meta("chunking", CHUNKING_VERSION)
             store.set_meta("ignore_digest", scan.ignore_digest)
+            record_skipped(store, {entry.path: entry for entry in scan.files}, summary.skipped)
             store.prune_cache()
         summary.files_skipped = len(summary.skipped)
         return summary
@@ -220,7 +221,7 @@ class Indexer:
     ) -> _Pending | None:
         full = self.repo.root / entry.path
         try:
-            read = read_source(full, self.config, entry.data_allowed)
+            read = read_source(full, self.config, entry.data_allowed, is_prose(language_for_path(entry.path)))
         except OSError:
             log.info("%s vanished while indexing; it will be dropped from the index", entry.path)
             read = "vanished while indexing"

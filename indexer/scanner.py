@@ -198,9 +198,12 @@ def _utf8_name(raw: bytes, result: ScanResult) -> str | None:
         return None
 
 
-def read_source(full: Path, config: IndexConfig, data_allowed: bool = False) -> tuple[bytes, str] | str:
+def read_source(
+    full: Path, config: IndexConfig, data_allowed: bool = False, prose: bool = False
+) -> tuple[bytes, str] | str:
     """Read a file as (raw bytes, text); return a skip reason string instead when it is not source
-    (`data_allowed`: the user brought the file back, so a data literal written as code is indexed).
+    (`data_allowed`: the user brought the file back, so a data literal written as code is indexed; `prose`: the
+    file is Markdown or reStructuredText, whose long lines are paragraphs).
 
     Invalid UTF-8 is decoded with replacement characters. Raises OSError when the file vanished.
     """
@@ -210,7 +213,7 @@ def read_source(full: Path, config: IndexConfig, data_allowed: bool = False) -> 
     if b"\0" in raw[:8192]:
         return "binary file"
     text = raw.decode("utf-8", errors="replace")
-    reason = minified_reason(text, config)
+    reason = minified_reason(text, config, prose)
     if not reason and not data_allowed:
         reason = data_literal_reason(text, config) or bundle_reason(text, config)
     return reason if reason else (raw, text)
@@ -242,18 +245,20 @@ def data_literal_reason(text: str, config: IndexConfig) -> str | None:
     return f"data written as code ({share:.0%} of its lines are literals; {_BRING_BACK})"
 
 
-def minified_reason(text: str, config: IndexConfig) -> str | None:
-    """Why `text` looks minified, generated or like data rather than source, or None."""
+def minified_reason(text: str, config: IndexConfig, prose: bool = False) -> str | None:
+    """Why `text` looks minified, generated or like data rather than source, or None (`prose`: Markdown or
+    reStructuredText, where a paragraph is often one line: only far longer lines count)."""
     if not text.strip():
         return None
     lines = text.splitlines()
+    limit = config.max_prose_line_length if prose else config.max_line_length
     longest = max(len(line) for line in lines)
-    long_chars = sum(len(line) for line in lines if len(line) > config.max_line_length)
-    # Prose (Markdown paragraphs) has a few long lines; minified code is mostly long lines.
-    if longest > config.max_line_length and long_chars * 2 > len(text):
+    long_chars = sum(len(line) for line in lines if len(line) > limit)
+    # A few long lines are ordinary (a long string, a table row); minified code is mostly long lines.
+    if longest > limit and long_chars * 2 > len(text):
         return f"minified or generated (a line of {longest} characters)"
     mean = sum(len(line) for line in lines) / len(lines)
-    if mean > config.max_mean_line_length:
+    if not prose and mean > config.max_mean_line_length:
         return f"minified or generated (mean line of {mean:.0f} characters)"
     stripped = [c for c in text if not c.isspace()]
     alnum = sum(c.isalnum() for c in stripped) / max(1, len(stripped))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 from .chunker import CHUNKING_VERSION
 from .config import IndexConfig
 from .datadir import DataDir
 from .repo import RepoInfo
-from .scanner import Scanner
+from .scanner import FileEntry, Scanner
 from .store import ChunkStore
 
 
@@ -31,6 +32,8 @@ class IndexStatus:
     secrets_redacted: int
     cached_vectors: int
     warnings: list[str] = field(default_factory=list)
+    files_skipped: int = 0
+    """Files of the tree the last index read and skipped (minified, data, build output), unchanged since."""
 
     @property
     def pending(self) -> int:
@@ -40,6 +43,25 @@ class IndexStatus:
         data = asdict(self)
         data["pending"] = self.pending
         return data
+
+
+SKIPPED_META = "skipped_files"
+"""Meta key: {path: [size, mtime_ns]} of the files the last complete index read and skipped."""
+
+
+def record_skipped(store: ChunkStore, entries: Mapping[str, FileEntry], skipped: Iterable[tuple[str, str]]) -> None:
+    """Remember which files of the tree a complete run read and skipped, as it saw them: `status` does not count
+    them as new while they stay so (the next run reads them again, and skips them again)."""
+    record = {path: [entries[path].size, entries[path].mtime_ns] for path, _ in skipped if path in entries}
+    store.set_meta(SKIPPED_META, json.dumps(record, sort_keys=True))
+
+
+def _skipped_record(store: ChunkStore) -> dict[str, list[int]]:
+    try:
+        record = json.loads(store.get_meta(SKIPPED_META) or "{}")
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def rechunk_pending(store: ChunkStore, known: Mapping[str, object]) -> bool:
@@ -52,7 +74,9 @@ def build_status(repo: RepoInfo, data_dir: DataDir, store: ChunkStore, config: I
     known = store.files()
     scan = Scanner(repo, config).scan()
     current = {e.path: e for e in scan.files}
-    new = sum(1 for p in current if p not in known)
+    recorded = _skipped_record(store)
+    skipped = {p for p, e in current.items() if p not in known and recorded.get(p) == [e.size, e.mtime_ns]}
+    new = sum(1 for p in current if p not in known and p not in skipped)
     rechunk = rechunk_pending(store, known)
     modified = sum(
         1 for p, e in current.items()
@@ -77,4 +101,5 @@ def build_status(repo: RepoInfo, data_dir: DataDir, store: ChunkStore, config: I
         secrets_redacted=store.redactions_total(),
         cached_vectors=store.count("embedding_cache"),
         warnings=list(config.warnings),
+        files_skipped=len(skipped),
     )

@@ -127,6 +127,8 @@ def _print_status(console: Console, s: IndexStatus, destination: str | None) -> 
     head_note = "" if s.commit == s.head else f" (HEAD is {s.head[:12] if s.head else 'none'})"
     table.add_row("indexed commit", (s.commit[:12] if s.commit else "none") + head_note)
     table.add_row("pending changes", f"{s.pending_new} new, {s.pending_modified} modified, {s.pending_deleted} deleted")
+    if s.files_skipped:
+        table.add_row("files skipped", f"{s.files_skipped} (`copilot-index -v index` lists them with the reason)")
     table.add_row("database size", f"{s.database_bytes / 1e6:.1f} MB")
     table.add_row("secrets redacted", str(s.secrets_redacted))
     table.add_row("completions", f"sent to {destination}" if destination else "made on this machine")

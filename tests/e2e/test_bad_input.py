@@ -65,7 +65,7 @@ def test_empty_repository_and_detached_head(repo, data_dir, run_index):
     assert detached.commit == c1 and detached.files_changed == 1 and detached.chunks_deleted >= 1
 
 
-def test_odd_files_are_skipped_or_decoded(repo, data_dir, run_index):
+def test_odd_files_are_skipped_or_decoded(repo, data_dir, run_index, open_index):
     repo.write("latin1.py", b"def caf\xe9():\n    return 'd\xe9j\xe0 vu'\n")
     repo.write("huge_line.js", "var a=" + "1," * (5 * 1024 * 1024) + "1;")
     repo.write("minified.js", ("function a(b){return b+1};" * 40 + "\n") * 20)
@@ -75,9 +75,14 @@ def test_odd_files_are_skipped_or_decoded(repo, data_dir, run_index):
     repo.write(".copilotignore", "private/\n")
     repo.write(".gitignore", "ignored.py\n")
     repo.write("ignored.py", "def ignored():\n    pass\n")
+    # Markdown whose paragraphs are one line each is prose, not minified; a picture inlined as data is not.
+    paragraph = "The player keeps its volume between sessions, and the settings page says so in plain words. " * 8
+    repo.write("docs/guide.md", "# Guide\n\n" + f"{paragraph}\n\n" * 6)
+    repo.write("docs/inline.md", "# Logo\n\n![logo](data:image/png;base64," + "iVBORw0KGgo" * 600 + ")\n")
     repo.commit("odd files")
     summary = run_index(repo.root)
     skipped = dict(summary.skipped)
+    assert "docs/guide.md" not in skipped and "minified" in skipped["docs/inline.md"]
     assert "larger than" in skipped["huge_line.js"]
     assert "minified" in skipped["minified.js"]
     assert skipped["blob.bin"] == "binary file"
@@ -89,6 +94,18 @@ def test_odd_files_are_skipped_or_decoded(repo, data_dir, run_index):
     assert "latin1.py" in paths and "ignored.py" not in paths and "vendor/lib.py" not in paths
     text = conn.execute("SELECT text FROM chunks JOIN files ON files.id = chunks.file_id WHERE path='latin1.py'").fetchone()
     assert "caf\ufffd" in text[0]
+
+    # The files read and skipped are not changes waiting for the next index, until they change.
+    with open_index(repo.root) as index:
+        status = index.status()
+    assert (status.pending, status.files_skipped) == (0, 3)  # minified.js, blob.bin, docs/inline.md (read, then skipped)
+    repo.write("minified.js", ("function a(b){return b+2};" * 40 + "\n") * 20)
+    with open_index(repo.root) as index:
+        status = index.status()
+    assert (status.pending_new, status.files_skipped) == (1, 2)
+    assert "minified" in dict(run_index(repo.root).skipped)["minified.js"]
+    with open_index(repo.root) as index:
+        assert (index.status().pending, index.status().files_skipped) == (0, 3)
 
 
 def test_a_data_table_written_as_code_is_skipped_unless_brought_back(repo, data_dir, run_index):
