@@ -43,6 +43,8 @@ _IMPORTS = {
     "c": re.compile(r"""^\s*#\s*include\s*[<"]([^>"]+)[>"]"""),
 }
 _IMPORT_ALIASES = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}
+BLOCK_KIND = "Private Key"
+"""The kind of a redacted key block (PEM): its consecutive lines are reported as one finding."""
 _IGNORE = re.compile(r"copilot-index:\s*ignore(?:\[([\w, ]+)\])?")
 
 
@@ -113,12 +115,19 @@ class ConventionChecker:
         if not redaction.count:
             return []
         before, after = f.text.split("\n"), redaction.text.split("\n")
-        out = []
+        runs: list[tuple[int, int, str]] = []  # (first line, last line, kinds): a key block's lines are one finding
         for i, (a, b) in enumerate(zip(before, after, strict=False)):
             if a != b and i + 1 in f.lines:
-                kinds = ", ".join(sorted(redaction.line_kinds.get(i + 1, ()))) or "Private Key"
-                message = f"possible secret ({kinds}); keep it out of the repository"
-                out.append(Violation(f.path, i + 1, 1, "CIX100", message))
+                kinds = ", ".join(sorted(redaction.line_kinds.get(i + 1, ()))) or BLOCK_KIND
+                if kinds == BLOCK_KIND and runs and runs[-1][2] == BLOCK_KIND and runs[-1][1] == i:
+                    runs[-1] = (runs[-1][0], i + 1, kinds)
+                else:
+                    runs.append((i + 1, i + 1, kinds))
+        out = []
+        for first, last, kinds in runs:
+            where = f", lines {first}-{last}" if last > first else ""
+            message = f"possible secret ({kinds}{where}); keep it out of the repository"
+            out.append(Violation(f.path, first, 1, "CIX100", message))
         return out
 
     def _security(self, f: ChangedFile, language: str) -> list[Violation]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,22 @@ def test_staged_secret_is_reported_in_compiler_style(base: GitRepo, capsys: pyte
     code, lines = check(base, capsys)
     assert code == 1
     assert any(line.startswith("pkg/settings.py:2:1: CIX100 possible secret (AWS Access Key") for line in lines)
+
+
+def test_a_key_block_is_one_finding(base: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """A private key's lines are one finding naming the lines it spans (gin's test key gave 25 before); a secret on
+    the next line is a finding of its own."""
+    body = "\n".join(base64.b64encode(secrets.token_bytes(48)).decode() for _ in range(6))
+    base.write("deploy/key.pem", f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n")
+    base.write("deploy/app.env", f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n"
+                                 f"API_KEY={secrets.token_urlsafe(24)}\n")
+    base.git("add", "-A")
+    code, lines = check(base, capsys)
+    assert code == 1
+    assert [line for line in lines if "CIX100" in line] == [
+        "deploy/app.env:2:1: CIX100 possible secret (Private Key, lines 2-7); keep it out of the repository",
+        "deploy/app.env:9:1: CIX100 possible secret (Secret Keyword); keep it out of the repository",
+        "deploy/key.pem:2:1: CIX100 possible secret (Private Key, lines 2-7); keep it out of the repository"]
 
 
 def test_only_added_lines_count(base: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
