@@ -238,19 +238,21 @@ class _Pass:
     values: dict[str, str] = field(default_factory=dict)
     """value -> kind"""
 
-    def record(self, i: int, value: str, kind: str) -> None:
-        self.result.count += 1
-        self.result.kinds[kind] += 1
+    def record(self, i: int, value: str, kind: str, counted: bool = True) -> None:
+        if counted:  # a key block's later lines belong to the secret its first line counted
+            self.result.count += 1
+            self.result.kinds[kind] += 1
         self.result.line_kinds.setdefault(i + 1, set()).add(kind)
         if value not in self.values:
             self.values[value] = kind
             self.result.digests.add(value_digest(value))
 
-    def replace(self, i: int, value: str, kind: str) -> None:
+    def replace(self, i: int, value: str, kind: str, counted: bool = True) -> bool:
         if not value or value == PLACEHOLDER or value not in self.lines[i]:
-            return
+            return False
         self.lines[i] = self.lines[i].replace(value, PLACEHOLDER)
-        self.record(i, value, kind)
+        self.record(i, value, kind, counted)
+        return True
 
 
 class Redactor:
@@ -348,16 +350,17 @@ class Redactor:
                 work.replace(i, value, "High entropy string")
 
     def _redact_pem_blocks(self, work: _Pass) -> None:
-        inside = False
+        """Every line between a private key's BEGIN and END goes; the block counts as one secret."""
+        inside = counted = False
         for i, line in enumerate(work.lines):
             if _PEM_BEGIN.search(line):
-                inside = True
+                inside, counted = True, False
                 continue
             if inside and _PEM_END.search(line):
                 inside = False
                 continue
-            if inside and line.strip():
-                work.replace(i, line.strip(), "Private Key")
+            if inside and line.strip() and work.replace(i, line.strip(), "Private Key", counted=not counted):
+                counted = True
 
     def _redact_repeats(self, work: _Pass) -> None:
         """A redacted value that occurs again elsewhere in the text is removed there too (a made-up value

@@ -202,6 +202,9 @@ def test_private_key_block_is_redacted_whole() -> None:
         assert line not in result.text
     assert "-----BEGIN RSA PRIVATE KEY-----" in result.text
     assert result.text.count("\n") == text.count("\n")
+    # One secret, not one per line (gin's test key counted 25 of its 28), though every line is kept as a digest
+    assert result.count == 1 and result.kinds == {"Private Key": 1} and len(result.digests) == len(body)
+    assert set(result.line_kinds) == {3, 4, 5}
 
 
 def test_digests_not_values_are_kept() -> None:
