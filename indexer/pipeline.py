@@ -220,8 +220,9 @@ class Indexer:
         self, entry: FileEntry, old: StoredFile | None, store: ChunkStore, summary: IndexSummary, rechunk: bool = False
     ) -> _Pending | None:
         full = self.repo.root / entry.path
+        language = language_for_path(entry.path)
         try:
-            read = read_source(full, self.config, entry.data_allowed, is_prose(language_for_path(entry.path)))
+            read = read_source(full, self.config, entry.data_allowed, is_prose(language))
         except OSError:
             log.info("%s vanished while indexing; it will be dropped from the index", entry.path)
             read = "vanished while indexing"
@@ -241,10 +242,9 @@ class Indexer:
         redaction = self.redactor.redact(text, entry.path)
         summary.secrets_redacted += redaction.count
         chunks = self.chunker.chunk(entry.path, redaction.text)
-        language = language_for_path(entry.path) or "text"
         summary.files_changed += 1
         license = self.licenses.detect(entry.path, text)
-        return _Pending(stored, language, chunks, redaction.count, redaction.digests, license)
+        return _Pending(stored, language or "text", chunks, redaction.count, redaction.digests, license)
 
     def _flush(self, store: ChunkStore, pending: list[_Pending], summary: IndexSummary) -> None:
         if not pending:
