@@ -143,10 +143,11 @@ class Index:
             return self._search
 
     def search(
-        self, query: str, k: int = 10, mode: Mode = "hybrid", language: str | None = None, path_glob: str | None = None
+        self, query: str, k: int = 10, mode: Mode = "hybrid", language: str | None = None, path_glob: str | None = None,
+        exclude_path: str | None = None,
     ) -> list[SearchResult]:
         with self._lock:
-            return self.searcher().query(query, k, mode, language, path_glob)
+            return self.searcher().query(query, k, mode, language, path_glob, exclude_path)
 
     def find_symbols(self, name: str, limit: int = 50) -> list[SearchResult]:
         """Definitions named `name` exactly (also as the last part of `Class.method`), available as soon as their

@@ -105,13 +105,18 @@ class HybridSearch:
         mode: Mode = "hybrid",
         language: str | None = None,
         path_glob: str | None = None,
+        exclude_path: str | None = None,
     ) -> list[SearchResult]:
+        """The `k` best chunks for `text`; none of `exclude_path` (a completion's own file, whose chunks would
+        otherwise fill the places of other files' code), whose chunk count widens the candidate pool instead."""
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}")
         allowed = self._filter_ids(language, path_glob)
         if allowed is not None and not allowed:
             return []
         want = max(k * 4, CANDIDATES)
+        if exclude_path is not None:
+            want += len(self.store.chunk_hashes(exclude_path))
         if mode == "keyword":
             scores = self._keyword(text, want, allowed)
         elif mode == "dense":
@@ -119,7 +124,7 @@ class HybridSearch:
         else:
             scores = self._rerank(text, self._hybrid(text, want, allowed))
         ranked = sorted(scores.items(), key=lambda item: -item[1])
-        return self._materialise(ranked, k)
+        return self._materialise(ranked, k, exclude_path)
 
     # -- retrievers ---------------------------------------------------------------------------------
 
@@ -213,7 +218,7 @@ class HybridSearch:
             return {cid for cid, path in rows if fnmatch.fnmatchcase(path, path_glob)}
         return {cid for cid, _ in rows}
 
-    def _materialise(self, ranked: list[tuple[int, float]], k: int) -> list[SearchResult]:
+    def _materialise(self, ranked: list[tuple[int, float]], k: int, exclude_path: str | None = None) -> list[SearchResult]:
         results: list[SearchResult] = []
         taken: dict[str, list[tuple[int, int]]] = {}
         for start in range(0, len(ranked), 100):
@@ -224,6 +229,8 @@ class HybridSearch:
                 if row is None:
                     continue  # deleted by a concurrent indexer since it was ranked
                 path, first, last = row[0], row[1], row[2]
+                if path == exclude_path:
+                    continue
                 spans = taken.setdefault(path, [])
                 if any(first <= b and a <= last for a, b in spans):
                     continue

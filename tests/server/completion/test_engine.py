@@ -14,6 +14,7 @@ from copilot_index.indexer import DataDir, Index, set_trusted
 from copilot_index.indexer.repo import resolve_repo
 from copilot_index.server.cli import main as cli_main
 from copilot_index.server.completion.config import CompletionConfig
+from copilot_index.server.completion.context import ContextRetriever
 from copilot_index.server.completion.engine import CompletionEngine
 from copilot_index.server.completion.request import BadRequestError, CompletionRequest
 from copilot_index.server.model.backends import TransformersBackend
@@ -199,3 +200,23 @@ def test_a_suggestion_of_whitespace_alone_is_not_shown(repo, data_dir, text):
     engine = CompletionEngine(_index(repo.root, data_dir), CompletionConfig(), backend=ScriptedBackend(text), guards=None)
     result = engine.complete(CompletionRequest("a.py", "def f():\n", 1, 0))
     assert result.completion == "" and not result.cached
+
+
+def test_the_files_own_chunks_leave_room_for_other_files(repo, run_index, data_dir):
+    """The file being edited is in an editor's index; its chunks, excluded from the prompt's snippets, must not
+    take the places of other files' code among the search's results (they once did: no snippet at all)."""
+    shapes = "".join(f"\n\ndef ring_area_{i}(outer, inner):\n    return circle_area(outer) - circle_area(inner) * {i}\n"
+                     for i in range(16))
+    repo.write("app/rings.py", "from geometry import circle_area\n" + shapes)
+    repo.write("geometry.py", GEOMETRY)
+    repo.write("net/http.py", HTTP)
+    for name in ("squares", "triangles", "hexagons"):
+        repo.write(f"shapes/{name}.py", f"def {name}_area(side):\n    \"\"\"Area of {name}.\"\"\"\n    return side * side\n")
+    repo.commit("code")
+    run_index(repo.root)
+    prefix = "from geometry import circle_area\n" + shapes + "\n\ndef ring_area_16(outer, inner):\n    return "
+    retriever = ContextRetriever(_index(repo.root, data_dir), candidates=4)
+    snippets = retriever.retrieve("app/rings.py", prefix, "", 4000, lambda text: len(text) // 4)
+    assert len(snippets) == 4
+    assert "geometry.py" in {s.path for s in snippets}
+    assert all(s.path != "app/rings.py" for s in snippets)
