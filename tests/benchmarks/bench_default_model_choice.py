@@ -135,17 +135,19 @@ def complete(repo: Path, cases: list[dict[str, Any]], config: str, flags: list[s
 
 
 def score(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
-    exact, similar, latency = [], [], []
+    exact, similar, latency, snippets = [], [], [], []
     for case, answer in rows:
         got = (answer.get("completion") or "").split("\n")[0].strip()
+        snippets.append(len(answer.get("sources") or []))
         exact.append(got == case["expected"].strip())
         similar.append(difflib.SequenceMatcher(None, got, case["expected"].strip()).ratio())
         latency.append(float(answer.get("latency_ms") or 0.0))
     latency.sort()
     return {"n": len(rows), "exact": sum(exact), "exact_match": round(sum(exact) / max(1, len(rows)), 4),
             "edit_similarity": round(sum(similar) / max(1, len(rows)), 4),
+            "snippets_mean": round(sum(snippets) / max(1, len(rows)), 2), "no_snippet": snippets.count(0),
             "latency_p50_ms": round(statistics.median(latency), 1) if latency else None,
-            "latency_p95_ms": round(latency[int(0.95 * (len(latency) - 1))], 1) if latency else None}
+            "latency_p95_ms": round(latency[round(0.95 * (len(latency) - 1))], 1) if latency else None}
 
 
 def main(argv: list[str] | None = None) -> int:
