@@ -10,6 +10,7 @@ from copilot_index.indexer import Index
 from copilot_index.server.model.backend import Snippet
 
 from .overlay import UnsavedBuffers
+from .prompt import fit_snippet
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +75,12 @@ class ContextRetriever:
         for snippet in found:
             if snippet.path == path or snippet.text.strip() in seen_text:
                 continue
-            cost = count_tokens(snippet.text) + 8
-            if used + cost > token_budget:
+            fitted = fit_snippet(snippet, token_budget - used, count_tokens, 8)
+            if fitted is None:
                 continue  # a smaller one further down may still fit
             seen_text.add(snippet.text.strip())
-            chosen.append(snippet)
-            used += cost
+            chosen.append(fitted)
+            used += count_tokens(fitted.text) + 8
             if len(chosen) >= self.candidates:
                 break
         return chosen

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from copilot_index.indexer import comment_prefix
 from copilot_index.server.model.backend import Prompt, Snippet
@@ -55,6 +55,22 @@ def keep_tail(text: str, budget: int, count: Callable[[str], int]) -> str:
         kept.append(line)
         used += cost
     return "\n".join(reversed(kept))
+
+
+MIN_SNIPPET_LINES = 4
+"""A snippet too long for what is left of the context budget goes in cut to its first lines, if this many fit."""
+
+
+def fit_snippet(snippet: Snippet, budget: int, count: Callable[[str], int], overhead: int) -> Snippet | None:
+    """`snippet` if it fits in `budget` tokens with its `overhead` (the path header), else its leading whole lines
+    that do (the signature and the start of the body, as the code LoRA saw them in training), else None."""
+    if count(snippet.text) + overhead <= budget:
+        return snippet
+    head = keep_head(snippet.text, budget - overhead, count).rstrip("\n")
+    lines = head.split("\n") if head else []
+    if sum(1 for line in lines if line.strip()) < MIN_SNIPPET_LINES:
+        return None
+    return replace(snippet, end_line=snippet.start_line + len(lines) - 1, text=head)
 
 
 def keep_head(text: str, budget: int, count: Callable[[str], int]) -> str:
@@ -143,10 +159,10 @@ def assemble(
         after, used = "", 0
     kept_snippets: list[Snippet] = []
     for s in snippets:
-        cost = count(s.text) + 12
-        if used + cost <= context_budget:
-            kept_snippets.append(s)
-            used += cost
+        fitted = fit_snippet(s, context_budget - used, count, 12)
+        if fitted is not None:
+            kept_snippets.append(fitted)
+            used += count(fitted.text) + 12
     context = format_context(template, path, language, kept_snippets) + after
     context_tokens = count(context) if context else 0
     prefix_budget += max(0, context_budget - context_tokens)

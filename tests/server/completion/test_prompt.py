@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from copilot_index.server.completion.context import build_query
-from copilot_index.server.completion.prompt import Budgets, assemble, fim_enabled
+from copilot_index.server.completion.prompt import Budgets, assemble, fim_enabled, fit_snippet
 from copilot_index.server.model.backend import Snippet
 from copilot_index.server.model.templates import load_templates, template_named
 
@@ -104,3 +104,17 @@ def test_min_confidence_is_a_probability_below_one() -> None:
         assert config.min_confidence == 0.0 and len(config.warnings) == 1, (bad, config.warnings)
     assert "min_confidence must be at least 0 and below 1; using 0.0" in CompletionConfig.from_mapping(
         {"min_confidence": 1.5}).warnings[0]
+
+
+def test_a_snippet_longer_than_the_budget_goes_in_cut_to_its_first_lines() -> None:
+    body = "".join(f"    total += step_{i}(x)\n" for i in range(40))
+    long = Snippet("lib/steps.py", 10, 51, "def run_steps(x):\n    total = 0\n" + body, 0.9)
+    template = template_named("plain")
+    prompt = assemble(template, "app/main.py", "python", "import os\nvalue = ", "", [long], 200, count)
+    (kept,) = prompt.snippets
+    assert kept.text.startswith("def run_steps(x):\n    total = 0\n    total += step_0(x)")
+    assert "step_39" not in prompt.text
+    assert kept.start_line == 10 and kept.end_line == 10 + kept.text.count("\n")
+    assert f"(lines 10-{kept.end_line})" in prompt.text
+    assert fit_snippet(long, 1000, count, 12) is long
+    assert fit_snippet(long, 12 + count("def run_steps(x):\n    total = 0\n    total += step_0(x)\n"), count, 12) is None
