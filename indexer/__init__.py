@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .languages import comment_prefix, has_definitions, is_code, language_for_path
     from .licenses import LicenseDetector, comment_text, detect_text, header_license, is_copyleft, same_license
     from .pipeline import IndexSummary
-    from .redact import PLACEHOLDER, Redactor
+    from .redact import PEM_KIND, PLACEHOLDER, Redactor
     from .reembed import ReembedError, ReembedSummary
     from .repo import RepoInfo, resolve_repo
     from .scanner import Scanner, read_source
@@ -63,7 +63,7 @@ _EXPORTS = {
     "LicenseDetector": "licenses", "comment_text": "licenses", "detect_text": "licenses",
     "header_license": "licenses", "is_copyleft": "licenses", "same_license": "licenses",
     "IndexSummary": "pipeline",
-    "PLACEHOLDER": "redact", "Redactor": "redact",
+    "PEM_KIND": "redact", "PLACEHOLDER": "redact", "Redactor": "redact",
     "ReembedError": "reembed", "ReembedSummary": "reembed",
     "RepoInfo": "repo", "resolve_repo": "repo",
     "Scanner": "scanner", "read_source": "scanner",

@@ -36,6 +36,8 @@ from detect_secrets.settings import default_settings
 from .keywords import split_identifier
 
 PLACEHOLDER = "<redacted-secret>"
+PEM_KIND = "Private Key"
+"""The kind of every line of a private key block (BEGIN ... END); the block counts as one secret."""
 RULES_FILE = "secret_rules.toml"
 REPEAT_MIN_LENGTH = 8
 """A redacted value this long, shaped like a credential, is removed wherever else it occurs in the text."""
@@ -359,7 +361,7 @@ class Redactor:
             if inside and _PEM_END.search(line):
                 inside = False
                 continue
-            if inside and line.strip() and work.replace(i, line.strip(), "Private Key", counted=not counted):
+            if inside and line.strip() and work.replace(i, line.strip(), PEM_KIND, counted=not counted):
                 counted = True
 
     def _redact_repeats(self, work: _Pass) -> None:

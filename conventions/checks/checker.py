@@ -19,6 +19,7 @@ from pathlib import Path
 from copilot_index.conventions.guards.config import GuardConfig
 from copilot_index.conventions.guards.rules import BanditScanner, Finding, scan_rules
 from copilot_index.indexer import (
+    PEM_KIND,
     LicenseDetector,
     Redactor,
     comment_prefix,
@@ -43,8 +44,6 @@ _IMPORTS = {
     "c": re.compile(r"""^\s*#\s*include\s*[<"]([^>"]+)[>"]"""),
 }
 _IMPORT_ALIASES = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}
-BLOCK_KIND = "Private Key"
-"""The kind of a redacted key block (PEM): its consecutive lines are reported as one finding."""
 _IGNORE = re.compile(r"copilot-index:\s*ignore(?:\[([\w, ]+)\])?")
 
 
@@ -118,8 +117,8 @@ class ConventionChecker:
         runs: list[tuple[int, int, str]] = []  # (first line, last line, kinds): a key block's lines are one finding
         for i, (a, b) in enumerate(zip(before, after, strict=False)):
             if a != b and i + 1 in f.lines:
-                kinds = ", ".join(sorted(redaction.line_kinds.get(i + 1, ()))) or BLOCK_KIND
-                if kinds == BLOCK_KIND and runs and runs[-1][2] == BLOCK_KIND and runs[-1][1] == i:
+                kinds = ", ".join(sorted(redaction.line_kinds.get(i + 1, ()))) or PEM_KIND
+                if kinds == PEM_KIND and runs and runs[-1][2] == PEM_KIND and runs[-1][1] == i:
                     runs[-1] = (runs[-1][0], i + 1, kinds)
                 else:
                     runs.append((i + 1, i + 1, kinds))

