@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from copilot_index.indexer import CopilotIndexError
+
 from .pairs import Pair
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,10 @@ class TrainingArgs:
     """Tokens of code read while training (queries are short); indexing keeps its own limit (256). Training on 256
     scored the same at twice the time (docs/embedder-training-log.md, `--train-seq-length 256`)."""
     scale: float = 20.0
-    """Inverse temperature of the in-batch softmax."""
+    """Inverse temperature of the in-batch softmax (`--scale`; 40 measured, not adopted: README, "Other options")."""
+    freeze_layers: int = 0
+    """Transformer layers, counted from the input, kept as they are, with the token embeddings (`--freeze-layers`;
+    0 trains every weight; 3 of MiniLM's 6 measured, not adopted)."""
     hard_negatives: bool = False
     """Add one keyword-search hard negative per pair (triplets; each step reads a third more text)."""
     loss: str = "hardness"
@@ -137,11 +142,32 @@ def load_trainable(path: str, device: str = "cpu"):  # type: ignore[no-untyped-d
     return SentenceTransformer(path, device=device, local_files_only=True)
 
 
+def transformer_layers(model) -> list:  # type: ignore[no-untyped-def]
+    """The encoder layers of a sentence-transformers model, from the input up ([] for a model without them)."""
+    encoder = getattr(getattr(model[0], "auto_model", None), "encoder", None)
+    return list(getattr(encoder, "layer", None) or [])
+
+
+def freeze(model, layers: int) -> None:  # type: ignore[no-untyped-def]
+    """Keep the token embeddings and the first `layers` encoder layers of `model` out of training."""
+    if layers <= 0:
+        return
+    stack = transformer_layers(model)
+    if layers >= len(stack):
+        raise CopilotIndexError(f"--freeze-layers must be below the embedder's {len(stack)} layers, such as 3.")
+    for part in [model[0].auto_model.embeddings, *stack[:layers]]:
+        for parameter in part.parameters():
+            parameter.requires_grad = False
+
+
 def new_optimizer(model, args: TrainingArgs):  # type: ignore[no-untyped-def]
-    """The AdamW that `fine_tune` makes for one call; a long run makes one and passes it to every call."""
+    """The AdamW that `fine_tune` makes for one call (after `freeze`); a long run makes one and passes it to every
+    call."""
     import torch
 
-    return torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    freeze(model, args.freeze_layers)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    return torch.optim.AdamW(trainable, lr=args.learning_rate, weight_decay=args.weight_decay)
 
 
 def fine_tune(model, pairs: Sequence[Pair], args: TrainingArgs, progress: ProgressCallback | None = None,  # type: ignore[no-untyped-def]

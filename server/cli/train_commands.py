@@ -41,6 +41,10 @@ def register(sub: Any) -> None:
                    help="share of files held out for evaluation (default: 0.15)")
     p.add_argument("--max-commits", type=int, default=500, help="recent commits whose messages are mined (default: 500)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--scale", type=float, default=TrainingArgs.scale,
+                   help=f"inverse temperature of the loss's softmax over the batch (default: {TrainingArgs.scale:g})")
+    p.add_argument("--freeze-layers", type=int, default=0, metavar="N",
+                   help="keep the token embeddings and the first N transformer layers as they are (default: 0)")
     p.add_argument("--hard-negatives", action="store_true",
                    help="add a keyword-search hard negative to every pair (slower steps)")
     p.add_argument("--prose", action="store_true",
@@ -95,6 +99,8 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         raise CopilotIndexError("--summaries must be 0 or a positive number of definitions, such as 400.")
     if not 1 <= args.soup <= 8:
         raise CopilotIndexError("--soup must be a number of trainings from 1 to 8, such as 2.")
+    if not 1 <= args.scale <= 100 or args.freeze_layers < 0:
+        raise CopilotIndexError("--scale must be between 1 and 100, such as 20, and --freeze-layers 0 or more, such as 3.")
     if args.replay < 0:
         raise CopilotIndexError("--replay must be 0 or a positive number of pairs, such as 300.")
     if not 0 < args.held_out < 1:
@@ -109,6 +115,8 @@ def _options(args: argparse.Namespace) -> TrainEmbeddingsOptions:
         hard_negatives=args.hard_negatives,
         loss=args.loss,
         soup=args.soup,
+        scale=args.scale,
+        freeze_layers=args.freeze_layers,
     )
     mining = MiningOptions(max_commits=max(0, args.max_commits), summaries=args.summaries, seed=args.seed,
                            specs=args.specs)

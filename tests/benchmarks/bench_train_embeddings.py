@@ -173,6 +173,8 @@ def main() -> int:
     parser.add_argument("--soup", type=int, help="train-embeddings --soup N (its default: 1): N trainings averaged")
     parser.add_argument("--seed", type=int, help="train-embeddings --seed (its default: 0): the held-out split and "
                         "the order of the batches")
+    parser.add_argument("--scale", help="train-embeddings --scale (its default: 20)")
+    parser.add_argument("--freeze-layers", type=int, help="train-embeddings --freeze-layers N (its default: 0)")
     compare = parser.add_mutually_exclusive_group()
     compare.add_argument("--compare-prose", action="store_true", help="train each set without, then with prose pairs")
     compare.add_argument("--compare-comments", action="store_true",
@@ -210,6 +212,8 @@ def main() -> int:
     options += ["--prose"] if args.prose and not args.compare_prose else []
     options += ["--comments"] if args.comments and not args.compare_comments else []
     options += ["--specs"] if args.specs else []
+    options += ["--scale", args.scale] if args.scale else []
+    options += ["--freeze-layers", str(args.freeze_layers)] if args.freeze_layers else []
     options += ["--replay", str(args.replay)] if args.replay else []
     options += ["--summaries", str(args.summaries)] if args.summaries and not args.compare_summaries else []
     options += ["--refit"] if args.refit and not args.compare_refit else []

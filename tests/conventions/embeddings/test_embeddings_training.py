@@ -230,11 +230,36 @@ def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.
     assert out["active_embedder"] == expected_active
 
 
+def test_frozen_layers_stay_as_they_were_and_the_others_train(repo) -> None:  # type: ignore[no-untyped-def]
+    """`--freeze-layers 3`: the token embeddings and layers 0-2 keep their weights, layers 3-5 move; `--scale`
+    reaches the loss (a sharper softmax gives the same first batch another loss)."""
+    build_shop(repo)
+    pairs = PairMiner(resolve_repo(repo.root)).mine()
+    model = load_trainable(resolve_embedder_path(DEFAULT_EMBEDDER))
+    before = {name: value.detach().clone() for name, value in model.named_parameters()}
+    result = fine_tune(model, pairs, TrainingArgs(max_steps=2, batch_size=8, learning_rate=1e-3, freeze_layers=3))
+    moved = {name for name, value in model.named_parameters() if not np.array_equal(value.detach(), before[name])}
+    layer_of = {name: name.split(".encoder.layer.")[1].split(".")[0] for name in before if ".encoder.layer." in name}
+    assert moved and all(layer_of.get(name) in ("3", "4", "5") for name in moved), sorted(moved)[:5]
+    assert {layer_of[name] for name in moved if name in layer_of} == {"3", "4", "5"}
+    assert not any(".embeddings." in name for name in moved)
+    first = {}
+    for scale in (20.0, 40.0):
+        model = load_trainable(resolve_embedder_path(DEFAULT_EMBEDDER))
+        first[scale] = fine_tune(model, pairs, TrainingArgs(max_steps=1, batch_size=8, scale=scale)).losses[0]
+    assert result.steps == 2 and first[20.0] != pytest.approx(first[40.0], rel=1e-3), first
+    with pytest.raises(training_module.CopilotIndexError, match="below the embedder's 6 layers"):
+        training_module.freeze(model, 6)
+
+
 def test_cli_rejects_bad_input_in_one_sentence(repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     assert main(["train-embeddings", "--repo", str(repo.root), "--held-out", "2"]) == 2
     assert "--held-out must be a share" in capsys.readouterr().err
     assert main(["train-embeddings", "--repo", str(repo.root), "--train-seq-length", "8"]) == 2
     assert "--train-seq-length must be between 16 and 512" in capsys.readouterr().err
+    for option in (["--scale", "0"], ["--freeze-layers", "-1"]):
+        assert main(["train-embeddings", "--repo", str(repo.root), *option]) == 2
+        assert "--scale must be between 1 and 100" in capsys.readouterr().err
     repo.write("notes.txt", "nothing to learn here\n")
     repo.commit("Add notes")
     with pytest.raises(NotEnoughPairsError):
