@@ -210,7 +210,7 @@ def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.
     data_dir = tmp_path / "d"
     code = main(["--data-dir", str(data_dir), "train-embeddings", "--repo", str(repo.root), "--json",
                  "--minutes", "0.05", "--batch-size", "4", "--held-out", "0.4", "--learning-rate", "1e-4",
-                 "--train-seq-length", "64", "--loss", "infonce"])
+                 "--train-seq-length", "64", "--loss", "infonce", "--scale", "30", "--freeze-layers", "2"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert {"version", "promoted", "base_mrr@10", "trained_mrr@10", "pairs", "active_embedder", "manifest"} <= set(out)
@@ -221,6 +221,7 @@ def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.
     assert manifest["commit"] == head
     assert manifest["hyperparameters"]["batch_size"] == 4 and manifest["hyperparameters"]["learning_rate"] == 1e-4
     assert manifest["hyperparameters"]["max_seq_length"] == 64 and manifest["hyperparameters"]["loss"] == "infonce"
+    assert manifest["hyperparameters"]["scale"] == 30 and manifest["hyperparameters"]["freeze_layers"] == 2
     assert manifest["train_steps"] >= 1
     assert set(manifest["metrics"]) >= {"base_mrr@10", "trained_mrr@10", "held_out_queries"}
     assert manifest["pairs"]["train"] > 0 and manifest["pairs"]["held_out"] > 0
@@ -228,6 +229,10 @@ def test_cli_trains_and_writes_the_lineage(repo, tmp_path: Path, capsys: pytest.
     assert (data_dir / "embedders" / "v001" / "model").is_dir() == manifest["promoted"]
     expected_active = str(data_dir / "embedders" / "v001" / "model") if manifest["promoted"] else DEFAULT_EMBEDDER
     assert out["active_embedder"] == expected_active
+    too_many = ["--data-dir", str(data_dir), "train-embeddings", "--repo", str(repo.root), "--minutes", "0.05",
+                "--held-out", "0.4", "--freeze-layers", "6"]
+    assert main(too_many) == 2
+    assert "--freeze-layers must be below the embedder's 6 layers" in capsys.readouterr().err
 
 
 def test_frozen_layers_stay_as_they_were_and_the_others_train(repo) -> None:  # type: ignore[no-untyped-def]
