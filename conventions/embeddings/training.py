@@ -45,7 +45,7 @@ class TrainingArgs:
     """Tokens of code read while training (queries are short); indexing keeps its own limit (256). Training on 256
     scored the same at twice the time (docs/embedder-training-log.md, `--train-seq-length 256`)."""
     scale: float = 20.0
-    """Inverse temperature of the in-batch softmax (`--scale`; 40 measured, not adopted: README, "Other options")."""
+    """Inverse temperature of the in-batch softmax (`--scale`; 40 and 10 measured, not adopted: README, "Other options")."""
     freeze_layers: int = 0
     """Transformer layers, counted from the input, kept as they are, with the token embeddings (`--freeze-layers`;
     0 trains every weight; 3 of MiniLM's 6 measured, not adopted)."""
