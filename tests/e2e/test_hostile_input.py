@@ -130,7 +130,7 @@ def test_a_damaged_or_future_database_is_refused_and_left_alone(repo, data_dir, 
     assert _cli(data_dir, "index", str(repo.root)) == 2
     assert "newer copilot-index (schema 99" in _one_sentence(capsys.readouterr().err)
     conn = sqlite3.connect(db)
-    conn.execute("PRAGMA user_version = 2")
+    conn.execute("PRAGMA user_version = 3")
     conn.commit()
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.close()

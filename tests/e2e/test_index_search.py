@@ -9,11 +9,16 @@ from fixtures_code import GEOMETRY, HTTP, SECRET_VALUE, SETTINGS, STORAGE_GO
 
 from copilot_index.indexer import DEFAULT_EMBEDDER, DataDir, Index, IndexConfig
 from copilot_index.indexer.repo import resolve_repo
+from copilot_index.indexer.store import ChunkStore
 from copilot_index.server.cli import main as cli_main
 
 
 def _index(data_dir: Path, root: Path) -> Index:
     return Index(resolve_repo(root), DataDir(data_dir), IndexConfig(embedder_backend="torch"))
+
+
+def _store(data_dir: Path, root: Path) -> ChunkStore:
+    return ChunkStore(_index(data_dir, root).data_dir.database, create=False)
 
 
 def _search(data_dir: Path, root: Path, embedder, query: str, **kw):  # type: ignore[no-untyped-def]
@@ -186,3 +191,43 @@ def test_an_index_chunked_by_an_earlier_version_is_chunked_again_once(repo, data
     assert run_index(repo.root).files_changed == 0  # once
     with _index(data_dir, repo.root) as index:
         assert index.status().pending == 0
+
+
+def test_keyword_scores_after_many_updates_match_a_fresh_index(repo, tmp_path, data_dir, run_index, embedder):
+    """A contentless FTS5 table keeps deleted rows in its bm25 statistics; the index rebuilds it before they skew
+    the keyword scores, so an index edited again and again scores as one built once from the same files."""
+    _seed(repo)
+    run_index(repo.root)
+    for step in range(3):
+        repo.write("geometry.py", GEOMETRY.replace("radius * radius", f"radius * radius * {step + 2} / {step + 2}"))
+        repo.commit(f"edit {step}")
+        run_index(repo.root)
+    fresh = Index(resolve_repo(repo.root), DataDir(tmp_path / "fresh"), IndexConfig(embedder_backend="torch"))
+    with fresh:
+        fresh.update(embedder=embedder)
+    query = "area of a circle from its radius, and http request headers"
+    with _index(data_dir, repo.root) as edited, fresh:
+        got = [(h.path, h.symbol, round(h.score, 9)) for h in edited.search(query, k=8, mode="keyword")]
+        want = [(h.path, h.symbol, round(h.score, 9)) for h in fresh.search(query, k=8, mode="keyword")]
+    assert got == want and len(got) >= 3
+    store = _store(data_dir, repo.root)
+    assert store.stale_keyword_rows() == 0
+    store.close()
+
+
+def test_an_index_from_before_the_keyword_count_rebuilds_its_keyword_table_once(repo, data_dir, run_index):
+    _seed(repo)
+    run_index(repo.root)
+    store = _store(data_dir, repo.root)  # made to look like an index written before migration 3
+    live = store.count("chunks")
+    with store.transaction():
+        store.conn.execute("DELETE FROM meta WHERE key = 'keyword_stale_rows'")
+    store.conn.execute("PRAGMA user_version = 2")
+    store.close()
+    store = _store(data_dir, repo.root)
+    assert store.stale_keyword_rows() == live > 0  # taken to hold a whole table of deleted rows
+    store.close()
+    assert run_index(repo.root).files_changed == 0
+    store = _store(data_dir, repo.root)
+    assert store.stale_keyword_rows() == 0
+    store.close()

@@ -26,7 +26,7 @@ def _vec(seed: int) -> bytes:
 def test_migrations_meta_and_identity(tmp_path: Path) -> None:
     store = ChunkStore(tmp_path / "index.db")
     store.ensure_embedder("model-a", 8)
-    assert store.get_meta("schema_version") == "2" and store.dimension == 8
+    assert store.get_meta("schema_version") == "3" and store.dimension == 8
     store.close()
     reopened = ChunkStore(tmp_path / "index.db")
     assert reopened.dimension == 8
