@@ -8,11 +8,13 @@ header as context, plus chunks for the rest of the class (header, fields). Top-l
 definitions becomes "module" chunks, so every non-blank line of a file lands in some chunk.
 Everything else is cut into overlapping line windows.
 
-The queries capture a definition as `@definition.<kind>` and its name as `@name` (optionally a
-`@scope`, such as a Go receiver type, that prefixes the name). A definition also captured as `@overload` (a
-Python `@typing.overload` signature) joins the next definition of the same name at its level, and one captured
-as `@accessor` (a property's `@x.setter`) joins the one before it: the signatures and their implementation, or
-a property and its setter, make one chunk, instead of look-alikes that outrank the code the query describes.
+The queries capture a definition as `@definition.<kind>` and its name as `@name` (optionally a `@scope`, such as
+a Go receiver type, that prefixes the name); a pattern that also captures an `@alias` names the definition by it
+instead, whichever pattern matched first (JavaScript's `module.exports = function name () {}`). A definition also
+captured as `@overload` (a Python `@typing.overload` signature) joins the next definition of the same name at its
+level, and one captured as `@accessor` (a property's `@x.setter`) joins the one before it: the signatures and their
+implementation, or a property and its setter, make one chunk, instead of look-alikes that outrank the code the
+query describes.
 """
 
 from __future__ import annotations
@@ -30,12 +32,12 @@ log = logging.getLogger(__name__)
 MAX_EMBEDDING_CHARS = 4000
 """`Chunk.embedding_text` is cut to this many characters; the embedder truncates far earlier anyway."""
 
-CHUNKING_VERSION = "5"
-"""Changes whenever the same file would be cut differently or dropped (2: a `/** ... */` block one blank line
-above a definition belongs to it; 3: a large source file that is a data literal is skipped; 4: so is a large
-bundle or compiled file; 5: Python `@overload` signatures join their implementation's chunk, and a property's
-setter joins the property's). An index chunked by another version re-chunks every file on its next update;
-unchanged chunks keep their vectors."""
+CHUNKING_VERSION = "6"
+"""Changes whenever the same file would be cut differently, named differently or dropped (2: a `/** ... */` block
+one blank line above a definition belongs to it; 3: a large source file that is a data literal is skipped; 4: so
+is a large bundle or compiled file; 5: Python `@overload` signatures join their implementation's chunk, and a
+property's setter joins the property's; 6: a JavaScript `module.exports = function name () {}` is named `name`).
+An index chunked by another version re-chunks every file on its next update; unchanged chunks keep their vectors."""
 
 MAX_PARSE_CHARS = 2_000_000
 """Files longer than this are not parsed (minified bundles, generated code); they get line windows."""
@@ -292,12 +294,16 @@ def _definitions(query: Query, root: Node) -> list[_Definition]:
         core = captures[f"definition.{kind}"][0]
         names = [_node_text(node) for key in ("scope", "name") for node in captures.get(key, [])[:1]]
         name = ".".join(part for part in names if part).replace("::", ".")
+        if captures.get("alias"):
+            name = _node_text(captures["alias"][0])
         node = core
         while node.parent is not None and node.parent.type in _WRAPPER_TYPES:
             node = node.parent
         key = (node.start_byte, node.end_byte)
         if key not in found:
             found[key] = _Definition(name, kind, node, core, _leading_row(node), _last_row(node))
+        elif captures.get("alias"):
+            found[key].name = name
         found[key].overload |= "overload" in captures
         found[key].accessor |= "accessor" in captures
 

@@ -43,3 +43,12 @@
     (assignment_expression
       left: (member_expression) @name
       right: [(arrow_function) (function_expression) (generator_function)])) @definition.function)
+
+; module.exports = function currentMedia () { ... }: the module's one export is named after its function
+; (`@alias` replaces the name the pattern above gives it, `module.exports`, which every such module shares)
+(program
+  (expression_statement
+    (assignment_expression
+      left: (member_expression) @_target
+      right: [(function_expression name: (identifier) @alias) (generator_function name: (identifier) @alias)])) @definition.function
+  (#eq? @_target "module.exports"))

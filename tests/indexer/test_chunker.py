@@ -230,6 +230,23 @@ def test_commonjs_and_prototype_assignments_are_definitions() -> None:
     assert chunks["exports.parse"].text.startswith("// Parse the string.")
 
 
+def test_a_module_exports_function_is_named_after_the_function() -> None:
+    named = "/**\n * Returns the current media.\n */\nmodule.exports = function currentMedia() {\n  return 1;\n};\n"
+    anonymous = "module.exports = function (css) {\n  return css;\n};\n"
+    generator = "module.exports = function* walk(node) {\n  yield node;\n};\n"
+    other = "app.handle = function handle() {\n  return 2;\n};\n"
+    symbols = {
+        name: [(c.symbol, c.kind, c.start_line) for c in Chunker().chunk(f"lib/{name}.js", text)]
+        for name, text in (("named", named), ("anonymous", anonymous), ("generator", generator), ("other", other))
+    }
+    assert symbols == {
+        "named": [("currentMedia", "function", 1)],
+        "anonymous": [("module.exports", "function", 1)],
+        "generator": [("walk", "function", 1)],
+        "other": [("app.handle", "function", 1)],
+    }
+
+
 def test_a_doc_block_one_blank_line_above_still_starts_the_chunk() -> None:
     text = (
         "/**\n * The module's header.\n */\n\n'use strict';\n\n"
