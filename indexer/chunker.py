@@ -6,25 +6,19 @@ comments, decorators and attributes directly above it (a `/** ... */` block also
 line). A class longer than `large_class_lines` becomes one chunk per method, each carrying the class
 header as context, plus chunks for the rest of the class (header, fields). Top-level code between
 definitions becomes "module" chunks, so every non-blank line of a file lands in some chunk.
-Everything else is cut into overlapping line windows.
-
-The queries capture a definition as `@definition.<kind>` and its name as `@name` (optionally a `@scope`, such as
-a Go receiver type, that prefixes the name); a pattern that also captures an `@alias` names the definition by it
-instead, whichever pattern matched first (JavaScript's `module.exports = function name () {}`). A definition also
-captured as `@overload` (a Python `@typing.overload` signature) joins the next definition of the same name at its
-level, and one captured as `@accessor` (a property's `@x.setter`) joins the one before it: the signatures and their
-implementation, or a property and its setter, make one chunk, instead of look-alikes that outrank the code the
-query describes.
+Everything else is cut into overlapping line windows. Which definitions a file holds is `definitions.py`'s
+business.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from tree_sitter import Node, Parser, Query, QueryCursor
+from tree_sitter import Parser, Query
 
+from .definitions import COMMENT_STARTS, CONTAINER_KINDS, Definition, container_header, error_bytes, find_definitions
 from .languages import definition_query, language_for_path, parser_for
 
 log = logging.getLogger(__name__)
@@ -42,14 +36,7 @@ An index chunked by another version re-chunks every file on its next update; unc
 MAX_PARSE_CHARS = 2_000_000
 """Files longer than this are not parsed (minified bundles, generated code); they get line windows."""
 
-_MAX_HEADER_LINES = 4
-_CONTAINER_KINDS = frozenset({"class", "struct", "interface", "enum", "trait", "impl", "namespace"})
-# Nodes that wrap a definition and belong to its chunk: `@decorator` lines, `export`, `template<...>`.
-_WRAPPER_TYPES = frozenset({"decorated_definition", "export_statement", "template_declaration"})
-# Siblings directly above a definition that belong to it (besides comments).
-_LEADING_TYPES = frozenset({"attribute_item", "decorator", "attribute_list", "annotation"})
 _PUNCTUATION = str.maketrans("", "", "{}()[];,")
-_COMMENT_STARTS = ("#", "//", "/*", "*", "--")
 
 
 @dataclass(frozen=True)
@@ -94,26 +81,6 @@ class Chunk:
             header += self.context + "\n"
         return (header + self.text)[:MAX_EMBEDDING_CHARS]
 
-
-@dataclass
-class _Definition:
-    name: str
-    kind: str
-    node: Node
-    """The definition including wrappers (decorators, export, template)."""
-    core: Node
-    """The node the query captured; its first line is the definition line."""
-    start: int
-    """0-based first row, including leading doc comments and attributes."""
-    end: int
-    """0-based last row."""
-    children: list[_Definition] = field(default_factory=list)
-    chunked: bool = True
-    """False when nested in a function: it stays inside its parent's chunk."""
-    overload: bool = False
-    """A signature that belongs to the next definition of the same name (`_join_namesakes`)."""
-    accessor: bool = False
-    """A property's setter, getter or deleter: it belongs to the definition of the same name before it."""
 
 
 class Chunker:
@@ -160,10 +127,10 @@ class Chunker:
             return None
         source = text.encode("utf-8", "replace")
         root = self._parser(language).parse(source).root_node
-        if root.has_error and _error_bytes(root) * 2 > len(source):
+        if root.has_error and error_bytes(root) * 2 > len(source):
             return None
         builder = _FileChunks(self, path, language, lines)
-        builder.region(0, len(lines) - 1, _definitions(query, root), "", "module", "", "")
+        builder.region(0, len(lines) - 1, find_definitions(query, root), "", "module", "", "")
         return builder.out
 
     def _parser(self, language: str) -> Parser:
@@ -189,7 +156,7 @@ class _FileChunks:
         self,
         first: int,
         last: int,
-        defs: list[_Definition],
+        defs: list[Definition],
         symbol: str,
         gap_kind: str,
         gap_context: str,
@@ -206,11 +173,11 @@ class _FileChunks:
             cursor = definition.end + 1
         self.gap(cursor, last, symbol, gap_kind, gap_context)
 
-    def definition(self, definition: _Definition, start: int, prefix: str, context: str) -> None:
+    def definition(self, definition: Definition, start: int, prefix: str, context: str) -> None:
         symbol = ".".join(part for part in (prefix, definition.name) if part)
         size = definition.end - start + 1
-        if definition.kind in _CONTAINER_KINDS and definition.children and size > self.chunker.large_class_lines:
-            header = _header(definition, self.lines)
+        if definition.kind in CONTAINER_KINDS and definition.children and size > self.chunker.large_class_lines:
+            header = container_header(definition, self.lines)
             child_context = f"{context}\n{header}" if context else header
             self.region(start, definition.end, definition.children, symbol, definition.kind, context, child_context)
             return
@@ -261,7 +228,7 @@ class _FileChunks:
         """Whether a row only closes something: `}`, `};`, `end`, `}  // namespace foo`."""
         line = self.lines[row].strip()
         rest = line.translate(_PUNCTUATION).strip()
-        if rest.startswith(_COMMENT_STARTS) and line[:1] in "})]":
+        if rest.startswith(COMMENT_STARTS) and line[:1] in "})]":
             return True
         return rest in ("", "end") or (rest.startswith("end ") and rest[4:].lstrip().startswith("#"))
 
@@ -279,143 +246,3 @@ def _spans(first: int, last: int, size: int, overlap: int) -> list[tuple[int, in
             break
         start += step
     return spans
-
-
-def _definitions(query: Query, root: Node) -> list[_Definition]:
-    """The top-level definitions of a tree, each with its nested definitions if it is a container.
-
-    Definitions inside a function are not returned: they stay inside their parent's chunk.
-    """
-    found: dict[tuple[int, int], _Definition] = {}
-    for _, captures in QueryCursor(query).matches(root):
-        kind = next((name.split(".", 1)[1] for name in captures if name.startswith("definition.")), None)
-        if kind is None:
-            continue
-        core = captures[f"definition.{kind}"][0]
-        names = [_node_text(node) for key in ("scope", "name") for node in captures.get(key, [])[:1]]
-        name = ".".join(part for part in names if part).replace("::", ".")
-        if captures.get("alias"):
-            name = _node_text(captures["alias"][0])
-        node = core
-        while node.parent is not None and node.parent.type in _WRAPPER_TYPES:
-            node = node.parent
-        key = (node.start_byte, node.end_byte)
-        if key not in found:
-            found[key] = _Definition(name, kind, node, core, _leading_row(node), _last_row(node))
-        elif captures.get("alias"):
-            found[key].name = name
-        found[key].overload |= "overload" in captures
-        found[key].accessor |= "accessor" in captures
-
-    top: list[_Definition] = []
-    stack: list[_Definition] = []
-    for definition in sorted(found.values(), key=lambda d: (d.node.start_byte, -d.node.end_byte)):
-        while stack and definition.node.start_byte >= stack[-1].node.end_byte:
-            stack.pop()
-        if not stack:
-            top.append(definition)
-        else:
-            parent = stack[-1]
-            if _rows(definition.node) == _rows(parent.node):
-                continue  # the same lines twice, e.g. `typedef struct foo {...} foo_t;`
-            definition.chunked = parent.chunked and parent.kind in _CONTAINER_KINDS
-            if definition.chunked:
-                if definition.kind == "function" and parent.kind != "namespace":
-                    definition.kind = "method"
-                parent.children.append(definition)
-        stack.append(definition)
-    return _join_namesakes(top)
-
-
-def _join_namesakes(defs: list[_Definition]) -> list[_Definition]:
-    """`defs` (and their children) with each overload signature folded into the next definition of the same
-    name, which then starts where the first signature does, and each property accessor folded into the
-    definition of the same name before it, which then ends where the accessor does. One with no such
-    neighbour stays a chunk of its own."""
-    joined: list[_Definition] = []
-    for definition in defs:
-        definition.children = _join_namesakes(definition.children)
-        before = joined[-1] if joined else None
-        if before is not None and before.name == definition.name and before.overload:
-            definition.start = min(definition.start, joined.pop().start)
-        elif before is not None and before.name == definition.name and definition.accessor:
-            before.end = max(before.end, definition.end)
-            continue
-        joined.append(definition)
-    return joined
-
-
-def _leading_row(node: Node) -> int:
-    """The first row of `node` including doc comments and attributes directly above it."""
-    row = node.start_point.row
-    while node.prev_named_sibling is None and node.parent is not None and node.parent.start_byte == node.start_byte:
-        node = node.parent  # e.g. the first method in a Ruby class body: the comment precedes the body
-    sibling = node.prev_named_sibling
-    nearest = True
-    while sibling is not None and ("comment" in sibling.type or sibling.type in _LEADING_TYPES):
-        # A blank line separates them, unless the nearest one is a `/** ... */` doc block one blank line above:
-        # JSDoc often stands apart from its function that way.
-        slack = 1 if nearest and sibling == node.prev_sibling and _is_doc_block(sibling) else 0
-        if _last_row(sibling) < row - 1 - slack:
-            break
-        nearest = False
-        before = sibling.prev_sibling
-        if before is not None and _last_row(before) >= sibling.start_point.row:
-            break  # a trailing comment of the code before
-        row = sibling.start_point.row
-        sibling = sibling.prev_named_sibling
-    return row
-
-
-def _is_doc_block(node: Node) -> bool:
-    """A `/** ... */` doc comment; not a `/*****/` banner or an empty `/**/`."""
-    text = node.text or b""
-    return "comment" in node.type and text.startswith(b"/**") and text[3:4] in (b" ", b"\t", b"\n", b"\r")
-
-
-def _rows(node: Node) -> tuple[int, int]:
-    return node.start_point.row, _last_row(node)
-
-
-def _last_row(node: Node) -> int:
-    end = node.end_point
-    if end.column == 0 and end.row > node.start_point.row:
-        return end.row - 1  # the node ends with its newline (e.g. Rust line comments)
-    return end.row
-
-
-def _header(definition: _Definition, lines: list[str]) -> str:
-    """The lines that introduce a container ("class Foo(Base):"), plus a Python docstring's first line."""
-    core = definition.core
-    first = core.start_point.row
-    body = core.child_by_field_name("body")
-    last = first
-    if body is not None and body.start_point.row > first:
-        last = body.start_point.row - 1
-    header = [line.rstrip() for line in lines[first : min(last, first + _MAX_HEADER_LINES - 1) + 1]]
-    header = [line for line in header if not line.lstrip().startswith(_COMMENT_STARTS)]
-    if body is not None and body.type == "block" and body.named_child_count:
-        statement = body.named_children[0]
-        if statement.type == "expression_statement" and statement.named_child_count:
-            statement = statement.named_children[0]
-        if statement.type == "string":
-            doc = (statement.text or b"").decode("utf-8", "replace").strip().split("\n")[0]
-            header.append(lines[statement.start_point.row][: statement.start_point.column] + doc)
-    return "\n".join(line for line in header if line.strip())
-
-
-def _node_text(node: Node) -> str:
-    return " ".join((node.text or b"").decode("utf-8", "replace").split())
-
-
-def _error_bytes(root: Node) -> int:
-    """How many bytes of the tree are inside ERROR nodes (outermost ones only)."""
-    total = 0
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.is_error:
-            total += node.end_byte - node.start_byte
-        elif node.has_error:
-            stack.extend(node.children)
-    return total

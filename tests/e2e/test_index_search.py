@@ -166,14 +166,14 @@ def test_plain_folder_is_indexed_by_content_hash(tmp_path, data_dir, run_index, 
 
 def test_an_index_chunked_by_an_earlier_version_is_chunked_again_once(repo, data_dir, run_index, embedder,  # type: ignore[no-untyped-def]
                                                                       monkeypatch):
-    from copilot_index.indexer import chunker, pipeline
+    from copilot_index.indexer import definitions, pipeline
 
     _seed(repo)
     repo.write("lib/query.js", "/**\n * Caps how many documents come back.\n */\n\n"
                                "Query.prototype.limit = function limit(val) {\n  this.n = val;\n  return this;\n};\n")
     repo.commit("js")
     with monkeypatch.context() as old:  # as a release before the JSDoc rule chunked it
-        old.setattr(chunker, "_is_doc_block", lambda node: False)
+        old.setattr(definitions, "_is_doc_block", lambda node: False)
         old.setattr(pipeline, "CHUNKING_VERSION", "1")
         first = run_index(repo.root)
     assert first.files_changed == 5
