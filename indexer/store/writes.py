@@ -57,8 +57,12 @@ class Writes(Database):
         self.set_meta(KEYWORD_STALE_ROWS, str(self.stale_keyword_rows() + len(ids)))
 
     def stale_keyword_rows(self) -> int:
-        """Rows deleted from the keyword table since it was last filled from scratch (`KEYWORD_STALE_ROWS`)."""
-        return int(self.get_meta(KEYWORD_STALE_ROWS) or 0)
+        """Rows deleted from the keyword table since it was last filled from scratch (`KEYWORD_STALE_ROWS`); an
+        unreadable count counts as the whole table, so the next update refills it."""
+        try:
+            return int(self.get_meta(KEYWORD_STALE_ROWS) or 0)
+        except ValueError:
+            return self.count("chunks")
 
     def rebuild_stale_keywords(self) -> bool:
         """Fill the keyword table again from the chunks when its stale rows reach `KEYWORD_REBUILD_SHARE` of the live

@@ -231,3 +231,12 @@ def test_an_index_from_before_the_keyword_count_rebuilds_its_keyword_table_once(
     store = _store(data_dir, repo.root)
     assert store.stale_keyword_rows() == 0
     store.close()
+    store = _store(data_dir, repo.root)  # a count that is not a number counts as the whole table
+    with store.transaction():
+        store.set_meta("keyword_stale_rows", "garbage")
+    assert store.stale_keyword_rows() == live
+    store.close()
+    assert run_index(repo.root).files_changed == 0
+    store = _store(data_dir, repo.root)
+    assert store.stale_keyword_rows() == 0
+    store.close()
