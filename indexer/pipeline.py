@@ -213,8 +213,7 @@ class Indexer:
             store.set_meta("ignore_digest", scan.ignore_digest)
             record_skipped(store, {entry.path: entry for entry in scan.files}, summary.skipped)
             store.prune_cache()
-            stale = store.stale_keyword_rows()
-            if store.rebuild_stale_keywords():
+            if stale := store.rebuild_stale_keywords():
                 log.info("rebuilt the keyword index: %d deleted rows skewed its bm25 statistics", stale)
         summary.files_skipped = len(summary.skipped)
         return summary

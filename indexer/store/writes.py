@@ -19,6 +19,13 @@ whole repository chunked again once raised superagent's bm25 scores by 29 % and 
 index's ranking came to depend on its history: tests/benchmarks/bench_keyword_drift.py)."""
 KEYWORD_REBUILD_SHARE = 0.1
 """The keyword table is rebuilt when its stale rows reach this share of the live ones (0.5 ms a chunk on 2 cores)."""
+INSERT_KEYWORDS = "INSERT INTO chunks_fts(rowid, symbol, path, body) VALUES (?, ?, ?, ?)"
+"""One chunk's keyword row: its id and `keyword_columns`."""
+
+
+def keyword_columns(symbol: str, path_words: str, context: str, text: str) -> tuple[str, str, str]:
+    """The keyword table's symbol, path and body columns for a chunk (`path_words`: `keyword_text` of its path)."""
+    return keyword_text(symbol), path_words, keyword_text(context + "\n" + text)
 
 
 class Writes(Database):
@@ -64,27 +71,23 @@ class Writes(Database):
         except ValueError:
             return self.count("chunks")
 
-    def rebuild_stale_keywords(self) -> bool:
+    def rebuild_stale_keywords(self) -> int:
         """Fill the keyword table again from the chunks when its stale rows reach `KEYWORD_REBUILD_SHARE` of the live
-        ones, so bm25 counts only what the index holds. Whether it did."""
+        ones, so bm25 counts only what the index holds. The stale rows it cleared (0: it did nothing)."""
         stale = self.stale_keyword_rows()
         if not stale or stale < KEYWORD_REBUILD_SHARE * self.count("chunks"):
-            return False
+            return 0
         self.conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('delete-all')")
-        for file_id, path in self.conn.execute("SELECT id, path FROM files").fetchall():
-            path_words = keyword_text(path)
-            for chunk_id, symbol, context, text in self.conn.execute(
-                "SELECT id, symbol, context, text FROM chunks WHERE file_id = ?", (file_id,)
-            ).fetchall():
-                self._write_keywords(chunk_id, symbol, path_words, context, text)
+        self.conn.executemany(INSERT_KEYWORDS, self.keyword_rows())
         self.set_meta(KEYWORD_STALE_ROWS, "0")
-        return True
+        return stale
 
-    def _write_keywords(self, chunk_id: int | None, symbol: str, path_words: str, context: str, text: str) -> None:
-        self.conn.execute(
-            "INSERT INTO chunks_fts(rowid, symbol, path, body) VALUES (?, ?, ?, ?)",
-            (chunk_id, keyword_text(symbol), path_words, keyword_text(context + "\n" + text)),
+    def keyword_rows(self) -> list[tuple[int, str, str, str]]:
+        """Every chunk's keyword row (id, symbol, path, body), as `write_file` writes it."""
+        rows = self.conn.execute(
+            "SELECT c.id, c.symbol, f.path, c.context, c.text FROM chunks c JOIN files f ON f.id = c.file_id"
         )
+        return [(i, *keyword_columns(symbol, keyword_text(path), context, text)) for i, symbol, path, context, text in rows]
 
     def write_file(
         self,
@@ -118,7 +121,8 @@ class Writes(Database):
                 "INSERT INTO chunk_embeddings(chunk_id, embedding, bits) VALUES (?, ?, ?)", (chunk_id, blob, sign_bits(blob))
             )
             self.conn.execute("INSERT INTO chunk_vectors(rowid, embedding) VALUES (?, ?)", (chunk_id, blob))
-            self._write_keywords(chunk_id, chunk.symbol, path_words, chunk.context, chunk.text)
+            keywords = keyword_columns(chunk.symbol, path_words, chunk.context, chunk.text)
+            self.conn.execute(INSERT_KEYWORDS, (chunk_id, *keywords))
             self._write_fingerprints(chunk_id, chunk.text)
         self.conn.executemany("INSERT OR IGNORE INTO redacted_digests(digest) VALUES (?)",
                               [(keyed_digest(self._salt, d),) for d in digests])

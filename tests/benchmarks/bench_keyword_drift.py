@@ -22,25 +22,23 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import sqlean
 from ablation_index import yardstick
 from bench_keyword_stemming import CLI, ROOT, search
 from paired_bootstrap import lift_interval
 
-from copilot_index.indexer import keyword_text
+from copilot_index.indexer.store import ChunkStore
+from copilot_index.indexer.store.writes import INSERT_KEYWORDS
 
 
 def drift(db: Path, rounds: int) -> None:
     """Delete and write back every keyword row `rounds` times, as re-indexing every file did without a rebuild."""
-    conn = sqlean.connect(str(db))
-    rows = [(i, keyword_text(symbol), keyword_text(path), keyword_text(context + "\n" + text))
-            for i, symbol, path, context, text in conn.execute(
-                "SELECT c.id, c.symbol, f.path, c.context, c.text FROM chunks c JOIN files f ON f.id = c.file_id")]
-    for _ in range(rounds):
-        conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(row[0],) for row in rows])
-        conn.executemany("INSERT INTO chunks_fts(rowid, symbol, path, body) VALUES (?, ?, ?, ?)", rows)
-    conn.commit()
-    conn.close()
+    store = ChunkStore(db, create=False)
+    rows = store.keyword_rows()
+    with store.transaction():
+        for _ in range(rounds):
+            store.conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(row[0],) for row in rows])
+            store.conn.executemany(INSERT_KEYWORDS, rows)
+    store.close()
 
 
 def run_set(folder: Path, rounds: list[int]) -> dict[str, list[float]]:

@@ -22,11 +22,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import sqlean
 from ablation_index import yardstick
 from paired_bootstrap import lift_interval
 
-from copilot_index.indexer import keyword_text
+from copilot_index.indexer.store import ChunkStore
+from copilot_index.indexer.store.writes import INSERT_KEYWORDS
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).with_name("copilot-index"))
@@ -35,16 +35,13 @@ PORTER = "porter unicode61 remove_diacritics 2"
 
 def stem_keyword_table(db: Path) -> None:
     """Rebuild the copy's keyword table with the porter stemmer from the chunks it stores."""
-    conn = sqlean.connect(str(db))
-    conn.execute("DROP TABLE chunks_fts")
-    conn.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(symbol, path, body, content = '', "
-                 f"contentless_delete = 1, tokenize = '{PORTER}')")
-    rows = conn.execute("SELECT c.id, c.symbol, f.path, c.context, c.text FROM chunks c JOIN files f ON f.id = c.file_id")
-    conn.executemany("INSERT INTO chunks_fts(rowid, symbol, path, body) VALUES (?, ?, ?, ?)",
-                     [(i, keyword_text(symbol), keyword_text(path), keyword_text(context + "\n" + text))
-                      for i, symbol, path, context, text in rows.fetchall()])
-    conn.commit()
-    conn.close()
+    store = ChunkStore(db, create=False)
+    with store.transaction():
+        store.conn.execute("DROP TABLE chunks_fts")
+        store.conn.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(symbol, path, body, content = '', "
+                           f"contentless_delete = 1, tokenize = '{PORTER}')")
+        store.conn.executemany(INSERT_KEYWORDS, store.keyword_rows())
+    store.close()
 
 
 def search(data: Path, repo: Path, queries: list[dict]) -> list[list[dict]]:
